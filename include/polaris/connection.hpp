@@ -1,0 +1,120 @@
+// polaris/connection.hpp - a connection to a polaris cluster: register tools, list, call.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "polaris/json.hpp"
+#include "polaris/logging.hpp"
+#include "polaris/tool.hpp"
+
+namespace polaris {
+
+/// TLS settings for a connection. Any field set turns TLS on.
+struct TlsOptions {
+  std::string ca_file;    ///< CA bundle used to verify the server; empty: system default
+  std::string cert_file;  ///< client certificate (PEM) for mutual TLS; empty: none
+  std::string key_file;   ///< client key (PEM); required with cert_file
+  std::string expected_hostname;  ///< empty: the host of the URL
+  bool skip_verify = false;       ///< never verify the server (testing only)
+};
+
+/// Options of connect(). Every field has a working default.
+struct ConnectOptions {
+  /// NATS URLs of registry nodes, e.g. "nats://127.0.0.1:4222". Empty: nats://127.0.0.1:4222.
+  std::vector<std::string> servers;
+  /// Connection name shown by the server; empty: the host name.
+  std::string name;
+  std::string user;      ///< user/password auth; empty: none
+  std::string password;
+  std::string token;     ///< token auth; empty: none
+  std::optional<TlsOptions> tls;
+  std::chrono::milliseconds connect_timeout{2000};
+  bool reconnect = true;
+  int max_reconnects = -1;  ///< -1: unlimited
+  std::chrono::milliseconds reconnect_wait{1000};
+  /// Default timeout of call() and of registry requests.
+  std::chrono::milliseconds request_timeout{5000};
+  /// Try servers in random order so that clients spread over the nodes. false: the order given
+  /// (the reference's behaviour).
+  bool randomize = true;
+  /// Do not receive our own publications (the reference's default).
+  bool no_echo = true;
+  /// How often registered tools are re-sent on polaris:tool:keepalive. 0: never.
+  std::chrono::milliseconds keepalive_interval{10000};
+  Logger logger;  ///< empty: spdlog's default logger
+};
+
+/// Builds "nats://host:port".
+std::string server_url(std::string_view host, int port);
+
+/// Per-call options.
+struct CallOptions {
+  /// empty: ConnectOptions::request_timeout.
+  std::optional<std::chrono::milliseconds> timeout;
+};
+
+/// A connection to the cluster. Move-only; destruction closes it (see close()).
+///
+/// Thread safety: every method may be called from any thread at once, including from inside a
+/// tool handler. Handlers run on library threads (one per tool), so a slow handler delays only
+/// later calls of the same tool on this connection.
+class Connection {
+ public:
+  /// Connects to the first reachable server.
+  /// @throws Error(Errc::connection_failed) when no server can be reached;
+  ///         Error(Errc::invalid_argument) for bad options.
+  explicit Connection(ConnectOptions options);
+  ~Connection();
+  Connection(Connection&&) noexcept;
+  Connection& operator=(Connection&&) noexcept;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  /// Registers `tool` with the registry and starts serving it.
+  /// @throws Error(Errc::invalid_argument) for a bad name or a missing handler;
+  ///         Error(Errc::registration_failed) when the registry refuses (nothing stays subscribed).
+  void register_tool(Tool tool);
+  /// Unregisters one tool of this connection and stops serving it.
+  void unregister_tool(std::string_view name);
+  /// Unregisters every tool of this connection.
+  void unregister_all();
+  /// Names of the tools this connection serves.
+  [[nodiscard]] std::vector<std::string> local_tools() const;
+
+  /// The registry's catalogue.
+  [[nodiscard]] std::vector<ToolDeclaration> list_tools();
+
+  /// Calls a tool and waits for its reply. A tool of this connection runs locally.
+  /// @throws Error with Errc::no_such_tool, timeout, tool_failed (the `_error` message),
+  ///         connection_lost, payload_too_large or not_connected.
+  Json call(std::string_view name, const Json& arguments = Json::object(), CallOptions options = {});
+  /// Same as call(), without blocking; the future holds the reply or the Error.
+  std::future<Json> call_async(std::string_view name, const Json& arguments = Json::object(),
+                               CallOptions options = {});
+
+  /// The URL of the server currently connected to; empty while disconnected.
+  [[nodiscard]] std::string connected_url() const;
+  [[nodiscard]] bool connected() const;
+  /// The server's max payload in bytes.
+  [[nodiscard]] std::int64_t max_payload() const;
+
+  /// Unregisters this connection's tools (best effort) and closes. Idempotent.
+  void close();
+
+  class Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Connects; same as Connection{options}.
+inline Connection connect(ConnectOptions options = {}) { return Connection{std::move(options)}; }
+
+}  // namespace polaris

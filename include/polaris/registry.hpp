@@ -1,0 +1,92 @@
+// polaris/registry.hpp - a registry node: a supervised nats-server plus the tool catalogue.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "polaris/logging.hpp"
+
+namespace polaris {
+
+/// Where the registry's NATS server accepts clients.
+struct Endpoint {
+  std::string host = "127.0.0.1";
+  int port = 4222;  ///< 0: any free port (see Registry::client_url())
+};
+
+/// Clustering of registry nodes (NATS routes). Off while `name` is empty.
+struct ClusterOptions {
+  std::string name;                 ///< all nodes of a cluster use the same name
+  std::string host = "127.0.0.1";   ///< where routes from other nodes are accepted
+  int port = 0;                     ///< 0: any free port
+  std::string advertise;            ///< "host:cluster-port" others should dial; empty: none
+};
+
+/// Options of Registry::start.
+struct RegistryOptions {
+  Endpoint bind;
+  std::int64_t max_payload = 1024 * 1024;  ///< bytes
+  ClusterOptions cluster;
+  /// Route URLs of other nodes, e.g. "nats://127.0.0.1:5222" (for the second and later nodes).
+  std::vector<std::string> routes;
+  /// A tool not refreshed by a keepalive for this long is removed.
+  std::chrono::milliseconds keepalive_deadline{std::chrono::minutes(10)};
+  /// How often expired tools are swept; 0: keepalive_deadline / 10, at most one minute.
+  std::chrono::milliseconds sweep_interval{0};
+  /// Let a registration replace a tool of the same name instead of refusing it.
+  bool allow_overwrite = false;
+  /// Attach mode: serve the registry on these existing NATS servers and launch nothing.
+  std::vector<std::string> nats_urls;
+  /// nats-server binary; empty: $POLARIS_NATS_SERVER, else nats-server from PATH or /usr/sbin.
+  std::string nats_server_path;
+  /// Name of this node's NATS server; empty: generated.
+  std::string server_name;
+  /// How long to wait for nats-server to accept connections.
+  std::chrono::milliseconds startup_timeout{10000};
+  Logger logger;  ///< empty: spdlog's default logger
+};
+
+/// A running registry node. Move-only; destruction stops it (see close()).
+///
+/// Thread safety: all methods may be called from any thread.
+class Registry {
+ public:
+  /// Launches nats-server (unless attaching), waits until it accepts connections, and serves
+  /// the registry subjects.
+  /// @throws Error(Errc::process) when nats-server cannot start or exits during start-up (the
+  ///         message carries its last log lines); Error(Errc::connection_failed) when attaching
+  ///         fails; Error(Errc::invalid_argument) for bad options.
+  static Registry start(RegistryOptions options);
+
+  ~Registry();
+  Registry(Registry&&) noexcept;
+  Registry& operator=(Registry&&) noexcept;
+  Registry(const Registry&) = delete;
+  Registry& operator=(const Registry&) = delete;
+
+  /// The URL clients use, e.g. "nats://127.0.0.1:4222" (the first attach URL in attach mode).
+  [[nodiscard]] std::string client_url() const;
+  /// The route URL other nodes use, e.g. "nats://127.0.0.1:5222"; empty without a cluster.
+  [[nodiscard]] std::string cluster_url() const;
+  /// Number of tools in this node's catalogue.
+  [[nodiscard]] std::size_t tool_count() const;
+
+  /// Blocks until SIGINT or SIGTERM arrives (then returns) or the supervised nats-server dies
+  /// (then throws Error(Errc::process) with its last log lines).
+  void run_until_shutdown();
+
+  /// Stops serving and stops the nats-server child. Idempotent.
+  void close();
+
+  class Impl;
+
+ private:
+  explicit Registry(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace polaris

@@ -1,0 +1,112 @@
+// polaris/tool.hpp - what a tool is: declaration, handler, request context and result.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "polaris/json.hpp"
+#include "polaris/schema.hpp"
+
+namespace polaris {
+
+/// The arguments of one call, as the handler sees them.
+///
+/// Accessors never throw: a missing argument, or one of the wrong type, yields the schema's default
+/// when the parameter schema has one, else the zero value. Numbers arrive as JSON numbers, so
+/// integer() accepts 3 and 3.0 (3.5 is truncated toward zero); boolean() also accepts the strings
+/// "yes"/"no", "true"/"false", "1"/"0" and the numbers 1/0.
+///
+/// A Request refers to the call's JSON and is valid only while the handler runs.
+/// Thread safety: const methods may be called from several threads at once.
+class Request {
+ public:
+  explicit Request(const Json& arguments, Schema schema = {});
+
+  [[nodiscard]] bool has(std::string_view key) const;
+  [[nodiscard]] std::int64_t integer(std::string_view key) const;
+  [[nodiscard]] double number(std::string_view key) const;
+  [[nodiscard]] std::string string(std::string_view key) const;
+  [[nodiscard]] bool boolean(std::string_view key) const;
+  [[nodiscard]] std::vector<std::int64_t> integers(std::string_view key) const;
+  [[nodiscard]] std::vector<double> numbers(std::string_view key) const;
+  [[nodiscard]] std::vector<std::string> strings(std::string_view key) const;
+  [[nodiscard]] std::vector<bool> booleans(std::string_view key) const;
+  /// A nested object argument; an empty context when missing.
+  [[nodiscard]] Request object(std::string_view key) const;
+  /// An array-of-objects argument; empty when missing.
+  [[nodiscard]] std::vector<Request> objects(std::string_view key) const;
+  /// The raw arguments object.
+  [[nodiscard]] const Json& json() const noexcept { return *arguments_; }
+
+ private:
+  [[nodiscard]] const Json* find(std::string_view key) const;
+  [[nodiscard]] const Json* fallback(std::string_view key) const;
+  [[nodiscard]] Schema property_schema(std::string_view key) const;
+
+  const Json* arguments_;
+  Schema schema_;
+};
+
+/// What a handler returns: a JSON object, or an error message that becomes the `_error` reply.
+///   return {{"result", 3}};            // success
+///   return polaris::error("bad input"); // failure
+class Result {
+ public:
+  Result(Json value);                   // NOLINT(google-explicit-constructor)
+  Result(Json::initializer_list_t init);  // NOLINT(google-explicit-constructor)
+
+  static Result failure(std::string message);
+
+  [[nodiscard]] bool ok() const noexcept { return !error_.has_value(); }
+  /// The success value (null for a failure).
+  [[nodiscard]] const Json& value() const noexcept { return value_; }
+  /// The failure message ("" for a success).
+  [[nodiscard]] const std::string& error_message() const noexcept;
+
+ private:
+  Result() = default;
+  Json value_;
+  std::optional<std::string> error_;
+};
+
+/// A failed Result carrying `message`.
+inline Result error(std::string message) { return Result::failure(std::move(message)); }
+
+using Handler = std::function<Result(const Request&)>;
+/// Called after a call failed (handler returned an error or threw), with the tool name and message.
+using ErrorHandler = std::function<void(const std::string& tool, const std::string& message)>;
+
+/// A tool: its declaration and the code that serves it.
+struct Tool {
+  /// Must match ^[A-Za-z_][A-Za-z0-9_-]{0,63}$ (what Gemini, OpenAI and NATS subjects accept).
+  std::string name;
+  std::string description;
+  Schema parameters;
+  Schema response;
+  Handler handler;
+  ErrorHandler on_error;  ///< optional
+};
+
+/// True when `name` is a valid tool name.
+[[nodiscard]] bool is_valid_tool_name(std::string_view name) noexcept;
+
+/// A tool as the catalogue describes it (what `list_tools` returns).
+struct ToolDeclaration {
+  std::string name;
+  std::string description;
+  Json parameters;  ///< wire schema, null when absent
+  Json response;    ///< wire schema, null when absent
+  /// Declaration fields this version does not model, kept so that forwarding loses nothing.
+  Json extra = Json::object();
+
+  /// The wire FunctionDeclaration (empty fields omitted).
+  [[nodiscard]] Json to_json() const;
+  /// @throws Error(Errc::protocol) when `json` is not a declaration with a string name.
+  static ToolDeclaration from_json(const Json& json);
+};
+
+}  // namespace polaris

@@ -1,0 +1,113 @@
+// `polaris registry`: run one registry node until SIGINT/SIGTERM.
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <unistd.h>
+
+#include "cli/common.hpp"
+#include "polaris/error.hpp"
+#include "polaris/json.hpp"
+#include "polaris/registry.hpp"
+
+namespace polaris::cli {
+namespace {
+
+struct RegistryFlags {
+  RegistryOptions options;
+  int node = 0;
+  std::string keepalive_deadline;
+  std::string ready_file;
+};
+
+// The seed's numbering: node N listens on 4221+N, routes on 5221+N, and nodes after the first
+// route to node 1. Advertise is the cluster address (host:cluster-port), which route gossip needs.
+void apply_node_defaults(CLI::App& command, RegistryFlags& flags) {
+  if (flags.node <= 0) return;
+  auto unset = [&](const char* name) { return command.get_option(name)->count() == 0; };
+  RegistryOptions& o = flags.options;
+  if (unset("--port")) o.bind.port = 4221 + flags.node;
+  if (unset("--cluster-name")) o.cluster.name = "polaris-cluster";
+  if (unset("--cluster-port")) o.cluster.port = 5221 + flags.node;
+  if (unset("--cluster-advertise")) {
+    o.cluster.advertise = o.cluster.host + ":" + std::to_string(o.cluster.port);
+  }
+  if (unset("--route") && flags.node > 1) o.routes = {"nats://127.0.0.1:5222"};
+}
+
+// Written once the node serves, atomically (rename), so scripts and tests can wait for it.
+void write_ready_file(const std::string& path, const Registry& registry) {
+  const Json ready{{"client_url", registry.client_url()},
+                   {"cluster_url", registry.cluster_url()},
+                   {"pid", ::getpid()}};
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream file(temporary);
+    file << ready.dump() << '\n';
+    if (!file) throw Error(Errc::invalid_argument, "cannot write the ready file " + path);
+  }
+  std::filesystem::rename(temporary, path);
+}
+
+}  // namespace
+
+void add_registry_command(CLI::App& app, int& exit_code) {
+  auto flags = std::make_shared<RegistryFlags>();
+  RegistryOptions& o = flags->options;
+  CLI::App* command = app.add_subcommand(
+      "registry", "Run a registry node: a supervised nats-server plus the tool catalogue");
+  command->add_option("--node", flags->node,
+                      "Seed numbering: client port 4221+N, cluster port 5221+N, cluster "
+                      "polaris-cluster, route to 5222 for N > 1 (explicit flags win)")
+      ->check(CLI::Range(1, 1000));
+  command->add_option("--host", o.bind.host, "Client bind address")->capture_default_str();
+  command->add_option("--port", o.bind.port, "Client port (0: any free port)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  command->add_option("--max-payload", o.max_payload, "Max message size in bytes")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  command->add_option("--cluster-name", o.cluster.name, "Cluster name (enables clustering)");
+  command->add_option("--cluster-host", o.cluster.host, "Cluster bind address")
+      ->capture_default_str();
+  command->add_option("--cluster-port", o.cluster.port, "Cluster port (0: any free port)")
+      ->check(CLI::Range(0, 65535));
+  command->add_option("--cluster-advertise", o.cluster.advertise,
+                      "host:cluster-port other nodes should dial");
+  command->add_option("--route", o.routes, "Route URL of another node, repeatable");
+  command->add_option("--keepalive-deadline", flags->keepalive_deadline,
+                      "Remove tools not kept alive for this long (e.g. 30s, 10m; default 10m)");
+  command->add_flag("--allow-overwrite", o.allow_overwrite,
+                    "A registration may replace a tool of the same name");
+  command->add_option("--nats-url", o.nats_urls,
+                      "Attach to an existing NATS server instead of starting one, repeatable");
+  command->add_option("--nats-server", o.nats_server_path,
+                      "nats-server binary (default: $POLARIS_NATS_SERVER, else from PATH)");
+  command->add_option("--server-name", o.server_name, "Name of this node's nats-server");
+  command->add_option("--ready-file", flags->ready_file,
+                      "Write {client_url, cluster_url, pid} as JSON here once serving");
+
+  command->callback([command, flags, &exit_code] {
+    try {
+      apply_node_defaults(*command, *flags);
+      if (!flags->keepalive_deadline.empty()) {
+        flags->options.keepalive_deadline = parse_duration(flags->keepalive_deadline);
+      }
+      auto registry = Registry::start(flags->options);
+      if (!flags->ready_file.empty()) write_ready_file(flags->ready_file, registry);
+      registry.run_until_shutdown();
+      registry.close();
+      if (!flags->ready_file.empty()) std::remove(flags->ready_file.c_str());
+    } catch (const CLI::ValidationError& error) {
+      print_error(error.what());
+      exit_code = kUsage;
+    } catch (const std::exception& error) {
+      print_error(error.what());
+      exit_code = exit_code_for(error) == kUsage ? kUsage : kFailure;
+    }
+  });
+}
+
+}  // namespace polaris::cli

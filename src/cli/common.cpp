@@ -1,0 +1,82 @@
+#include "cli/common.hpp"
+
+#include <cstdlib>
+#include <iostream>
+#include <sstream>
+
+#include "polaris/error.hpp"
+
+namespace polaris::cli {
+
+std::vector<std::string> servers_from(const std::vector<std::string>& flag) {
+  if (!flag.empty()) return flag;
+  std::vector<std::string> servers;
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): read before any thread starts
+  if (const char* env = std::getenv("POLARIS_SERVERS"); env != nullptr) {
+    std::istringstream list(env);
+    for (std::string url; std::getline(list, url, ',');) {
+      const auto first = url.find_first_not_of(" \t");
+      const auto last = url.find_last_not_of(" \t");
+      if (first != std::string::npos) servers.push_back(url.substr(first, last - first + 1));
+    }
+  }
+  if (servers.empty()) servers.emplace_back("nats://127.0.0.1:4222");
+  return servers;
+}
+
+void add_server_option(CLI::App& command, std::vector<std::string>& servers) {
+  command.add_option("-s,--server", servers,
+                     "Registry URL, repeatable (default: $POLARIS_SERVERS, comma-separated, "
+                     "else nats://127.0.0.1:4222)");
+}
+
+std::optional<Connection> connect_client(const std::vector<std::string>& servers) {
+  try {
+    // A one-shot command does not need keepalives or its own tools.
+    return Connection(ConnectOptions{.servers = servers_from(servers),
+                                     .name = "polaris-cli",
+                                     .keepalive_interval = std::chrono::milliseconds::zero()});
+  } catch (const Error& error) {
+    print_error(error.what());
+    return std::nullopt;
+  }
+}
+
+std::chrono::milliseconds parse_duration(const std::string& text) {
+  std::size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::exception&) {
+    throw CLI::ValidationError("duration", "'" + text + "' is not a duration (e.g. 500ms, 5s, 10m)");
+  }
+  const std::string unit = text.substr(used);
+  double factor = 0;
+  if (unit.empty() || unit == "s") factor = 1000;
+  else if (unit == "ms") factor = 1;
+  else if (unit == "m") factor = 60'000;
+  else if (unit == "h") factor = 3'600'000;
+  if (factor == 0 || value < 0) {
+    throw CLI::ValidationError("duration", "'" + text + "' is not a duration (e.g. 500ms, 5s, 10m)");
+  }
+  return std::chrono::milliseconds(static_cast<std::int64_t>(value * factor));
+}
+
+void print_error(const std::string& message) { std::cerr << "error: " << message << '\n'; }
+
+int exit_code_for(const std::exception& error) {
+  if (const auto* polaris_error = dynamic_cast<const Error*>(&error)) {
+    switch (polaris_error->code()) {
+      case Errc::connection_failed:
+      case Errc::not_connected:
+        return kCannotConnect;
+      case Errc::invalid_argument:
+        return kUsage;
+      default:
+        return kFailure;
+    }
+  }
+  return kFailure;
+}
+
+}  // namespace polaris::cli

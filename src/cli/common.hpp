@@ -1,0 +1,46 @@
+// Internal: what every `polaris` subcommand shares.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "polaris/connection.hpp"
+
+namespace polaris::cli {
+
+/// Exit codes of the polaris program.
+enum ExitCode : int {
+  kSuccess = 0,
+  kFailure = 1,        ///< the operation failed (tool error, no such tool, timeout, ...)
+  kUsage = 2,          ///< bad command line
+  kCannotConnect = 3,  ///< no server could be reached
+};
+
+/// --server flags, else $POLARIS_SERVERS (comma-separated), else nats://127.0.0.1:4222.
+std::vector<std::string> servers_from(const std::vector<std::string>& flag);
+
+/// Adds --server to a client subcommand.
+void add_server_option(CLI::App& command, std::vector<std::string>& servers);
+
+/// Connects for a client command. On failure prints "error: ..." and returns nullopt.
+std::optional<Connection> connect_client(const std::vector<std::string>& servers);
+
+/// Parses "500ms", "5s", "10m", "1h" or a plain number of seconds.
+/// @throws CLI::ValidationError on anything else.
+std::chrono::milliseconds parse_duration(const std::string& text);
+
+/// Prints "error: <message>" on stderr.
+void print_error(const std::string& message);
+
+/// Maps a polaris::Error to the program's exit code.
+int exit_code_for(const std::exception& error);
+
+void add_registry_command(CLI::App& app, int& exit_code);
+void add_tools_command(CLI::App& app, int& exit_code);
+void add_call_command(CLI::App& app, int& exit_code);
+void add_version_command(CLI::App& app, int& exit_code);
+
+}  // namespace polaris::cli

@@ -1,0 +1,28 @@
+// Internal: running a tool's handler for one call, locally or for a NATS request.
+#pragma once
+
+#include <nats/nats.h>
+
+#include <cstdint>
+#include <string_view>
+
+#include "polaris/logging.hpp"
+#include "polaris/tool.hpp"
+#include "transport/nats_handles.hpp"
+
+namespace polaris::detail {
+
+/// Runs `tool` on the raw request body and returns the reply object: the handler's result, or
+/// {"_error": ...} when the body is not a JSON object, the handler returns an error or a
+/// non-object, or throws. Failures of the handler also go to tool.on_error. Never throws.
+Json run_tool(const Tool& tool, std::string_view body, const Logger& log);
+
+/// Same, on already parsed arguments.
+Json run_tool(const Tool& tool, const Json& arguments, const Logger& log);
+
+/// Serves one NATS request for `tool`: runs it and publishes the reply, replacing a reply larger
+/// than `max_payload` by an `_error`. Never throws.
+void serve_call(natsConnection* connection, NatsMsgPtr msg, const Tool& tool,
+                std::int64_t max_payload, const Logger& log);
+
+}  // namespace polaris::detail

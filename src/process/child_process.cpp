@@ -1,0 +1,206 @@
+#include "process/child_process.hpp"
+
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <csignal>
+#include <future>
+
+#include "polaris/error.hpp"
+
+extern char** environ;  // NOLINT: POSIX
+
+namespace polaris::detail {
+namespace {
+
+std::vector<char*> c_strings(std::vector<std::string>& strings) {
+  std::vector<char*> pointers;
+  pointers.reserve(strings.size() + 1);
+  for (auto& s : strings) pointers.push_back(s.data());
+  pointers.push_back(nullptr);
+  return pointers;
+}
+
+int shell_status(int wait_status) {
+  if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
+  if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
+  return -1;
+}
+
+}  // namespace
+
+ChildProcess::ChildProcess(ChildProcessOptions options) : options_(std::move(options)) {
+  if (options_.argv.empty()) throw Error(Errc::invalid_argument, "no program to start");
+  std::vector<std::string> argv = options_.argv;
+  argv[0] = find_executable(options_.argv[0]);
+  if (argv[0].empty()) {
+    throw Error(Errc::process, "cannot find the program '" + options_.argv[0] + "'");
+  }
+  std::vector<std::string> env;
+  for (char** entry = environ; *entry != nullptr; ++entry) env.emplace_back(*entry);
+  env.insert(env.end(), options_.extra_env.begin(), options_.extra_env.end());
+
+  std::array<int, 2> exit_pipe{};
+  if (::pipe2(exit_pipe.data(), O_CLOEXEC) != 0) {
+    throw Error(Errc::process, "cannot create a pipe for " + options_.argv[0]);
+  }
+  exit_pipe_read_ = exit_pipe[0];
+  exit_pipe_write_ = exit_pipe[1];
+
+  std::promise<int> started;
+  auto started_future = started.get_future();
+  supervisor_ = std::thread([this, argv = std::move(argv), env = std::move(env),
+                             started = std::move(started)]() mutable {
+    // fork() must happen on this thread: see the class comment on PR_SET_PDEATHSIG.
+    std::array<int, 2> output{};
+    if (::pipe2(output.data(), O_CLOEXEC) != 0) {
+      started.set_value(-1);
+      return;
+    }
+    auto argv_c = c_strings(argv);
+    auto env_c = c_strings(env);
+    const pid_t parent = ::getpid();
+    const pid_t child = ::fork();
+    if (child == 0) {
+      // Only async-signal-safe calls between fork and exec.
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != parent) ::_exit(127);  // we were already gone
+      ::dup2(output[1], STDOUT_FILENO);
+      ::dup2(output[1], STDERR_FILENO);
+      const int devnull = ::open("/dev/null", O_RDONLY);
+      if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);
+      ::execve(argv_c[0], argv_c.data(), env_c.data());
+      ::_exit(127);
+    }
+    ::close(output[1]);
+    if (child < 0) {
+      ::close(output[0]);
+      started.set_value(-1);
+      return;
+    }
+    started.set_value(child);
+    supervise_output(output[0]);
+    ::close(output[0]);
+    // Wait without reaping first, then reap under the lock: signal() holds the same lock, so it
+    // can never hit a recycled pid.
+    siginfo_t info{};
+    while (::waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR) {
+    }
+    {
+      std::lock_guard lock(mutex_);
+      int wait_status = 0;
+      while (::waitpid(child, &wait_status, 0) < 0 && errno == EINTR) {
+      }
+      exit_status_ = shell_status(wait_status);
+    }
+    exited_cv_.notify_all();
+    ::close(exit_pipe_write_);  // wakes poll() on exit_fd()
+  });
+  pid_ = started_future.get();
+  if (pid_ < 0) {
+    supervisor_.join();
+    ::close(exit_pipe_read_);
+    ::close(exit_pipe_write_);
+    throw Error(Errc::process, "cannot start " + options_.argv[0]);
+  }
+}
+
+void ChildProcess::supervise_output(int fd) {
+  std::string pending;
+  std::array<char, 4096> buffer{};
+  for (;;) {
+    const ssize_t count = ::read(fd, buffer.data(), buffer.size());
+    if (count < 0 && errno == EINTR) continue;
+    if (count <= 0) break;
+    pending.append(buffer.data(), static_cast<std::size_t>(count));
+    for (auto newline = pending.find('\n'); newline != std::string::npos;
+         newline = pending.find('\n')) {
+      keep_line(pending.substr(0, newline));
+      pending.erase(0, newline + 1);
+    }
+  }
+  if (!pending.empty()) keep_line(pending);
+}
+
+void ChildProcess::keep_line(const std::string& line) {
+  {
+    std::lock_guard lock(mutex_);
+    lines_.push_back(line);
+    while (lines_.size() > options_.kept_lines) lines_.pop_front();
+  }
+  if (options_.on_line) {
+    try {
+      options_.on_line(line);
+    } catch (...) {  // NOLINT(bugprone-empty-catch): a logging callback must not kill supervision
+    }
+  }
+}
+
+ChildProcess::~ChildProcess() {
+  try {
+    stop();
+  } catch (...) {  // NOLINT(bugprone-empty-catch): destructors never throw
+  }
+  if (supervisor_.joinable()) supervisor_.join();
+  ::close(exit_pipe_read_);
+}
+
+bool ChildProcess::running() const {
+  std::lock_guard lock(mutex_);
+  return !exit_status_.has_value();
+}
+
+std::optional<int> ChildProcess::exit_status() const {
+  std::lock_guard lock(mutex_);
+  return exit_status_;
+}
+
+bool ChildProcess::wait_for_exit(std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mutex_);
+  return exited_cv_.wait_for(lock, timeout, [this] { return exit_status_.has_value(); });
+}
+
+std::vector<std::string> ChildProcess::last_lines() const {
+  std::lock_guard lock(mutex_);
+  return {lines_.begin(), lines_.end()};
+}
+
+std::string ChildProcess::describe_exit() const {
+  std::lock_guard lock(mutex_);
+  std::string text = options_.argv[0];
+  if (!exit_status_) {
+    text += " is still running";
+  } else if (*exit_status_ > 128) {
+    text += " was killed by signal " + std::to_string(*exit_status_ - 128);
+  } else {
+    text += " exited with status " + std::to_string(*exit_status_);
+  }
+  if (!lines_.empty()) {
+    text += "; its last output:";
+    for (const auto& line : lines_) text += "\n  " + line;
+  }
+  return text;
+}
+
+void ChildProcess::signal(int signal_number) const {
+  std::lock_guard lock(mutex_);
+  // Holding the lock while the child is unreaped guarantees the pid is still ours.
+  if (!exit_status_) ::kill(pid_, signal_number);
+}
+
+void ChildProcess::stop(std::chrono::milliseconds grace) {
+  signal(SIGTERM);
+  if (!wait_for_exit(grace)) {
+    signal(SIGKILL);
+    wait_for_exit(std::chrono::seconds(30));
+  }
+  if (supervisor_.joinable() && std::this_thread::get_id() != supervisor_.get_id()) {
+    supervisor_.join();
+  }
+}
+
+}  // namespace polaris::detail

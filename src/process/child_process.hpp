@@ -1,0 +1,94 @@
+// Internal: a supervised child process whose output is kept and whose life is tied to ours.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace polaris::detail {
+
+struct ChildProcessOptions {
+  std::vector<std::string> argv;  ///< argv[0] is an absolute path or a name looked up in PATH
+  /// Extra environment variables ("NAME=value"), added to ours.
+  std::vector<std::string> extra_env;
+  /// Called with each line the child writes to stdout or stderr, on the supervisor thread.
+  std::function<void(const std::string&)> on_line;
+  /// How many of the last output lines to keep for error messages.
+  std::size_t kept_lines = 40;
+};
+
+/// A child process started with fork+exec from a dedicated supervisor thread. The supervisor
+/// reads the child's merged stdout/stderr and reaps it. The child is created with
+/// PR_SET_PDEATHSIG=SIGKILL, which fires when the thread that forked it exits: because that
+/// thread lives exactly as long as the child is supervised, the child dies with us even when we
+/// are killed with SIGKILL, yet survives threads of ours that come and go.
+///
+/// Thread safety: all methods may be called from any thread.
+class ChildProcess {
+ public:
+  /// @throws Error(Errc::process) when the program cannot be found or started.
+  explicit ChildProcess(ChildProcessOptions options);
+  /// Stops the child (see stop()), never throws.
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  [[nodiscard]] int pid() const noexcept { return pid_; }
+  [[nodiscard]] bool running() const;
+  /// The exit status as a shell shows it (128+N for signal N); empty while running.
+  [[nodiscard]] std::optional<int> exit_status() const;
+  /// Waits up to `timeout` for the child to exit; true when it has.
+  bool wait_for_exit(std::chrono::milliseconds timeout) const;
+  /// A file descriptor that becomes readable (hangs up) when the child has exited, for poll().
+  [[nodiscard]] int exit_fd() const noexcept { return exit_pipe_read_; }
+  /// The last output lines, oldest first.
+  [[nodiscard]] std::vector<std::string> last_lines() const;
+  /// A one-line description of how the child ended, with its last output lines.
+  [[nodiscard]] std::string describe_exit() const;
+
+  /// Sends `signal` to the child (no-op once it exited).
+  void signal(int signal_number) const;
+  /// Sends SIGTERM, waits up to `grace`, then SIGKILL; waits for the supervisor to finish.
+  void stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
+
+ private:
+  void supervise_output(int fd);
+  void keep_line(const std::string& line);
+
+  ChildProcessOptions options_;
+  int pid_ = -1;
+  int exit_pipe_read_ = -1;
+  int exit_pipe_write_ = -1;
+  mutable std::mutex mutex_;
+  mutable std::condition_variable exited_cv_;
+  std::optional<int> exit_status_;
+  std::deque<std::string> lines_;
+  std::string start_error_;
+  std::thread supervisor_;
+};
+
+/// Resolves a program name through PATH (and /usr/sbin, where Debian puts nats-server).
+/// @returns the absolute path, or empty when not found.
+std::string find_executable(const std::string& name);
+
+/// A private temporary directory (mode 0700), removed with its contents on destruction.
+class TempDir {
+ public:
+  /// @throws Error(Errc::process) when the directory cannot be created.
+  explicit TempDir(const std::string& prefix);
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  [[nodiscard]] const std::string& path() const noexcept { return path_; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace polaris::detail

@@ -1,0 +1,31 @@
+// Internal: the reference wire protocol's subjects and reply bodies (see docs/PROTOCOL.md).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "polaris/json.hpp"
+
+namespace polaris::wire {
+
+inline constexpr std::string_view kRegisterSubject = "polaris:tool:register";
+inline constexpr std::string_view kUnregisterSubject = "polaris:tool:unregister";
+inline constexpr std::string_view kKeepaliveSubject = "polaris:tool:keepalive";
+inline constexpr std::string_view kListSubject = "polaris:tool:list";
+inline constexpr std::string_view kToolSubjectPrefix = "polaris:user-func:";
+/// The key of a failed call's reply: {"_error": "<message>"}.
+inline constexpr std::string_view kErrorKey = "_error";
+
+inline std::string tool_subject(std::string_view tool_name) {
+  return std::string(kToolSubjectPrefix) + std::string(tool_name);
+}
+
+/// The registry's reply to register/unregister/keepalive: {"success": bool, "msg": string}.
+inline Json status_reply(bool success, std::string_view message) {
+  return Json{{"success", success}, {"msg", message}};
+}
+
+/// A failed call's reply.
+inline Json error_reply(std::string_view message) { return Json{{kErrorKey, message}}; }
+
+}  // namespace polaris::wire

@@ -1,0 +1,41 @@
+// Internal: the nats-server child a registry node supervises.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "polaris/logging.hpp"
+#include "polaris/registry.hpp"
+#include "process/child_process.hpp"
+
+namespace polaris::detail {
+
+/// The nats-server configuration for `options`, writing its ports file into `ports_dir`.
+/// Port 0 becomes -1 (nats-server's "any free port").
+std::string render_nats_config(const RegistryOptions& options, const std::string& ports_dir);
+
+/// A running nats-server: configuration in a private temporary directory (removed on
+/// destruction), the process supervised, its output sent to the logger.
+/// Thread safety: const methods may be called from any thread.
+class NatsServer {
+ public:
+  /// Starts nats-server and waits until it listens.
+  /// @throws Error(Errc::process) with nats-server's last output when it does not come up.
+  NatsServer(const RegistryOptions& options, const Logger& log);
+  ~NatsServer();
+  NatsServer(const NatsServer&) = delete;
+  NatsServer& operator=(const NatsServer&) = delete;
+
+  [[nodiscard]] const std::string& client_url() const noexcept { return client_url_; }
+  [[nodiscard]] const std::string& cluster_url() const noexcept { return cluster_url_; }
+  [[nodiscard]] const ChildProcess& process() const noexcept { return *process_; }
+  void stop();
+
+ private:
+  TempDir dir_;
+  std::unique_ptr<ChildProcess> process_;
+  std::string client_url_;
+  std::string cluster_url_;
+};
+
+}  // namespace polaris::detail

@@ -1,0 +1,68 @@
+#include "polaris/error.hpp"
+#include "polaris/tool.hpp"
+
+namespace polaris {
+
+Result::Result(Json value) : value_(std::move(value)) {}
+
+Result::Result(Json::initializer_list_t init) : value_(init) {}
+
+Result Result::failure(std::string message) {
+  Result result;
+  result.error_ = std::move(message);
+  return result;
+}
+
+const std::string& Result::error_message() const noexcept {
+  static const std::string none;  // immutable
+  return error_ ? *error_ : none;
+}
+
+bool is_valid_tool_name(std::string_view name) noexcept {
+  auto is_alpha = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); };
+  auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+  if (name.empty() || name.size() > 64) return false;
+  if (!is_alpha(name[0]) && name[0] != '_') return false;
+  for (char c : name.substr(1)) {
+    if (!is_alpha(c) && !is_digit(c) && c != '_' && c != '-') return false;
+  }
+  return true;
+}
+
+Json ToolDeclaration::to_json() const {
+  Json json = extra.is_object() ? extra : Json::object();
+  json["name"] = name;
+  if (!description.empty()) json["description"] = description;
+  if (!parameters.is_null()) json["parameters"] = parameters;
+  if (!response.is_null()) json["response"] = response;
+  return json;
+}
+
+ToolDeclaration ToolDeclaration::from_json(const Json& json) {
+  if (!json.is_object()) throw Error(Errc::protocol, "a tool declaration must be a JSON object");
+  auto name = json.find("name");
+  if (name == json.end() || !name->is_string() || name->get_ref<const std::string&>().empty()) {
+    throw Error(Errc::protocol, "a tool declaration needs a non-empty string \"name\"");
+  }
+  ToolDeclaration declaration;
+  declaration.name = name->get<std::string>();
+  for (const auto& [key, value] : json.items()) {
+    if (key == "name") continue;
+    if (key == "description") {
+      if (!value.is_string() && !value.is_null()) {
+        throw Error(Errc::protocol, "tool declaration \"description\" must be a string");
+      }
+      declaration.description = value.is_string() ? value.get<std::string>() : "";
+    } else if (key == "parameters" || key == "response") {
+      if (!value.is_object() && !value.is_null()) {
+        throw Error(Errc::protocol, "tool declaration \"" + key + "\" must be a schema object");
+      }
+      (key == "parameters" ? declaration.parameters : declaration.response) = value;
+    } else {
+      declaration.extra[key] = value;
+    }
+  }
+  return declaration;
+}
+
+}  // namespace polaris

@@ -1,0 +1,53 @@
+#include "transport/nats_error.hpp"
+
+#include <string>
+
+namespace polaris::detail {
+
+Errc errc_from_nats(natsStatus status) noexcept {
+  switch (status) {
+    case NATS_NO_SERVER:
+    case NATS_SSL_ERROR:
+    case NATS_NOT_PERMITTED:
+    case NATS_IO_ERROR:
+      return Errc::connection_failed;
+    case NATS_TIMEOUT:
+      return Errc::timeout;
+    case NATS_CONNECTION_CLOSED:
+    case NATS_CONNECTION_AUTH_FAILED:
+      return Errc::not_connected;
+    case NATS_CONNECTION_DISCONNECTED:
+    case NATS_STALE_CONNECTION:
+      return Errc::connection_lost;
+    case NATS_MAX_PAYLOAD:
+      return Errc::payload_too_large;
+    case NATS_NO_RESPONDERS:
+      return Errc::no_such_tool;
+    case NATS_INVALID_ARG:
+    case NATS_INVALID_SUBJECT:
+      return Errc::invalid_argument;
+    case NATS_PROTOCOL_ERROR:
+      return Errc::protocol;
+    default:
+      return Errc::internal;
+  }
+}
+
+void throw_nats_error(natsStatus status, std::string_view context) {
+  std::string message(context);
+  message += ": ";
+  message += natsStatus_GetText(status);
+  natsStatus last_status = NATS_OK;
+  const char* last_error = nats_GetLastError(&last_status);
+  std::string detail = last_error != nullptr ? last_error : "";
+  // nats.c prefixes details with its source location, "(conn.c:2088): ": drop it.
+  if (detail.starts_with("(")) {
+    if (const auto end = detail.find("): "); end != std::string::npos) detail.erase(0, end + 3);
+  }
+  if (!detail.empty() && message.find(detail) == std::string::npos) {
+    message += " (" + detail + ")";
+  }
+  throw Error(errc_from_nats(status), message);
+}
+
+}  // namespace polaris::detail

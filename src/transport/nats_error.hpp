@@ -1,0 +1,23 @@
+// Internal: the one translator from natsStatus to polaris::Error.
+#pragma once
+
+#include <nats/nats.h>
+
+#include <string_view>
+
+#include "polaris/error.hpp"
+
+namespace polaris::detail {
+
+/// The Errc a nats.c status means.
+Errc errc_from_nats(natsStatus status) noexcept;
+
+/// Throws Error("<context>: <nats.c text>[: <last error detail>]").
+[[noreturn]] void throw_nats_error(natsStatus status, std::string_view context);
+
+/// Throws when `status` is not NATS_OK.
+inline void check_nats(natsStatus status, std::string_view context) {
+  if (status != NATS_OK) throw_nats_error(status, context);
+}
+
+}  // namespace polaris::detail

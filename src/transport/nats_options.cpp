@@ -1,0 +1,113 @@
+#include "transport/nats_options.hpp"
+
+#include <unistd.h>
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "transport/nats_error.hpp"
+
+namespace polaris::detail {
+namespace {
+
+std::string host_name() {
+  std::array<char, 256> buffer{};
+  if (::gethostname(buffer.data(), buffer.size() - 1) != 0) return "polaris";
+  return buffer.data();
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string text;
+  for (const auto& item : items) text += (text.empty() ? "" : ", ") + item;
+  return text;
+}
+
+}  // namespace
+
+NatsOptionsPtr make_nats_options(const ConnectOptions& options, const NatsEventHandlers& handlers) {
+  natsOptions* raw = nullptr;
+  check_nats(natsOptions_Create(&raw), "cannot create NATS options");
+  NatsOptionsPtr nats_options(raw);
+  natsOptions* o = nats_options.get();
+
+  std::vector<std::string> servers = options.servers;
+  if (servers.empty()) servers.emplace_back("nats://127.0.0.1:4222");
+  std::vector<const char*> urls;
+  urls.reserve(servers.size());
+  for (const auto& url : servers) urls.push_back(url.c_str());
+  check_nats(natsOptions_SetServers(o, urls.data(), static_cast<int>(urls.size())),
+             "invalid server list");
+  const std::string name = options.name.empty() ? host_name() : options.name;
+  check_nats(natsOptions_SetName(o, name.c_str()), "invalid connection name");
+  if (!options.user.empty() || !options.password.empty()) {
+    check_nats(natsOptions_SetUserInfo(o, options.user.c_str(), options.password.c_str()),
+               "invalid user/password");
+  }
+  if (!options.token.empty()) {
+    check_nats(natsOptions_SetToken(o, options.token.c_str()), "invalid token");
+  }
+  if (options.tls) {
+    const TlsOptions& tls = *options.tls;
+    check_nats(natsOptions_SetSecure(o, true), "cannot enable TLS");
+    if (!tls.ca_file.empty()) {
+      check_nats(natsOptions_LoadCATrustedCertificates(o, tls.ca_file.c_str()),
+                 "cannot load the CA file " + tls.ca_file);
+    }
+    if (!tls.cert_file.empty()) {
+      check_nats(natsOptions_LoadCertificatesChain(o, tls.cert_file.c_str(), tls.key_file.c_str()),
+                 "cannot load the client certificate " + tls.cert_file);
+    }
+    if (!tls.expected_hostname.empty()) {
+      check_nats(natsOptions_SetExpectedHostname(o, tls.expected_hostname.c_str()),
+                 "invalid expected host name");
+    }
+    if (tls.skip_verify) {
+      check_nats(natsOptions_SkipServerVerification(o, true), "cannot skip TLS verification");
+    }
+  }
+  check_nats(natsOptions_SetTimeout(o, options.connect_timeout.count()), "invalid connect timeout");
+  check_nats(natsOptions_SetAllowReconnect(o, options.reconnect), "invalid reconnect option");
+  check_nats(natsOptions_SetMaxReconnect(o, options.max_reconnects), "invalid max reconnects");
+  check_nats(natsOptions_SetReconnectWait(o, options.reconnect_wait.count()),
+             "invalid reconnect wait");
+  check_nats(natsOptions_SetNoRandomize(o, !options.randomize), "invalid randomize option");
+  check_nats(natsOptions_SetNoEcho(o, options.no_echo), "invalid echo option");
+  // Latency: write each message to the socket at once instead of batching in the flusher.
+  check_nats(natsOptions_SetSendAsap(o, true), "cannot enable send-asap");
+  if (handlers.disconnected != nullptr) {
+    check_nats(natsOptions_SetDisconnectedCB(o, handlers.disconnected, handlers.closure),
+               "cannot set the disconnect handler");
+  }
+  if (handlers.reconnected != nullptr) {
+    check_nats(natsOptions_SetReconnectedCB(o, handlers.reconnected, handlers.closure),
+               "cannot set the reconnect handler");
+  }
+  if (handlers.closed != nullptr) {
+    check_nats(natsOptions_SetClosedCB(o, handlers.closed, handlers.closure),
+               "cannot set the close handler");
+  }
+  if (handlers.error != nullptr) {
+    check_nats(natsOptions_SetErrorHandler(o, handlers.error, handlers.closure),
+               "cannot set the error handler");
+  }
+  return nats_options;
+}
+
+NatsConnectionPtr connect_nats(natsOptions* options, const std::vector<std::string>& servers) {
+  natsConnection* raw = nullptr;
+  const natsStatus status = natsConnection_Connect(&raw, options);
+  if (status != NATS_OK) {
+    const std::string tried = servers.empty() ? "nats://127.0.0.1:4222" : join(servers);
+    try {
+      throw_nats_error(status, "cannot connect to " + tried);
+    } catch (const Error& error) {
+      // Whatever nats.c says (no server, refused auth, TLS), it is a connection failure; the
+      // message keeps the cause.
+      throw Error(Errc::connection_failed, error.what());
+    }
+  }
+  return NatsConnectionPtr(raw);
+}
+
+}  // namespace polaris::detail

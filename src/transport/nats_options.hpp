@@ -1,0 +1,28 @@
+// Internal: natsOptions from polaris options.
+#pragma once
+
+#include <nats/nats.h>
+
+#include "polaris/connection.hpp"
+#include "transport/nats_handles.hpp"
+
+namespace polaris::detail {
+
+/// Connection event callbacks, all invoked on nats.c's connection-events thread with `closure`.
+struct NatsEventHandlers {
+  natsConnectionHandler disconnected = nullptr;
+  natsConnectionHandler reconnected = nullptr;
+  natsConnectionHandler closed = nullptr;
+  natsErrHandler error = nullptr;
+  void* closure = nullptr;
+};
+
+/// Builds nats.c options applying every ConnectOptions field (servers, name, auth, TLS,
+/// timeouts, reconnect policy, randomisation, echo) plus low-latency sends.
+/// @throws Error(Errc::invalid_argument) for unusable options (e.g. unreadable TLS files).
+NatsOptionsPtr make_nats_options(const ConnectOptions& options, const NatsEventHandlers& handlers);
+
+/// Connects with `options`. @throws Error(Errc::connection_failed) naming the servers tried.
+NatsConnectionPtr connect_nats(natsOptions* options, const std::vector<std::string>& servers);
+
+}  // namespace polaris::detail

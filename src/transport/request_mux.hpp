@@ -1,0 +1,78 @@
+// Internal: asynchronous request/reply over one wildcard inbox subscription.
+#pragma once
+
+#include <nats/nats.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <map>
+#include <optional>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <variant>
+
+#include "polaris/error.hpp"
+#include "transport/subscription.hpp"
+
+namespace polaris::detail {
+
+/// The outcome of one request: the reply body, or the Error that ended it.
+using ReplyOutcome = std::variant<std::string, Error>;
+using ReplyCallback = std::function<void(ReplyOutcome)>;
+
+/// Sends requests with reply subjects "<inbox>.<n>" and routes replies back by n. Unlike nats.c's
+/// own request calls it never blocks a thread per request, reports no-responders at once, and
+/// fails every pending request the moment the connection drops (so callers can retry at once
+/// instead of waiting out their timeout).
+///
+/// Each callback is invoked exactly once: on the reply's delivery thread, on the timer thread, on
+/// the thread that calls fail_all(), or on the caller's thread when the publish itself fails.
+/// Thread safety: all methods may be called from any thread.
+class RequestMux {
+ public:
+  RequestMux(natsConnection* connection, std::string inbox_prefix);
+  ~RequestMux();
+  RequestMux(const RequestMux&) = delete;
+  RequestMux& operator=(const RequestMux&) = delete;
+
+  /// Sends `body` to `subject`; `done` receives the reply or the error.
+  void request(const std::string& subject, std::string_view body,
+               std::chrono::milliseconds timeout, ReplyCallback done);
+
+  /// Fails every pending request with `code` and `message` (e.g. when the connection drops).
+  void fail_all(Errc code, const std::string& message);
+
+  /// Fails pending requests with not_connected and stops the timer. Idempotent.
+  void close();
+
+ private:
+  struct Pending {
+    std::string subject;
+    ReplyCallback done;
+    std::chrono::steady_clock::time_point deadline;
+    std::chrono::milliseconds timeout;
+  };
+
+  void on_reply(NatsMsgPtr msg);
+  void run_timer();
+  std::optional<Pending> take(std::uint64_t id);
+
+  natsConnection* connection_;
+  std::string inbox_;
+  std::mutex mutex_;
+  std::condition_variable timer_cv_;
+  std::unordered_map<std::uint64_t, Pending> pending_;
+  std::multimap<std::chrono::steady_clock::time_point, std::uint64_t> deadlines_;
+  std::uint64_t next_id_ = 1;
+  bool closed_ = false;
+  Subscription subscription_;
+  std::thread timer_;
+};
+
+}  // namespace polaris::detail
