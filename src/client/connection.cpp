@@ -26,6 +26,12 @@ void check_callable_name(std::string_view name) {
   }
 }
 
+// `{}` in a call reads as a JSON null: take it for "no arguments".
+const Json& or_empty_object(const Json& arguments) {
+  static const Json empty = Json::object();  // immutable
+  return arguments.is_null() ? empty : arguments;
+}
+
 std::string new_inbox() {
   natsInbox* inbox = nullptr;
   detail::check_nats(natsInbox_Create(&inbox), "cannot create an inbox");
@@ -283,10 +289,10 @@ void Connection::Impl::remote_call(const std::string& name, const Json& argument
                                    CallOptions options, std::function<void(Json)> on_value,
                                    std::function<void(std::exception_ptr)> on_error) {
   if (closed_) throw Error(Errc::not_connected, "the connection is closed");
-  if (!arguments.is_object()) {
+  if (!arguments.is_object() && !arguments.is_null()) {
     throw Error(Errc::invalid_argument, "call " + name + ": the arguments must be a JSON object");
   }
-  const std::string body = arguments.dump();
+  const std::string body = arguments.is_null() ? std::string("{}") : arguments.dump();
   if (static_cast<std::int64_t>(body.size()) > max_payload()) {
     throw Error(Errc::payload_too_large, "call " + name + ": the request of " +
                                              std::to_string(body.size()) +
@@ -316,7 +322,8 @@ void Connection::Impl::remote_call(const std::string& name, const Json& argument
 Json Connection::Impl::call(std::string_view name, const Json& arguments, CallOptions options) {
   check_callable_name(name);
   if (auto local = find_local(name)) {
-    return reply_to_value(local->tool.name, detail::run_tool(local->tool, arguments, log_).dump());
+    return reply_to_value(local->tool.name,
+                          detail::run_tool(local->tool, or_empty_object(arguments), log_).dump());
   }
   return call_async(name, arguments, options).get();
 }
@@ -325,8 +332,8 @@ std::future<Json> Connection::Impl::call_async(std::string_view name, const Json
                                                CallOptions options) {
   check_callable_name(name);
   if (auto local = find_local(name)) {
-    return std::async(std::launch::async, [local, arguments, log = log_] {
-      return reply_to_value(local->tool.name, detail::run_tool(local->tool, arguments, log).dump());
+    return std::async(std::launch::async, [local, args = or_empty_object(arguments), log = log_] {
+      return reply_to_value(local->tool.name, detail::run_tool(local->tool, args, log).dump());
     });
   }
   auto promise = std::make_shared<std::promise<Json>>();

@@ -1,0 +1,186 @@
+// One registry node, in process: registration, listing, calling, keepalive.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+
+#include "polaris/polaris.hpp"
+#include "support/calculator.hpp"
+#include "support/wait.hpp"
+
+namespace polaris {
+namespace {
+
+using namespace std::chrono_literals;
+using test::add;
+using test::calculator;
+
+std::vector<std::string> names(const std::vector<ToolDeclaration>& tools) {
+  std::vector<std::string> result;
+  for (const auto& tool : tools) result.push_back(tool.name);
+  std::sort(result.begin(), result.end());
+  return result;
+}
+
+class RegistryTest : public ::testing::Test {
+ protected:
+  Registry registry_ = Registry::start({.bind = {.port = 0}});
+  Connection connect_client() { return connect({.servers = {registry_.client_url()}}); }
+};
+
+TEST_F(RegistryTest, RegisterListCallUnregister) {
+  auto agent = connect_client();
+  auto client = connect_client();
+  agent.register_tool(calculator());
+  const auto tools = client.list_tools();
+  ASSERT_EQ(names(tools), std::vector<std::string>{"calculator"});
+  EXPECT_EQ(tools[0].description, "simple calculator");
+  EXPECT_EQ(tools[0].parameters, Schema(calculator().parameters).to_json());
+  EXPECT_EQ(client.call("calculator", add(1, 2)), Json({{"result", 3.0}}));
+  EXPECT_EQ(client.call_async("calculator", {{"operation", "multiply"}, {"a", 6}, {"b", 7}}).get(),
+            Json({{"result", 42.0}}));
+  agent.unregister_tool("calculator");
+  EXPECT_TRUE(client.list_tools().empty());
+  EXPECT_EQ(registry_.tool_count(), 0U);
+  try {
+    client.call("calculator", add(1, 2));
+    FAIL() << "an unregistered tool answered";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), Errc::no_such_tool);
+  }
+}
+
+TEST_F(RegistryTest, DuplicateNameRefusedAndLoserServesNothing) {
+  auto owner = connect_client();
+  auto loser = connect_client();
+  auto client = connect_client();
+  owner.register_tool(calculator());
+  std::atomic<int> loser_runs{0};
+  Tool impostor = calculator();
+  impostor.handler = [&](const Request&) -> Result {
+    ++loser_runs;
+    return {{"result", -1}};
+  };
+  try {
+    loser.register_tool(impostor);
+    FAIL() << "a duplicate registration was accepted";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), Errc::registration_failed);
+    EXPECT_STREQ(error.what(), "register: calculator already registered");
+  }
+  EXPECT_TRUE(loser.local_tools().empty());
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(client.call("calculator", add(i, 1))["result"], i + 1.0);
+  EXPECT_EQ(loser_runs, 0);
+}
+
+TEST(Registry, OverwriteWhenAllowed) {
+  auto registry = Registry::start({.bind = {.port = 0}, .allow_overwrite = true});
+  auto first = connect({.servers = {registry.client_url()}});
+  auto second = connect({.servers = {registry.client_url()}});
+  first.register_tool(calculator());
+  Tool replacement = calculator();
+  replacement.description = "replacement";
+  second.register_tool(replacement);
+  auto tools = first.list_tools();
+  ASSERT_EQ(tools.size(), 1U);
+  EXPECT_EQ(tools[0].description, "replacement");
+}
+
+TEST_F(RegistryTest, InvalidNamesAndMissingHandlersAreRefused) {
+  auto agent = connect_client();
+  for (const char* name : {"", "1up", "has space", "dot.ted", "wild*", std::string(65, 'x').c_str()}) {
+    Tool tool = calculator(name);
+    try {
+      agent.register_tool(tool);
+      FAIL() << "accepted the name '" << name << "'";
+    } catch (const Error& error) {
+      EXPECT_EQ(error.code(), Errc::invalid_argument);
+      EXPECT_NE(std::string(error.what()).find("invalid tool name"), std::string::npos);
+    }
+  }
+  Tool no_handler = calculator("no_handler");
+  no_handler.handler = nullptr;
+  EXPECT_THROW(agent.register_tool(no_handler), Error);
+  EXPECT_TRUE(agent.list_tools().empty());
+}
+
+TEST_F(RegistryTest, CloseUnregisters) {
+  auto client = connect_client();
+  {
+    auto agent = connect_client();
+    agent.register_tool(calculator("one"));
+    agent.register_tool(calculator("two"));
+    EXPECT_EQ(names(client.list_tools()), (std::vector<std::string>{"one", "two"}));
+  }  // destruction closes
+  EXPECT_TRUE(client.list_tools().empty());
+  auto agent = connect_client();
+  agent.register_tool(calculator("three"));
+  agent.close();
+  agent.close();  // idempotent
+  EXPECT_TRUE(client.list_tools().empty());
+  try {
+    agent.call("three", add(1, 1));
+    FAIL() << "a closed connection made a call";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), Errc::not_connected);
+  }
+}
+
+TEST_F(RegistryTest, LocalToolRunsWithoutTheNetwork) {
+  auto agent = connect_client();
+  std::thread::id ran_on;
+  Tool tool = calculator("local_calc");
+  auto inner = tool.handler;
+  tool.handler = [&](const Request& request) {
+    ran_on = std::this_thread::get_id();
+    return inner(request);
+  };
+  agent.register_tool(tool);
+  EXPECT_EQ(agent.call("local_calc", add(2, 2)), Json({{"result", 4.0}}));
+  EXPECT_EQ(ran_on, std::this_thread::get_id());
+  EXPECT_EQ(agent.call_async("local_calc", add(3, 3)).get(), Json({{"result", 6.0}}));
+}
+
+TEST_F(RegistryTest, ManyThreadsCallAtOnce) {
+  auto agent = connect_client();
+  auto client = connect_client();
+  agent.register_tool(calculator());
+  std::atomic<int> correct{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        if (client.call("calculator", add(t, i))["result"] == t + i + 0.0) ++correct;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(correct, 400);
+}
+
+TEST(Registry, KeepaliveReAddsAToolOnARegistryThatRestarted) {
+  // Restart on the same port: pick it from a first start.
+  auto registry = Registry::start({.bind = {.port = 0}});
+  const std::string url = registry.client_url();
+  const int port = test::port_of(url);
+  auto agent = connect({.servers = {url}, .reconnect_wait = 50ms, .keepalive_interval = 200ms});
+  agent.register_tool(calculator());
+  registry.close();
+  registry = Registry::start({.bind = {.port = port}});
+  EXPECT_EQ(registry.tool_count(), 0U);  // a restarted node starts empty
+  ASSERT_TRUE(test::wait_until([&] { return registry.tool_count() == 1; }));
+  auto client = connect({.servers = {url}});
+  EXPECT_EQ(client.call("calculator", add(1, 2))["result"], 3.0);
+}
+
+TEST(Registry, ToolsNotKeptAliveExpire) {
+  auto registry = Registry::start({.bind = {.port = 0}, .keepalive_deadline = 300ms});
+  auto agent = connect({.servers = {registry.client_url()}, .keepalive_interval = 0ms});
+  agent.register_tool(calculator());
+  EXPECT_EQ(registry.tool_count(), 1U);
+  EXPECT_TRUE(test::wait_until([&] { return registry.tool_count() == 0; }));
+}
+
+}  // namespace
+}  // namespace polaris

@@ -1,0 +1,108 @@
+// A peer speaking the reference protocol with raw NATS messages, mixed with polaris.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "polaris/polaris.hpp"
+#include "support/calculator.hpp"
+#include "support/process_fixtures.hpp"
+#include "transport/subscription.hpp"
+
+namespace polaris {
+namespace {
+
+using test::add;
+
+// The golden declaration from the reference page, as a reference agent sends it.
+const char* kGoldenCalculator = R"({"name":"refcalc","description":"simple calculator",
+ "parameters":{"type":"OBJECT","description":"calc params","nullable":true,
+   "properties":{
+     "a":{"type":"NUMBER","description":"first operand","nullable":true},
+     "b":{"type":"NUMBER","description":"second operand","nullable":true},
+     "operation":{"type":"STRING","description":"operation to perform","format":"enum",
+                  "enum":["add","subtract","multiply","divide"],"nullable":true}},
+   "required":["operation","a","b"]},
+ "response":{"type":"OBJECT","description":"result of calculation","nullable":true,
+   "properties":{"result":{"type":"NUMBER","description":"result","nullable":true}},
+   "required":["result"]}})";
+
+Json sorted_required(Json json) {
+  if (json.is_object()) {
+    for (auto& [key, value] : json.items()) {
+      if (key == "required") {
+        std::set<std::string> names(value.begin(), value.end());
+        value = Json(names);
+      } else {
+        value = sorted_required(value);
+      }
+    }
+  }
+  return json;
+}
+
+class WireCompatTest : public ::testing::Test {
+ protected:
+  Registry registry_ = Registry::start({.bind = {.port = 0}});
+  test::RawNats peer_{registry_.client_url()};
+};
+
+TEST_F(WireCompatTest, ReferenceAgentToolIsListedAndCalledByPolaris) {
+  // The reference agent: subscribe, then register.
+  detail::Subscription serving(
+      peer_.get(), "polaris:user-func:refcalc", "", [this](detail::NatsMsgPtr msg) {
+        const Json args = Json::parse(std::string(natsMsg_GetData(msg.get()),
+                                                  natsMsg_GetDataLength(msg.get())));
+        const Json reply = args["operation"] == "add"
+                               ? Json{{"result", args["a"].get<double>() + args["b"].get<double>()}}
+                               : Json{{"_error", "unsupported"}};
+        const std::string body = reply.dump();
+        natsConnection_PublishString(peer_.get(), natsMsg_GetReply(msg.get()), body.c_str());
+      });
+  const Json registered = Json::parse(peer_.request("polaris:tool:register", kGoldenCalculator));
+  EXPECT_EQ(registered, Json({{"success", true}, {"msg", "OK"}}));
+
+  auto client = connect({.servers = {registry_.client_url()}});
+  const auto tools = client.list_tools();
+  ASSERT_EQ(tools.size(), 1U);
+  EXPECT_EQ(sorted_required(tools[0].to_json()), sorted_required(Json::parse(kGoldenCalculator)));
+  EXPECT_EQ(client.call("refcalc", add(1, 2)), Json({{"result", 3.0}}));
+  try {
+    client.call("refcalc", {{"operation", "divide"}, {"a", 1}, {"b", 2}});
+    FAIL() << "the reference tool's _error was not reported";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), Errc::tool_failed);
+    EXPECT_STREQ(error.what(), "unsupported");
+  }
+  EXPECT_EQ(Json::parse(peer_.request("polaris:tool:unregister", R"({"name":"refcalc"})")),
+            Json({{"success", true}, {"msg", "OK"}}));
+  EXPECT_EQ(Json::parse(peer_.request("polaris:tool:unregister", R"({"name":"refcalc"})")),
+            Json({{"success", false}, {"msg", "unregister: refcalc not found"}}));
+}
+
+TEST_F(WireCompatTest, ReferencePeerCallsAndListsAPolarisTool) {
+  auto agent = connect({.servers = {registry_.client_url()}});
+  agent.register_tool(test::calculator("refcalc"));
+  const Json listed = Json::parse(peer_.request("polaris:tool:list", ""));
+  ASSERT_TRUE(listed.is_array());
+  ASSERT_EQ(listed.size(), 1U);
+  EXPECT_EQ(sorted_required(listed[0]), sorted_required(Json::parse(kGoldenCalculator)));
+  EXPECT_EQ(Json::parse(peer_.request("polaris:user-func:refcalc",
+                                      R"({"operation":"add","a":1,"b":2})")),
+            Json({{"result", 3.0}}));
+  EXPECT_EQ(Json::parse(peer_.request("polaris:user-func:refcalc",
+                                      R"({"operation":"divide","a":1,"b":0})")),
+            Json({{"_error", "divide by zero"}}));
+  // A duplicate registration from a reference peer is refused with the reference's message.
+  EXPECT_EQ(Json::parse(peer_.request("polaris:tool:register", kGoldenCalculator)),
+            Json({{"success", false}, {"msg", "register: refcalc already registered"}}));
+}
+
+TEST_F(WireCompatTest, ReferenceKeepaliveReAddsUnknownTools) {
+  const Json keepalive = Json::array({Json::parse(kGoldenCalculator)});
+  EXPECT_EQ(Json::parse(peer_.request("polaris:tool:keepalive", keepalive.dump())),
+            Json({{"success", true}, {"msg", "OK"}}));
+  EXPECT_EQ(registry_.tool_count(), 1U);
+}
+
+}  // namespace
+}  // namespace polaris

@@ -1,0 +1,19 @@
+// Test support: running a program to completion and capturing what it printed.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace polaris::test {
+
+struct ProgramResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+/// Runs argv (argv[0] a path) with extra "NAME=value" environment entries; waits for it.
+ProgramResult run_program(const std::vector<std::string>& argv,
+                          const std::vector<std::string>& extra_env = {});
+
+}  // namespace polaris::test
