@@ -18,9 +18,9 @@ namespace polaris {
 
 /// TLS settings for a connection. Any field set turns TLS on.
 struct TlsOptions {
-  std::string ca_file;    ///< CA bundle used to verify the server; empty: system default
-  std::string cert_file;  ///< client certificate (PEM) for mutual TLS; empty: none
-  std::string key_file;   ///< client key (PEM); required with cert_file
+  std::string ca_file;            ///< CA bundle used to verify the server; empty: system default
+  std::string cert_file;          ///< client certificate (PEM) for mutual TLS; empty: none
+  std::string key_file;           ///< client key (PEM); required with cert_file
   std::string expected_hostname;  ///< empty: the host of the URL
   bool skip_verify = false;       ///< never verify the server (testing only)
 };
@@ -31,9 +31,9 @@ struct ConnectOptions {
   std::vector<std::string> servers;
   /// Connection name shown by the server; empty: the host name.
   std::string name;
-  std::string user;      ///< user/password auth; empty: none
+  std::string user;  ///< user/password auth; empty: none
   std::string password;
-  std::string token;     ///< token auth; empty: none
+  std::string token;  ///< token auth; empty: none
   std::optional<TlsOptions> tls;
   std::chrono::milliseconds connect_timeout{2000};
   bool reconnect = true;
@@ -94,7 +94,8 @@ class Connection {
   /// Calls a tool and waits for its reply. A tool of this connection runs locally.
   /// @throws Error with Errc::no_such_tool, timeout, tool_failed (the `_error` message),
   ///         connection_lost, payload_too_large or not_connected.
-  Json call(std::string_view name, const Json& arguments = Json::object(), CallOptions options = {});
+  Json call(std::string_view name, const Json& arguments = Json::object(),
+            CallOptions options = {});
   /// Same as call(), without blocking; the future holds the reply or the Error.
   std::future<Json> call_async(std::string_view name, const Json& arguments = Json::object(),
                                CallOptions options = {});

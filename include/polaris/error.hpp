@@ -15,19 +15,19 @@ namespace polaris {
 
 /// What went wrong, stable across versions; the message carries the details.
 enum class Errc {
-  invalid_argument,    ///< bad option, bad tool name, bad schema, bad JSON from the caller
-  connection_failed,   ///< could not connect to any server in the list
-  connection_lost,     ///< the connection dropped while a call was in flight (safe to retry)
-  not_connected,       ///< the connection is closed or has not connected yet
-  no_such_tool,        ///< nobody serves the tool (NATS no-responders)
-  timeout,             ///< no reply before the request timeout
-  tool_failed,         ///< the tool answered with an `_error` reply
-  registration_failed, ///< the registry refused a register/unregister request
-  no_registry,         ///< no registry node answers on the registry subjects
-  payload_too_large,   ///< a request or reply is larger than the server's max payload
-  protocol,            ///< a peer answered with something that is not the protocol
-  process,             ///< a child process (nats-server) failed to start or died
-  internal,            ///< a bug or an unexpected failure of a library below us
+  invalid_argument,     ///< bad option, bad tool name, bad schema, bad JSON from the caller
+  connection_failed,    ///< could not connect to any server in the list
+  connection_lost,      ///< the connection dropped while a call was in flight (safe to retry)
+  not_connected,        ///< the connection is closed or has not connected yet
+  no_such_tool,         ///< nobody serves the tool (NATS no-responders)
+  timeout,              ///< no reply before the request timeout
+  tool_failed,          ///< the tool answered with an `_error` reply
+  registration_failed,  ///< the registry refused a register/unregister request
+  no_registry,          ///< no registry node answers on the registry subjects
+  payload_too_large,    ///< a request or reply is larger than the server's max payload
+  protocol,             ///< a peer answered with something that is not the protocol
+  process,              ///< a child process (nats-server) failed to start or died
+  internal,             ///< a bug or an unexpected failure of a library below us
 };
 
 /// Returns a short lower-case name, e.g. "no_such_tool".

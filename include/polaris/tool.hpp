@@ -56,7 +56,7 @@ class Request {
 ///   return polaris::error("bad input"); // failure
 class Result {
  public:
-  Result(Json value);                   // NOLINT(google-explicit-constructor)
+  Result(Json value);                     // NOLINT(google-explicit-constructor)
   Result(Json::initializer_list_t init);  // NOLINT(google-explicit-constructor)
 
   static Result failure(std::string message);

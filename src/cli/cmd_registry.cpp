@@ -1,11 +1,11 @@
 // `polaris registry`: run one registry node until SIGINT/SIGTERM.
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <unistd.h>
 
 #include "cli/common.hpp"
 #include "polaris/error.hpp"
@@ -58,9 +58,10 @@ void add_registry_command(CLI::App& app, int& exit_code) {
   RegistryOptions& o = flags->options;
   CLI::App* command = app.add_subcommand(
       "registry", "Run a registry node: a supervised nats-server plus the tool catalogue");
-  command->add_option("--node", flags->node,
-                      "Seed numbering: client port 4221+N, cluster port 5221+N, cluster "
-                      "polaris-cluster, route to 5222 for N > 1 (explicit flags win)")
+  command
+      ->add_option("--node", flags->node,
+                   "Seed numbering: client port 4221+N, cluster port 5221+N, cluster "
+                   "polaris-cluster, route to 5222 for N > 1 (explicit flags win)")
       ->check(CLI::Range(1, 1000));
   command->add_option("--host", o.bind.host, "Client bind address")->capture_default_str();
   command->add_option("--port", o.bind.port, "Client port (0: any free port)")

@@ -31,8 +31,8 @@ std::string summarize_parameters(const Json& parameters) {
       if (auto values = schema.find("enum"); values != schema.end() && values->is_array()) {
         std::string joined;
         for (const auto& value : *values) {
-          joined += (joined.empty() ? "" : "|") + (value.is_string() ? value.get<std::string>()
-                                                                      : value.dump());
+          joined += (joined.empty() ? "" : "|") +
+                    (value.is_string() ? value.get<std::string>() : value.dump());
         }
         entry += "{" + joined + "}";
       }

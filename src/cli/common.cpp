@@ -48,16 +48,22 @@ std::chrono::milliseconds parse_duration(const std::string& text) {
   try {
     value = std::stod(text, &used);
   } catch (const std::exception&) {
-    throw CLI::ValidationError("duration", "'" + text + "' is not a duration (e.g. 500ms, 5s, 10m)");
+    throw CLI::ValidationError("duration",
+                               "'" + text + "' is not a duration (e.g. 500ms, 5s, 10m)");
   }
   const std::string unit = text.substr(used);
   double factor = 0;
-  if (unit.empty() || unit == "s") factor = 1000;
-  else if (unit == "ms") factor = 1;
-  else if (unit == "m") factor = 60'000;
-  else if (unit == "h") factor = 3'600'000;
+  if (unit.empty() || unit == "s")
+    factor = 1000;
+  else if (unit == "ms")
+    factor = 1;
+  else if (unit == "m")
+    factor = 60'000;
+  else if (unit == "h")
+    factor = 3'600'000;
   if (factor == 0 || value < 0) {
-    throw CLI::ValidationError("duration", "'" + text + "' is not a duration (e.g. 500ms, 5s, 10m)");
+    throw CLI::ValidationError("duration",
+                               "'" + text + "' is not a duration (e.g. 500ms, 5s, 10m)");
   }
   return std::chrono::milliseconds(static_cast<std::int64_t>(value * factor));
 }

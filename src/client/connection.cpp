@@ -20,8 +20,8 @@ void check_callable_name(std::string_view name) {
   if (name.empty()) throw Error(Errc::invalid_argument, "call: the tool name is empty");
   for (char c : name) {
     if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '*' || c == '>') {
-      throw Error(Errc::invalid_argument,
-                  "call: '" + std::string(name) + "' cannot be a tool name (white space or wildcard)");
+      throw Error(Errc::invalid_argument, "call: '" + std::string(name) +
+                                              "' cannot be a tool name (white space or wildcard)");
     }
   }
 }
@@ -43,11 +43,11 @@ std::string new_inbox() {
 Json reply_to_value(const std::string& name, const std::string& body) {
   Json reply = Json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (reply.is_discarded() || !reply.is_object()) {
-    throw Error(Errc::protocol, "tool " + name + " answered with something that is not a JSON object");
+    throw Error(Errc::protocol,
+                "tool " + name + " answered with something that is not a JSON object");
   }
   if (auto error = reply.find(wire::kErrorKey); error != reply.end()) {
-    throw Error(Errc::tool_failed,
-                error->is_string() ? error->get<std::string>() : error->dump());
+    throw Error(Errc::tool_failed, error->is_string() ? error->get<std::string>() : error->dump());
   }
   return reply;
 }
@@ -146,8 +146,8 @@ void Connection::Impl::registry_status_request(std::string_view subject, const J
   const Json reply = registry_request(subject, body);
   const auto success = reply.find("success");
   if (!reply.is_object() || success == reply.end() || !success->is_boolean()) {
-    throw Error(Errc::protocol, "the registry's reply on " + std::string(subject) +
-                                    " has no boolean \"success\"");
+    throw Error(Errc::protocol,
+                "the registry's reply on " + std::string(subject) + " has no boolean \"success\"");
   }
   if (!success->get<bool>()) {
     const auto msg = reply.find("msg");
@@ -158,9 +158,8 @@ void Connection::Impl::registry_status_request(std::string_view subject, const J
 
 void Connection::Impl::register_tool(Tool tool) {
   if (!is_valid_tool_name(tool.name)) {
-    throw Error(Errc::invalid_argument,
-                "register: invalid tool name '" + tool.name +
-                    "': it must match ^[A-Za-z_][A-Za-z0-9_-]{0,63}$");
+    throw Error(Errc::invalid_argument, "register: invalid tool name '" + tool.name +
+                                            "': it must match ^[A-Za-z_][A-Za-z0-9_-]{0,63}$");
   }
   if (!tool.handler) {
     throw Error(Errc::invalid_argument, "register: tool " + tool.name + " has no handler");
@@ -180,30 +179,27 @@ void Connection::Impl::register_tool(Tool tool) {
   local->tool = std::move(tool);
   const std::string& name = local->tool.name;
 
-  // Register first, then subscribe: a refused registration never served a call meant for the
-  // tool's real owner (the reference subscribes first and keeps the subscription).
-  registry_status_request(wire::kRegisterSubject, local->declaration);
-  try {
-    const std::int64_t payload_limit = max_payload();
-    std::weak_ptr<LocalTool> weak = local;
-    local->subscription = detail::Subscription(
-        connection_.get(), wire::tool_subject(name), "",
-        [connection = connection_.get(), weak, payload_limit, log = log_](detail::NatsMsgPtr msg) {
-          if (auto served = weak.lock()) {
-            detail::serve_call(connection, std::move(msg), served->tool, payload_limit, log);
+  // Subscribe, then register (see CallGate): calls that arrive meanwhile are held.
+  const std::int64_t payload_limit = max_payload();
+  std::weak_ptr<LocalTool> weak = local;
+  local->subscription = detail::Subscription(
+      connection_.get(), wire::tool_subject(name), "",
+      [connection = connection_.get(), weak, payload_limit, log = log_](detail::NatsMsgPtr msg) {
+        if (auto served = weak.lock()) {
+          if (auto admitted = served->gate.admit(std::move(msg))) {
+            detail::serve_call(connection, std::move(admitted), served->tool, payload_limit, log);
           }
-        });
-    // Make sure the server knows the subscription before anyone is told the tool exists.
-    detail::check_nats(natsConnection_FlushTimeout(connection_.get(), options_.request_timeout.count()),
-                       "cannot confirm the subscription of " + name);
+        }
+      });
+  try {
+    registry_status_request(wire::kRegisterSubject, local->declaration);
   } catch (...) {
+    local->gate.close();
     local->subscription.unsubscribe();
-    try {
-      registry_status_request(wire::kUnregisterSubject, Json{{"name", name}});
-    } catch (const Error& error) {
-      log_->warn("cannot undo the registration of {}: {}", name, error.what());
-    }
     throw;
+  }
+  for (auto& held : local->gate.open()) {
+    detail::serve_call(connection_.get(), std::move(held), local->tool, payload_limit, log_);
   }
   {
     std::unique_lock lock(tools_mutex_);
@@ -299,24 +295,24 @@ void Connection::Impl::remote_call(const std::string& name, const Json& argument
                                              " bytes exceeds the max payload of " +
                                              std::to_string(max_payload()) + " bytes");
   }
-  mux_->request(wire::tool_subject(name), body, timeout_of(options),
-                [name, on_value = std::move(on_value),
-                 on_error = std::move(on_error)](detail::ReplyOutcome outcome) {
-                  if (auto* error = std::get_if<Error>(&outcome)) {
-                    if (error->code() == Errc::no_such_tool) {
-                      on_error(std::make_exception_ptr(
-                          Error(Errc::no_such_tool, "no such tool: " + name)));
-                    } else {
-                      on_error(std::make_exception_ptr(*error));
-                    }
-                    return;
-                  }
-                  try {
-                    on_value(reply_to_value(name, std::get<std::string>(outcome)));
-                  } catch (...) {
-                    on_error(std::current_exception());
-                  }
-                });
+  mux_->request(
+      wire::tool_subject(name), body, timeout_of(options),
+      [name, on_value = std::move(on_value),
+       on_error = std::move(on_error)](detail::ReplyOutcome outcome) {
+        if (auto* error = std::get_if<Error>(&outcome)) {
+          if (error->code() == Errc::no_such_tool) {
+            on_error(std::make_exception_ptr(Error(Errc::no_such_tool, "no such tool: " + name)));
+          } else {
+            on_error(std::make_exception_ptr(*error));
+          }
+          return;
+        }
+        try {
+          on_value(reply_to_value(name, std::get<std::string>(outcome)));
+        } catch (...) {
+          on_error(std::current_exception());
+        }
+      });
 }
 
 Json Connection::Impl::call(std::string_view name, const Json& arguments, CallOptions options) {
@@ -403,8 +399,9 @@ void Connection::Impl::close() {
   mux_->close();
   natsConnection_Close(connection_.get());
   if (closed_event_.get_future().wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
-    log_->error("nats.c did not report the connection closed; leaking it rather than risking a "
-                "use after free");
+    log_->error(
+        "nats.c did not report the connection closed; leaking it rather than risking a "
+        "use after free");
     (void)connection_.release();
     return;
   }

@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "client/call_gate.hpp"
 #include "polaris/connection.hpp"
 #include "transport/nats_handles.hpp"
 #include "transport/request_mux.hpp"
@@ -49,6 +50,7 @@ class Connection::Impl {
   struct LocalTool {
     Tool tool;
     Json declaration;
+    detail::CallGate gate;
     detail::Subscription subscription;
   };
 
@@ -72,7 +74,7 @@ class Connection::Impl {
   std::atomic<detail::RequestMux*> mux_ready_{nullptr};
   std::atomic<bool> closed_{false};
 
-  std::mutex registration_mutex_;  // serialises register/unregister (rare, network-bound)
+  std::mutex registration_mutex_;          // serialises register/unregister (rare, network-bound)
   mutable std::shared_mutex tools_mutex_;  // guards tools_ (read on every call)
   std::map<std::string, std::shared_ptr<LocalTool>, std::less<>> tools_;
 

@@ -73,12 +73,12 @@ void serve_call(natsConnection* connection, NatsMsgPtr msg, const Tool& tool,
     reply_body = fail(tool, std::string("cannot encode the reply: ") + error.what(), log).dump();
   }
   if (static_cast<std::int64_t>(reply_body.size()) > max_payload) {
-    reply_body = fail(tool,
-                      "the reply of " + std::to_string(reply_body.size()) +
-                          " bytes exceeds the max payload of " + std::to_string(max_payload) +
-                          " bytes",
-                      log)
-                     .dump();
+    reply_body =
+        fail(tool,
+             "the reply of " + std::to_string(reply_body.size()) +
+                 " bytes exceeds the max payload of " + std::to_string(max_payload) + " bytes",
+             log)
+            .dump();
   }
   const char* reply = natsMsg_GetReply(msg.get());
   if (reply == nullptr || *reply == '\0') {

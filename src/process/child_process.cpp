@@ -53,53 +53,54 @@ ChildProcess::ChildProcess(ChildProcessOptions options) : options_(std::move(opt
 
   std::promise<int> started;
   auto started_future = started.get_future();
-  supervisor_ = std::thread([this, argv = std::move(argv), env = std::move(env),
-                             started = std::move(started)]() mutable {
-    // fork() must happen on this thread: see the class comment on PR_SET_PDEATHSIG.
-    std::array<int, 2> output{};
-    if (::pipe2(output.data(), O_CLOEXEC) != 0) {
-      started.set_value(-1);
-      return;
-    }
-    auto argv_c = c_strings(argv);
-    auto env_c = c_strings(env);
-    const pid_t parent = ::getpid();
-    const pid_t child = ::fork();
-    if (child == 0) {
-      // Only async-signal-safe calls between fork and exec.
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) ::_exit(127);  // we were already gone
-      ::dup2(output[1], STDOUT_FILENO);
-      ::dup2(output[1], STDERR_FILENO);
-      const int devnull = ::open("/dev/null", O_RDONLY);
-      if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);
-      ::execve(argv_c[0], argv_c.data(), env_c.data());
-      ::_exit(127);
-    }
-    ::close(output[1]);
-    if (child < 0) {
-      ::close(output[0]);
-      started.set_value(-1);
-      return;
-    }
-    started.set_value(child);
-    supervise_output(output[0]);
-    ::close(output[0]);
-    // Wait without reaping first, then reap under the lock: signal() holds the same lock, so it
-    // can never hit a recycled pid.
-    siginfo_t info{};
-    while (::waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR) {
-    }
-    {
-      std::lock_guard lock(mutex_);
-      int wait_status = 0;
-      while (::waitpid(child, &wait_status, 0) < 0 && errno == EINTR) {
-      }
-      exit_status_ = shell_status(wait_status);
-    }
-    exited_cv_.notify_all();
-    ::close(exit_pipe_write_);  // wakes poll() on exit_fd()
-  });
+  supervisor_ = std::thread(
+      [this, argv = std::move(argv), env = std::move(env), started = std::move(started)]() mutable {
+        // fork() must happen on this thread: see the class comment on PR_SET_PDEATHSIG.
+        std::array<int, 2> output{};
+        if (::pipe2(output.data(), O_CLOEXEC) != 0) {
+          started.set_value(-1);
+          return;
+        }
+        auto argv_c = c_strings(argv);
+        auto env_c = c_strings(env);
+        const pid_t parent = ::getpid();
+        const pid_t child = ::fork();
+        if (child == 0) {
+          // Only async-signal-safe calls between fork and exec.
+          ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+          if (::getppid() != parent) ::_exit(127);  // we were already gone
+          ::dup2(output[1], STDOUT_FILENO);
+          ::dup2(output[1], STDERR_FILENO);
+          const int devnull = ::open("/dev/null", O_RDONLY);
+          if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);
+          ::execve(argv_c[0], argv_c.data(), env_c.data());
+          ::_exit(127);
+        }
+        ::close(output[1]);
+        if (child < 0) {
+          ::close(output[0]);
+          started.set_value(-1);
+          return;
+        }
+        started.set_value(child);
+        supervise_output(output[0]);
+        ::close(output[0]);
+        // Wait without reaping first, then reap under the lock: signal() holds the same lock, so it
+        // can never hit a recycled pid.
+        siginfo_t info{};
+        while (::waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOWAIT) < 0 &&
+               errno == EINTR) {
+        }
+        {
+          std::lock_guard lock(mutex_);
+          int wait_status = 0;
+          while (::waitpid(child, &wait_status, 0) < 0 && errno == EINTR) {
+          }
+          exit_status_ = shell_status(wait_status);
+        }
+        exited_cv_.notify_all();
+        ::close(exit_pipe_write_);  // wakes poll() on exit_fd()
+      });
   pid_ = started_future.get();
   if (pid_ < 0) {
     supervisor_.join();

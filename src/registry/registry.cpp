@@ -115,10 +115,9 @@ class Registry::Impl {
 
  private:
   void subscribe(std::string_view subject, std::function<void(natsMsg*)> handler) {
-    subscriptions_.emplace_back(connection_.get(), std::string(subject), "",
-                                [handler = std::move(handler)](detail::NatsMsgPtr msg) {
-                                  handler(msg.get());
-                                });
+    subscriptions_.emplace_back(
+        connection_.get(), std::string(subject), "",
+        [handler = std::move(handler)](detail::NatsMsgPtr msg) { handler(msg.get()); });
   }
 
   void respond(natsMsg* msg, const std::string& body) {
@@ -177,8 +176,8 @@ class Registry::Impl {
   void on_list(natsMsg* msg) {
     const std::string body = catalogue_.list().dump();
     if (static_cast<std::int64_t>(body.size()) > natsConnection_GetMaxPayload(connection_.get())) {
-      const std::string message = "list: the catalogue (" + std::to_string(body.size()) +
-                                  " bytes) exceeds the max payload";
+      const std::string message =
+          "list: the catalogue (" + std::to_string(body.size()) + " bytes) exceeds the max payload";
       log_->error("{}", message);
       respond(msg, wire::status_reply(false, message).dump());
       return;

@@ -62,7 +62,7 @@ T read_scalar(const Json* value, const Json* fallback, Convert convert) {
 
 template <typename T, typename Convert>
 std::vector<T> read_array(const Json* value, const Json* fallback, Convert convert) {
-  const Json* source = value != nullptr && value->is_array()        ? value
+  const Json* source = value != nullptr && value->is_array()         ? value
                        : fallback != nullptr && fallback->is_array() ? fallback
                                                                      : nullptr;
   std::vector<T> result;

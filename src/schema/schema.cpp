@@ -10,13 +10,22 @@ namespace {
 
 using Node = Schema::Node;
 
-Node scalar(SchemaType type, const std::string& description, bool required, bool nullable) {
+// What every builder has: description, required, nullable, and for scalars a default.
+template <typename Builder>
+Node base(SchemaType type, const Builder& builder) {
   Node node;
   node.type = type;
-  node.description = description;
-  node.required = required;
-  node.nullable = nullable;
+  node.description = builder.description;
+  node.required = builder.required;
+  node.nullable = builder.nullable;
+  if constexpr (requires { builder.default_value; }) {
+    if (builder.default_value) node.default_value = *builder.default_value;
+  }
   return node;
+}
+
+std::shared_ptr<const Node> share(Node node) {
+  return std::make_shared<const Node>(std::move(node));
 }
 
 // Typed arrays render their items with only a type and a description (no nullable), which is
@@ -25,6 +34,13 @@ Schema typed_items(SchemaType type, const std::string& item_description) {
   Json json{{"type", to_string(type)}};
   if (!item_description.empty()) json["description"] = item_description;
   return Schema::from_json(json);
+}
+
+template <typename Builder>
+Node typed_array(SchemaType item_type, const Builder& builder) {
+  Node node = base(SchemaType::array, builder);
+  node.items = typed_items(item_type, builder.item_description);
+  return node;
 }
 
 void check_unique(const Properties& properties) {
@@ -61,93 +77,58 @@ const Node& empty_node() {
 
 std::string_view to_string(SchemaType type) noexcept {
   switch (type) {
-    case SchemaType::object: return "OBJECT";
-    case SchemaType::array: return "ARRAY";
-    case SchemaType::string: return "STRING";
-    case SchemaType::integer: return "INTEGER";
-    case SchemaType::number: return "NUMBER";
-    case SchemaType::boolean: return "BOOLEAN";
-    case SchemaType::null: return "NULL";
-    case SchemaType::unspecified: return "";
+    case SchemaType::object:
+      return "OBJECT";
+    case SchemaType::array:
+      return "ARRAY";
+    case SchemaType::string:
+      return "STRING";
+    case SchemaType::integer:
+      return "INTEGER";
+    case SchemaType::number:
+      return "NUMBER";
+    case SchemaType::boolean:
+      return "BOOLEAN";
+    case SchemaType::null:
+      return "NULL";
+    case SchemaType::unspecified:
+      return "";
   }
   return "";
 }
 
-Schema::Schema(const Int& s) {
-  Node node = scalar(SchemaType::integer, s.description, s.required, s.nullable);
-  if (s.default_value) node.default_value = *s.default_value;
-  node_ = std::make_shared<const Node>(std::move(node));
-}
-
-Schema::Schema(const Float& s) {
-  Node node = scalar(SchemaType::number, s.description, s.required, s.nullable);
-  if (s.default_value) node.default_value = *s.default_value;
-  node_ = std::make_shared<const Node>(std::move(node));
-}
-
-Schema::Schema(const String& s) {
-  Node node = scalar(SchemaType::string, s.description, s.required, s.nullable);
-  if (s.default_value) node.default_value = *s.default_value;
-  node_ = std::make_shared<const Node>(std::move(node));
-}
-
-Schema::Schema(const Bool& s) {
-  Node node = scalar(SchemaType::boolean, s.description, s.required, s.nullable);
-  if (s.default_value) node.default_value = *s.default_value;
-  node_ = std::make_shared<const Node>(std::move(node));
-}
-
+Schema::Schema(const Int& s) : node_(share(base(SchemaType::integer, s))) {}
+Schema::Schema(const Float& s) : node_(share(base(SchemaType::number, s))) {}
+Schema::Schema(const String& s) : node_(share(base(SchemaType::string, s))) {}
+Schema::Schema(const Bool& s) : node_(share(base(SchemaType::boolean, s))) {}
 Schema::Schema(const IntEnum& s) {
-  Node node = scalar(SchemaType::integer, s.description, s.required, s.nullable);
+  Node node = base(SchemaType::integer, s);
   node.format = "enum";
   for (auto value : s.values) node.enum_values.push_back(std::to_string(value));
-  if (s.default_value) node.default_value = *s.default_value;
-  node_ = std::make_shared<const Node>(std::move(node));
+  node_ = share(std::move(node));
 }
-
 Schema::Schema(const StringEnum& s) {
-  Node node = scalar(SchemaType::string, s.description, s.required, s.nullable);
+  Node node = base(SchemaType::string, s);
   node.format = "enum";
   node.enum_values = s.values;
-  if (s.default_value) node.default_value = *s.default_value;
-  node_ = std::make_shared<const Node>(std::move(node));
+  node_ = share(std::move(node));
 }
-
-Schema::Schema(const IntArray& s) {
-  Node node = scalar(SchemaType::array, s.description, s.required, s.nullable);
-  node.items = typed_items(SchemaType::integer, s.item_description);
-  node_ = std::make_shared<const Node>(std::move(node));
-}
-
-Schema::Schema(const FloatArray& s) {
-  Node node = scalar(SchemaType::array, s.description, s.required, s.nullable);
-  node.items = typed_items(SchemaType::number, s.item_description);
-  node_ = std::make_shared<const Node>(std::move(node));
-}
-
-Schema::Schema(const StringArray& s) {
-  Node node = scalar(SchemaType::array, s.description, s.required, s.nullable);
-  node.items = typed_items(SchemaType::string, s.item_description);
-  node_ = std::make_shared<const Node>(std::move(node));
-}
-
-Schema::Schema(const BoolArray& s) {
-  Node node = scalar(SchemaType::array, s.description, s.required, s.nullable);
-  node.items = typed_items(SchemaType::boolean, s.item_description);
-  node_ = std::make_shared<const Node>(std::move(node));
-}
+Schema::Schema(const IntArray& s) : node_(share(typed_array(SchemaType::integer, s))) {}
+Schema::Schema(const FloatArray& s) : node_(share(typed_array(SchemaType::number, s))) {}
+Schema::Schema(const StringArray& s) : node_(share(typed_array(SchemaType::string, s))) {}
+Schema::Schema(const BoolArray& s) : node_(share(typed_array(SchemaType::boolean, s))) {}
 
 Schema::Schema(const Object& s) {
   check_unique(s.properties);
-  Node node = scalar(SchemaType::object, s.description, s.required, s.nullable);
+  Node node = base(SchemaType::object, s);
   node.properties = s.properties;
-  node_ = std::make_shared<const Node>(std::move(node));
+  node_ = share(std::move(node));
 }
 
 Schema::Schema(const Array& s) {
-  Node node = scalar(SchemaType::array, s.description, s.required, s.nullable);
+  Node node = base(SchemaType::array, s);
   node.items = s.items;
-  node_ = std::make_shared<const Node>(std::move(node));
+  node_ = share(std::move(node));
 }
 
 Schema::Schema(const ObjectArray& s) {
@@ -157,9 +138,9 @@ Schema::Schema(const ObjectArray& s) {
   items.description = s.item_description;
   items.properties = s.properties;
   items.render_nullable = false;
-  Node node = scalar(SchemaType::array, s.description, s.required, s.nullable);
-  node.items = Schema(std::make_shared<const Node>(std::move(items)));
-  node_ = std::make_shared<const Node>(std::move(node));
+  Node node = base(SchemaType::array, s);
+  node.items = Schema(share(std::move(items)));
+  node_ = share(std::move(node));
 }
 
 Schema Schema::from_json(const Json& json) {
@@ -198,12 +179,12 @@ Schema Schema::from_json(const Json& json) {
       if (required.contains(name)) {
         Node copy = *child.node_;
         copy.required = true;
-        child = Schema(std::make_shared<const Node>(std::move(copy)));
+        child = Schema(share(std::move(copy)));
       }
       node.properties.emplace_back(name, std::move(child));
     }
   }
-  return Schema(std::make_shared<const Node>(std::move(node)));
+  return Schema(share(std::move(node)));
 }
 
 Json Schema::to_json() const {

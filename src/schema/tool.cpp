@@ -1,5 +1,5 @@
-#include "polaris/error.hpp"
 #include "polaris/tool.hpp"
+#include "polaris/error.hpp"
 
 namespace polaris {
 

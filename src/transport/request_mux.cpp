@@ -113,7 +113,7 @@ void RequestMux::run_timer() {
     lock.unlock();
     for (auto& pending : expired) {
       pending.done(Error(Errc::timeout, "no reply from " + pending.subject + " within " +
-                                         std::to_string(pending.timeout.count()) + " ms"));
+                                            std::to_string(pending.timeout.count()) + " ms"));
     }
     lock.lock();
   }
@@ -126,7 +126,8 @@ void RequestMux::fail_all(Errc code, const std::string& message) {
     failed.swap(pending_);
     deadlines_.clear();
   }
-  for (auto& [id, pending] : failed) pending.done(Error(code, message + " (" + pending.subject + ")"));
+  for (auto& [id, pending] : failed)
+    pending.done(Error(code, message + " (" + pending.subject + ")"));
 }
 
 }  // namespace polaris::detail

@@ -9,8 +9,8 @@
 #include <exception>
 #include <functional>
 #include <map>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -42,8 +42,8 @@ class RequestMux {
   RequestMux& operator=(const RequestMux&) = delete;
 
   /// Sends `body` to `subject`; `done` receives the reply or the error.
-  void request(const std::string& subject, std::string_view body,
-               std::chrono::milliseconds timeout, ReplyCallback done);
+  void request(const std::string& subject, std::string_view body, std::chrono::milliseconds timeout,
+               ReplyCallback done);
 
   /// Fails every pending request with `code` and `message` (e.g. when the connection drops).
   void fail_all(Errc code, const std::string& message);

@@ -1,0 +1,34 @@
+#include "client/call_gate.hpp"
+
+#include <utility>
+
+namespace polaris::detail {
+
+NatsMsgPtr CallGate::admit(NatsMsgPtr msg) {
+  std::lock_guard lock(mutex_);
+  switch (state_) {
+    case State::open:
+      return msg;
+    case State::held:
+      // Bounded: a registration answers within milliseconds; beyond this the caller times out.
+      if (held_.size() < kMaxHeld) held_.push_back(std::move(msg));
+      return nullptr;
+    case State::closed:
+      return nullptr;
+  }
+  return nullptr;
+}
+
+std::deque<NatsMsgPtr> CallGate::open() {
+  std::lock_guard lock(mutex_);
+  state_ = State::open;
+  return std::exchange(held_, {});
+}
+
+void CallGate::close() {
+  std::lock_guard lock(mutex_);
+  state_ = State::closed;
+  held_.clear();
+}
+
+}  // namespace polaris::detail
