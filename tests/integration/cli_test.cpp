@@ -54,8 +54,9 @@ TEST_F(CliTest, ToolsJsonIsOneArrayOfDeclarations) {
 }
 
 TEST_F(CliTest, ServersFromTheEnvironment) {
-  const auto result = polaris_cli({"call", "calculator", R"({"operation":"add","a":1,"b":2})"},
-                                  {"POLARIS_SERVERS=nats://127.0.0.1:1, " + registry_.client_url()});
+  const auto result =
+      polaris_cli({"call", "calculator", R"({"operation":"add","a":1,"b":2})"},
+                  {"POLARIS_SERVERS=nats://127.0.0.1:1, " + registry_.client_url()});
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(result.out, "{\"result\":3.0}\n");
 }

@@ -43,9 +43,9 @@ class ClusterTest : public ::testing::Test {
     nodes_.push_back(std::make_unique<RegistryProcess>(
         std::vector<std::string>{"--cluster-name", "polaris-test", "--cluster-port", "0"}));
     for (int i = 0; i < 2; ++i) {
-      nodes_.push_back(std::make_unique<RegistryProcess>(std::vector<std::string>{
-          "--cluster-name", "polaris-test", "--cluster-port", "0", "--route",
-          nodes_[0]->cluster_url()}));
+      nodes_.push_back(std::make_unique<RegistryProcess>(
+          std::vector<std::string>{"--cluster-name", "polaris-test", "--cluster-port", "0",
+                                   "--route", nodes_[0]->cluster_url()}));
     }
     await_route(*nodes_[0], *nodes_[1]);
     await_route(*nodes_[0], *nodes_[2]);
@@ -65,17 +65,20 @@ TEST_F(ClusterTest, ToolRegisteredThroughNodeOneIsListedAndCallableThroughNodeTh
   auto agent = connect({.servers = {nodes_[0]->client_url()}});
   agent.register_tool(calculator());
   auto client = connect({.servers = {nodes_[2]->client_url()}});
+  // The registration was acknowledged by the first node to answer; node 3 applies it at about
+  // the same time (per-node catalogues, as in the reference), so await it.
+  ASSERT_TRUE(test::wait_until([&] { return client.list_tools().size() == 1; }));
   const auto tools = client.list_tools();
-  ASSERT_EQ(tools.size(), 1U);
   EXPECT_EQ(tools[0].name, "calculator");
   EXPECT_EQ(client.call("calculator", add(1, 2))["result"], 3.0);
   // Every node received the registration.
   for (const auto& node : nodes_) {
     test::RawNats raw(node->client_url());
-    EXPECT_EQ(Json::parse(raw.request("polaris:tool:list", "")).size(), 1U);
+    EXPECT_TRUE(test::wait_until(
+        [&] { return Json::parse(raw.request("polaris:tool:list", "")).size() == 1; }));
   }
   agent.close();
-  EXPECT_TRUE(client.list_tools().empty());
+  EXPECT_TRUE(test::wait_until([&] { return client.list_tools().empty(); }));
 }
 
 TEST_F(ClusterTest, FailoverWhenTheSharedNodeIsKilled) {
@@ -113,11 +116,13 @@ TEST_F(ClusterTest, FailoverWhenTheSharedNodeIsKilled) {
   const auto tools = client.list_tools();
   ASSERT_EQ(tools.size(), 1U);
   EXPECT_EQ(tools[0].name, "calculator");
-  // Nothing left broken: the agent can still register and unregister.
+  // Nothing left broken: the agent can still register and unregister (awaited: the client may
+  // list through another node than the one that acknowledged).
   agent.register_tool(calculator("second"));
-  EXPECT_EQ(client.list_tools().size(), 2U);
+  EXPECT_TRUE(test::wait_until([&] { return client.list_tools().size() == 2; }));
+  EXPECT_EQ(client.call("second", add(1, 1))["result"], 2.0);
   agent.unregister_tool("second");
-  EXPECT_EQ(client.list_tools().size(), 1U);
+  EXPECT_TRUE(test::wait_until([&] { return client.list_tools().size() == 1; }));
 }
 
 }  // namespace

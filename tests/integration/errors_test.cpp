@@ -52,10 +52,11 @@ TEST_F(ErrorsTest, HandlerErrorAndExceptionBecomeToolErrors) {
                           if (request.boolean("throw")) throw std::runtime_error("boom");
                           return error("always fails");
                         },
-                        .on_error = [&](const std::string& tool, const std::string& message) {
-                          std::lock_guard lock(reported_mutex);
-                          reported.push_back(tool + ": " + message);
-                        }});
+                        .on_error =
+                            [&](const std::string& tool, const std::string& message) {
+                              std::lock_guard lock(reported_mutex);
+                              reported.push_back(tool + ": " + message);
+                            }});
   EXPECT_EQ(code_of([&] { client_.call("flaky"); }), Errc::tool_failed);
   EXPECT_EQ(message_of([&] { client_.call("flaky"); }), "always fails");
   EXPECT_EQ(message_of([&] { client_.call("flaky", {{"throw", true}}); }), "boom");
@@ -130,11 +131,10 @@ TEST_F(ErrorsTest, MalformedJsonOnAToolSubjectGetsAnErrorAndTheHandlerDoesNotRun
 }
 
 TEST_F(ErrorsTest, OversizedRequestAndReply) {
-  agent_.register_tool({.name = "big", .handler = [](const Request& request) -> Result {
-                          return {{"data", std::string(
-                                               static_cast<std::size_t>(request.integer("size")),
-                                               'x')}};
-                        }});
+  agent_.register_tool(
+      {.name = "big", .handler = [](const Request& request) -> Result {
+         return {{"data", std::string(static_cast<std::size_t>(request.integer("size")), 'x')}};
+       }});
   EXPECT_EQ(client_.max_payload(), 64 * 1024);
   EXPECT_EQ(client_.call("big", {{"size", 10}})["data"], "xxxxxxxxxx");
   const auto too_big_reply = [&] { client_.call("big", {{"size", 100 * 1024}}); };
@@ -149,12 +149,13 @@ TEST_F(ErrorsTest, OversizedRequestAndReply) {
 }
 
 TEST(Errors, CallInFlightFailsAtOnceWhenTheConnectionDrops) {
-  auto registry = Registry::start({.bind = {.port = 0}});
-  auto agent = connect({.servers = {registry.client_url()}});
-  auto client = connect({.servers = {registry.client_url()}, .reconnect_wait = 50ms});
+  // Declared before the agent, which must be destroyed (waiting for its handler) first.
   std::promise<void> started;
   std::promise<void> release;
   auto released = release.get_future().share();
+  auto registry = Registry::start({.bind = {.port = 0}});
+  auto agent = connect({.servers = {registry.client_url()}});
+  auto client = connect({.servers = {registry.client_url()}, .reconnect_wait = 50ms});
   agent.register_tool({.name = "slow", .handler = [&](const Request&) -> Result {
                          started.set_value();
                          released.wait_for(20s);

@@ -1,11 +1,13 @@
 // One registry node, in process: registration, listing, calling, keepalive.
 #include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <atomic>
 #include <thread>
 
 #include "polaris/polaris.hpp"
+#include "registry/nats_server.hpp"
 #include "support/calculator.hpp"
 #include "support/wait.hpp"
 
@@ -89,7 +91,9 @@ TEST(Registry, OverwriteWhenAllowed) {
 
 TEST_F(RegistryTest, InvalidNamesAndMissingHandlersAreRefused) {
   auto agent = connect_client();
-  for (const char* name : {"", "1up", "has space", "dot.ted", "wild*", std::string(65, 'x').c_str()}) {
+  const std::vector<std::string> invalid{"",      "1up", "has space", "dot.ted",
+                                        "wild*", std::string(65, 'x')};
+  for (const auto& name : invalid) {
     Tool tool = calculator(name);
     try {
       agent.register_tool(tool);
@@ -180,6 +184,30 @@ TEST(Registry, ToolsNotKeptAliveExpire) {
   agent.register_tool(calculator());
   EXPECT_EQ(registry.tool_count(), 1U);
   EXPECT_TRUE(test::wait_until([&] { return registry.tool_count() == 0; }));
+}
+
+}  // namespace
+}  // namespace polaris
+
+namespace polaris {
+namespace {
+
+TEST(Registry, AttachesToAnExistingNatsServerAndLaunchesNothing) {
+  RegistryOptions bare;
+  bare.bind.port = 0;
+  detail::NatsServer nats(bare, spdlog::default_logger());
+  auto registry = Registry::start({.nats_urls = {nats.client_url()}});
+  EXPECT_EQ(registry.client_url(), nats.client_url());
+  EXPECT_TRUE(registry.cluster_url().empty());
+  auto agent = connect({.servers = {nats.client_url()}});
+  agent.register_tool(test::calculator());
+  auto client = connect({.servers = {nats.client_url()}});
+  EXPECT_EQ(client.list_tools().size(), 1U);
+  EXPECT_EQ(client.call("calculator", test::add(2, 3))["result"], 5.0);
+  registry.close();
+  // The NATS server it attached to is not ours to stop.
+  EXPECT_TRUE(nats.process().running());
+  EXPECT_EQ(client.call("calculator", test::add(2, 3))["result"], 5.0);
 }
 
 }  // namespace

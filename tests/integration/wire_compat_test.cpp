@@ -50,8 +50,8 @@ TEST_F(WireCompatTest, ReferenceAgentToolIsListedAndCalledByPolaris) {
   // The reference agent: subscribe, then register.
   detail::Subscription serving(
       peer_.get(), "polaris:user-func:refcalc", "", [this](detail::NatsMsgPtr msg) {
-        const Json args = Json::parse(std::string(natsMsg_GetData(msg.get()),
-                                                  natsMsg_GetDataLength(msg.get())));
+        const Json args =
+            Json::parse(std::string(natsMsg_GetData(msg.get()), natsMsg_GetDataLength(msg.get())));
         const Json reply = args["operation"] == "add"
                                ? Json{{"result", args["a"].get<double>() + args["b"].get<double>()}}
                                : Json{{"_error", "unsupported"}};
@@ -86,9 +86,9 @@ TEST_F(WireCompatTest, ReferencePeerCallsAndListsAPolarisTool) {
   ASSERT_TRUE(listed.is_array());
   ASSERT_EQ(listed.size(), 1U);
   EXPECT_EQ(sorted_required(listed[0]), sorted_required(Json::parse(kGoldenCalculator)));
-  EXPECT_EQ(Json::parse(peer_.request("polaris:user-func:refcalc",
-                                      R"({"operation":"add","a":1,"b":2})")),
-            Json({{"result", 3.0}}));
+  EXPECT_EQ(
+      Json::parse(peer_.request("polaris:user-func:refcalc", R"({"operation":"add","a":1,"b":2})")),
+      Json({{"result", 3.0}}));
   EXPECT_EQ(Json::parse(peer_.request("polaris:user-func:refcalc",
                                       R"({"operation":"divide","a":1,"b":0})")),
             Json({{"_error", "divide by zero"}}));

@@ -10,17 +10,18 @@ inline Tool calculator(std::string name = "calculator") {
       .name = std::move(name),
       .description = "simple calculator",
       .parameters = Object{.description = "calc params",
-                           .properties = {
-                               {"operation", StringEnum{.description = "operation to perform",
-                                                        .values = {"add", "subtract", "multiply",
-                                                                   "divide"},
-                                                        .required = true}},
-                               {"a", Float{.description = "first operand", .required = true}},
-                               {"b", Float{.description = "second operand", .required = true}},
-                           }},
-      .response = Object{.description = "result of calculation",
-                         .properties = {{"result", Float{.description = "result",
-                                                         .required = true}}}},
+                           .properties =
+                               {
+                                   {"operation",
+                                    StringEnum{.description = "operation to perform",
+                                               .values = {"add", "subtract", "multiply", "divide"},
+                                               .required = true}},
+                                   {"a", Float{.description = "first operand", .required = true}},
+                                   {"b", Float{.description = "second operand", .required = true}},
+                               }},
+      .response =
+          Object{.description = "result of calculation",
+                 .properties = {{"result", Float{.description = "result", .required = true}}}},
       .handler = [](const Request& request) -> Result {
         const double a = request.number("a");
         const double b = request.number("b");

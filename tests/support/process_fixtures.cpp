@@ -23,9 +23,8 @@ RegistryProcess::RegistryProcess(std::vector<std::string> args)
   argv.insert(argv.end(), args.begin(), args.end());
   argv.insert(argv.end(), {"--ready-file", ready_file});
   process_ = std::make_unique<detail::ChildProcess>(detail::ChildProcessOptions{.argv = argv});
-  const bool ready = wait_until([&] {
-    return std::filesystem::exists(ready_file) || !process_->running();
-  });
+  const bool ready =
+      wait_until([&] { return std::filesystem::exists(ready_file) || !process_->running(); });
   if (!ready || !std::filesystem::exists(ready_file)) {
     throw Error(Errc::process, "registry did not become ready: " + process_->describe_exit());
   }

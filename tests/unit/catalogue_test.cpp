@@ -44,8 +44,8 @@ TEST(Catalogue, DuplicateRefusedUnlessOverwriteAllowed) {
 TEST(Catalogue, KeepaliveReAddsAndRefreshes) {
   Catalogue catalogue(false, 10s);
   catalogue.add(declaration("old"), t0);
-  EXPECT_TRUE(catalogue.keepalive(Json::array({declaration("old"), declaration("new")}), t0 + 8s)
-                  .success);
+  EXPECT_TRUE(
+      catalogue.keepalive(Json::array({declaration("old"), declaration("new")}), t0 + 8s).success);
   EXPECT_EQ(catalogue.size(), 2U);
   EXPECT_TRUE(catalogue.sweep(t0 + 17s).empty());  // refreshed at 8 s: deadline 18 s
   EXPECT_EQ(catalogue.sweep(t0 + 18s), (std::vector<std::string>{"new", "old"}));

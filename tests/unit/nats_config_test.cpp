@@ -19,8 +19,8 @@ TEST(NatsConfig, SingleNode) {
 TEST(NatsConfig, ClusterWithRoutesAndQuoting) {
   RegistryOptions options;
   options.bind.port = 4223;
-  options.cluster = {.name = "my \"cluster\"", .host = "127.0.0.1", .port = 5223,
-                     .advertise = "127.0.0.1:5223"};
+  options.cluster = {
+      .name = "my \"cluster\"", .host = "127.0.0.1", .port = 5223, .advertise = "127.0.0.1:5223"};
   options.routes = {"nats://127.0.0.1:5222"};
   const std::string config = render_nats_config(options, "/tmp/x");
   EXPECT_NE(config.find("port: 4223\n"), std::string::npos) << config;

@@ -6,14 +6,15 @@
 namespace polaris {
 namespace {
 
-const Schema kSchema = Object{.properties = {
-    {"n", Int{.default_value = 42}},
-    {"x", Float{.default_value = 2.5}},
-    {"s", String{.default_value = "fallback"}},
-    {"b", Bool{.default_value = true}},
-    {"inner", Object{.properties = {{"depth", Int{.default_value = 9}}}}},
-    {"rows", ObjectArray{.properties = {{"v", Int{.default_value = -1}}}}},
-}};
+const Schema kSchema =
+    Object{.properties = {
+               {"n", Int{.default_value = 42}},
+               {"x", Float{.default_value = 2.5}},
+               {"s", String{.default_value = "fallback"}},
+               {"b", Bool{.default_value = true}},
+               {"inner", Object{.properties = {{"depth", Int{.default_value = 9}}}}},
+               {"rows", ObjectArray{.properties = {{"v", Int{.default_value = -1}}}}},
+           }};
 
 TEST(Request, ReadsArgumentsOfTheRightType) {
   const Json args = {{"n", 3}, {"x", 1.25}, {"s", "hi"}, {"b", false}};
@@ -48,8 +49,8 @@ TEST(Request, NumbersConvertLikeTheReference) {
 }
 
 TEST(Request, BooleansAcceptWordsAndDigits) {
-  const Json args = {{"y", "yes"}, {"n", "no"}, {"t", "true"}, {"f", "false"}, {"one", "1"},
-                     {"zero", "0"}, {"num", 1}, {"bad", "maybe"}};
+  const Json args = {{"y", "yes"}, {"n", "no"},   {"t", "true"}, {"f", "false"},
+                     {"one", "1"}, {"zero", "0"}, {"num", 1},    {"bad", "maybe"}};
   const Request request(args);
   EXPECT_TRUE(request.boolean("y"));
   EXPECT_FALSE(request.boolean("n"));
@@ -62,8 +63,8 @@ TEST(Request, BooleansAcceptWordsAndDigits) {
 }
 
 TEST(Request, Arrays) {
-  const Json args = {{"ints", {1, 2.0, "x"}}, {"nums", {1.5, 2}}, {"strs", {"a", "b"}},
-                     {"bools", {true, "no"}}};
+  const Json args = {
+      {"ints", {1, 2.0, "x"}}, {"nums", {1.5, 2}}, {"strs", {"a", "b"}}, {"bools", {true, "no"}}};
   const Request request(args);
   EXPECT_EQ(request.integers("ints"), (std::vector<std::int64_t>{1, 2, 0}));
   EXPECT_EQ(request.numbers("nums"), (std::vector<double>{1.5, 2.0}));

@@ -30,15 +30,15 @@ void expect_renders(const Schema& schema, const char* golden) {
 }
 
 TEST(Schema, GoldenCalculatorParametersAndResponse) {
-  const Schema parameters = Object{
-      .description = "calc params",
-      .properties = {
-          {"a", Float{.description = "first operand", .required = true}},
-          {"b", Float{.description = "second operand", .required = true}},
-          {"operation", StringEnum{.description = "operation to perform",
-                                   .values = {"add", "subtract", "multiply", "divide"},
-                                   .required = true}},
-      }};
+  const Schema parameters =
+      Object{.description = "calc params",
+             .properties = {
+                 {"a", Float{.description = "first operand", .required = true}},
+                 {"b", Float{.description = "second operand", .required = true}},
+                 {"operation", StringEnum{.description = "operation to perform",
+                                          .values = {"add", "subtract", "multiply", "divide"},
+                                          .required = true}},
+             }};
   expect_renders(parameters, R"({"type":"OBJECT","description":"calc params","nullable":true,
      "properties":{
        "a":{"type":"NUMBER","description":"first operand","nullable":true},
@@ -46,16 +46,17 @@ TEST(Schema, GoldenCalculatorParametersAndResponse) {
        "operation":{"type":"STRING","description":"operation to perform","format":"enum",
                     "enum":["add","subtract","multiply","divide"],"nullable":true}},
      "required":["operation","a","b"]})");
-  const Schema response = Object{
-      .description = "result of calculation",
-      .properties = {{"result", Float{.description = "result", .required = true}}}};
+  const Schema response =
+      Object{.description = "result of calculation",
+             .properties = {{"result", Float{.description = "result", .required = true}}}};
   expect_renders(response, R"({"type":"OBJECT","description":"result of calculation",
      "nullable":true,"properties":{"result":{"type":"NUMBER","description":"result",
      "nullable":true}},"required":["result"]})");
 }
 
 TEST(Schema, Scalars) {
-  expect_renders(Int{.description = "n"}, R"({"type":"INTEGER","description":"n","nullable":true})");
+  expect_renders(Int{.description = "n"},
+                 R"({"type":"INTEGER","description":"n","nullable":true})");
   expect_renders(Float{}, R"({"type":"NUMBER","nullable":true})");
   expect_renders(String{.description = "s", .nullable = false},
                  R"({"type":"STRING","description":"s","nullable":false})");
@@ -88,16 +89,16 @@ TEST(Schema, TypedArraysRenderBareItems) {
   expect_renders(StringArray{.description = "tags"},
                  R"({"type":"ARRAY","description":"tags","nullable":true,
                      "items":{"type":"STRING"}})");
-  expect_renders(BoolArray{.item_description = "bit"},
-                 R"({"type":"ARRAY","nullable":true,"items":{"type":"BOOLEAN","description":"bit"}})");
+  expect_renders(
+      BoolArray{.item_description = "bit"},
+      R"({"type":"ARRAY","nullable":true,"items":{"type":"BOOLEAN","description":"bit"}})");
 }
 
 TEST(Schema, ObjectArrayItemsCarryPropertiesAndRequired) {
-  expect_renders(
-      ObjectArray{.description = "people",
-                  .item_description = "a person",
-                  .properties = {{"name", String{.required = true}}, {"age", Int{}}}},
-      R"({"type":"ARRAY","description":"people","nullable":true,
+  expect_renders(ObjectArray{.description = "people",
+                             .item_description = "a person",
+                             .properties = {{"name", String{.required = true}}, {"age", Int{}}}},
+                 R"({"type":"ARRAY","description":"people","nullable":true,
           "items":{"type":"OBJECT","description":"a person",
                    "properties":{"name":{"type":"STRING","nullable":true},
                                  "age":{"type":"INTEGER","nullable":true}},
@@ -134,9 +135,10 @@ TEST(Schema, DuplicatePropertyIsRefused) {
 TEST(Schema, ParsesWhatItRenders) {
   const Schema original = Object{
       .description = "d",
-      .properties = {{"list", ObjectArray{.properties = {{"k", StringEnum{.values = {"x"},
-                                                                         .required = true}}}}},
-                     {"n", Int{.required = true, .nullable = false}}}};
+      .properties = {
+          {"list",
+           ObjectArray{.properties = {{"k", StringEnum{.values = {"x"}, .required = true}}}}},
+          {"n", Int{.required = true, .nullable = false}}}};
   const Schema parsed = Schema::from_json(original.to_json());
   EXPECT_EQ(parsed.to_json(), original.to_json());
   ASSERT_NE(parsed.property("n"), nullptr);

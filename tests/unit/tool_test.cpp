@@ -10,7 +10,9 @@
 namespace polaris {
 namespace {
 
-Logger quiet() { return std::make_shared<spdlog::logger>("quiet", std::make_shared<spdlog::sinks::null_sink_mt>()); }
+Logger quiet() {
+  return std::make_shared<spdlog::logger>("quiet", std::make_shared<spdlog::sinks::null_sink_mt>());
+}
 
 TEST(ToolName, AcceptsWhatProvidersAndSubjectsAccept) {
   for (const char* name : {"calculator", "_x", "get-weather", "A1_b-2", "x"}) {
@@ -27,7 +29,7 @@ TEST(ToolName, RefusesTheRest) {
 }
 
 TEST(Result, BracedObjectAndError) {
-  const Result ok = [] () -> Result { return {{"result", 3}}; }();
+  const Result ok = []() -> Result { return {{"result", 3}}; }();
   EXPECT_TRUE(ok.ok());
   EXPECT_EQ(ok.value(), Json({{"result", 3}}));
   const Result failed = error("divide by zero");
@@ -36,8 +38,10 @@ TEST(Result, BracedObjectAndError) {
 }
 
 TEST(ToolDeclaration, RoundTripKeepsUnknownFields) {
-  const Json wire = {{"name", "t"}, {"description", "d"},
-                     {"parameters", {{"type", "OBJECT"}}}, {"parametersJsonSchema", {{"type", "object"}}}};
+  const Json wire = {{"name", "t"},
+                     {"description", "d"},
+                     {"parameters", {{"type", "OBJECT"}}},
+                     {"parametersJsonSchema", {{"type", "object"}}}};
   const auto declaration = ToolDeclaration::from_json(wire);
   EXPECT_EQ(declaration.name, "t");
   EXPECT_EQ(declaration.to_json(), wire);
@@ -47,25 +51,27 @@ TEST(ToolDeclaration, RoundTripKeepsUnknownFields) {
 
 TEST(ToolRunner, ErrorsBecomeErrorRepliesAndReachTheErrorHandler) {
   std::vector<std::string> seen;
-  Tool tool{.name = "t", .handler = [](const Request& request) -> Result {
+  Tool tool{.name = "t",
+            .handler = [](const Request& request) -> Result {
               if (request.string("mode") == "error") return error("bad mode");
               if (request.string("mode") == "throw") throw std::runtime_error("boom");
               if (request.string("mode") == "scalar") return Json(5);
               return {{"ok", true}};
             },
-            .on_error = [&](const std::string& name, const std::string& message) {
-              seen.push_back(name + ": " + message);
-            }};
+            .on_error = [&](const std::string& name,
+                            const std::string& message) { seen.push_back(name + ": " + message); }};
   const auto log = quiet();
-  EXPECT_EQ(detail::run_tool(tool, std::string_view(R"({"mode":"fine"})"), log), Json({{"ok", true}}));
+  EXPECT_EQ(detail::run_tool(tool, std::string_view(R"({"mode":"fine"})"), log),
+            Json({{"ok", true}}));
   EXPECT_EQ(detail::run_tool(tool, std::string_view(R"({"mode":"error"})"), log),
             Json({{"_error", "bad mode"}}));
   EXPECT_EQ(detail::run_tool(tool, std::string_view(R"({"mode":"throw"})"), log),
             Json({{"_error", "boom"}}));
   EXPECT_EQ(detail::run_tool(tool, std::string_view(R"({"mode":"scalar"})"), log),
             Json({{"_error", "the handler returned a JSON number, not an object"}}));
-  EXPECT_EQ(seen, (std::vector<std::string>{"t: bad mode", "t: boom",
-                                            "t: the handler returned a JSON number, not an object"}));
+  EXPECT_EQ(seen,
+            (std::vector<std::string>{"t: bad mode", "t: boom",
+                                      "t: the handler returned a JSON number, not an object"}));
 }
 
 TEST(ToolRunner, BodiesThatAreNotObjectsNeverReachTheHandler) {
