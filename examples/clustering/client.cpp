@@ -1,0 +1,47 @@
+// clustering-client [COUNT [INTERVAL_MS]]: calls calculator(add, 1, 2) COUNT times (default 1).
+#include <polaris/polaris.hpp>
+
+#include <chrono>
+#include <iostream>
+#include <string>
+#include <thread>
+
+namespace {
+
+// A node dying under a call fails it at once (connection_lost), and right after failover the
+// tool may need a moment to be reachable again (no_such_tool): both are worth a retry.
+polaris::Json call_with_retry(polaris::Connection& client, const polaris::Json& args) {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      return client.call("calculator", args);
+    } catch (const polaris::Error& error) {
+      const bool transient = error.code() == polaris::Errc::connection_lost ||
+                             error.code() == polaris::Errc::no_such_tool;
+      if (!transient || attempt == 5) throw;
+      std::cout << "retrying after: " << error.what() << std::endl;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100 * attempt));
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int count = argc > 1 ? std::stoi(argv[1]) : 1;
+  const int interval_ms = argc > 2 ? std::stoi(argv[2]) : 500;
+  try {
+    auto client = polaris::connect({
+        .servers = {"nats://127.0.0.1:4222", "nats://127.0.0.1:4223", "nats://127.0.0.1:4224"},
+    });
+    for (int i = 0; i < count; ++i) {
+      if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(interval_ms));
+      const auto resp = call_with_retry(client, {{"operation", "add"}, {"a", 1}, {"b", 2}});
+      std::cout << "result = " << resp["result"].get<double>();
+      if (count > 1) std::cout << "   (via " << client.connected_url() << ")";
+      std::cout << std::endl;
+    }
+  } catch (const polaris::Error& error) {
+    std::cerr << "error: " << error.what() << '\n';
+    return 1;
+  }
+}

@@ -1,0 +1,31 @@
+// clustering-registry N: registry node N of the seed's three-node cluster.
+//   node N: client port 4221+N, cluster port 5221+N; nodes after the first route to node 1.
+#include <polaris/polaris.hpp>
+
+#include <iostream>
+#include <string>
+
+int main(int argc, char** argv) {
+  if (argc != 2 || std::stoi(argv[1]) < 1) {
+    std::cerr << "usage: clustering-registry N   (N = 1, 2, 3, ...)\n";
+    return 2;
+  }
+  const int node = std::stoi(argv[1]);
+  try {
+    auto registry = polaris::Registry::start({
+        .bind = {.host = "127.0.0.1", .port = 4221 + node},
+        .cluster = {.name = "polaris-cluster",
+                    .host = "127.0.0.1",
+                    .port = 5221 + node,
+                    // The cluster address (host:cluster-port), not the client port.
+                    .advertise = "127.0.0.1:" + std::to_string(5221 + node)},
+        .routes = node > 1 ? std::vector<std::string>{"nats://127.0.0.1:5222"}
+                           : std::vector<std::string>{},
+    });
+    std::cout << "registry " << node << " serving on " << registry.client_url() << std::endl;
+    registry.run_until_shutdown();
+  } catch (const polaris::Error& error) {
+    std::cerr << "error: " << error.what() << '\n';
+    return 1;
+  }
+}

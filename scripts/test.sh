@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# One command: install the dependencies, build, and run the whole test suite twice: a normal
+# build, then a build with AddressSanitizer and UndefinedBehaviorSanitizer.
+#   scripts/test.sh           both builds (what CI runs)
+#   scripts/test.sh --quick   the normal build only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+quick=false
+[ "${1:-}" = "--quick" ] && quick=true
+scripts/install-deps.sh
+jobs=$(nproc)
+
+echo "== build (RelWithDebInfo)"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake --build build -j "$jobs"
+echo "== tests"
+ctest --test-dir build --output-on-failure -j "$jobs"
+
+if [ "$quick" = false ]; then
+  echo "== build (AddressSanitizer + UndefinedBehaviorSanitizer)"
+  cmake -S . -B build-sanitize -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPOLARIS_SANITIZE=ON \
+    -DPOLARIS_BUILD_EXAMPLES=OFF -DPOLARIS_BUILD_BENCH=OFF -DPOLARIS_INSTALL=OFF
+  cmake --build build-sanitize -j "$jobs"
+  echo "== tests under sanitizers"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-sanitize --output-on-failure -j "$jobs"
+fi
