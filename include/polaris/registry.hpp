@@ -29,7 +29,7 @@ struct ClusterOptions {
 /// Options of Registry::start.
 struct RegistryOptions {
   Endpoint bind;
-  std::int64_t max_payload = 1024 * 1024;  ///< bytes
+  std::int64_t max_payload = std::int64_t{1024} * 1024;  ///< bytes
   ClusterOptions cluster;
   /// Route URLs of other nodes, e.g. "nats://127.0.0.1:5222" (for the second and later nodes).
   std::vector<std::string> routes;

@@ -75,20 +75,20 @@ class Schema {
 
   [[nodiscard]] bool empty() const noexcept { return node_ == nullptr; }
   [[nodiscard]] SchemaType type() const noexcept;
-  [[nodiscard]] const std::string& description() const noexcept;
+  [[nodiscard]] const std::string& description() const;
   /// Whether the enclosing object lists this property in `required`.
   [[nodiscard]] bool required() const noexcept;
   [[nodiscard]] bool nullable() const noexcept;
   /// The default the handler sees when the argument is missing; null when there is none.
-  [[nodiscard]] const Json& default_value() const noexcept;
+  [[nodiscard]] const Json& default_value() const;
   /// Enum values as rendered (strings), empty when not an enum.
-  [[nodiscard]] const std::vector<std::string>& enum_values() const noexcept;
+  [[nodiscard]] const std::vector<std::string>& enum_values() const;
   /// The schema of array items; nullptr when this is not an array or has no items.
   [[nodiscard]] const Schema* items() const noexcept;
   /// The schema of an object property; nullptr when absent.
   [[nodiscard]] const Schema* property(std::string_view name) const noexcept;
   /// Object properties in declaration order.
-  [[nodiscard]] const std::vector<std::pair<std::string, Schema>>& properties() const noexcept;
+  [[nodiscard]] const std::vector<std::pair<std::string, Schema>>& properties() const;
 
   struct Node;  ///< internal representation (defined in the library)
 

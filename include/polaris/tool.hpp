@@ -65,7 +65,7 @@ class Result {
   /// The success value (null for a failure).
   [[nodiscard]] const Json& value() const noexcept { return value_; }
   /// The failure message ("" for a success).
-  [[nodiscard]] const std::string& error_message() const noexcept;
+  [[nodiscard]] const std::string& error_message() const;
 
  private:
   Result() = default;

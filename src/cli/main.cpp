@@ -6,7 +6,9 @@
 
 #include "cli/common.hpp"
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   CLI::App app{"polaris: distributed AI agents that use function calling", "polaris"};
   app.require_subcommand(1);
   app.fallthrough();  // global options may follow the subcommand
@@ -38,9 +40,19 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForAllHelp& help) {
     return app.exit(help);
   } catch (const CLI::ParseError& error) {
-    std::cerr << "error: " << error.what() << '\n';
-    std::cerr << "run 'polaris --help' for usage\n";
+    std::cerr << "error: " << error.what() << " (see polaris --help)\n";
     return polaris::cli::kUsage;
   }
   return exit_code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& error) {  // a failure no subcommand handled: still one line
+    std::cerr << "error: " << error.what() << '\n';
+    return polaris::cli::kFailure;
+  }
 }

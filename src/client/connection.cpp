@@ -115,15 +115,17 @@ std::chrono::milliseconds Connection::Impl::timeout_of(const CallOptions& option
 }
 
 Json Connection::Impl::registry_request(std::string_view subject, const Json& body) {
-  std::promise<std::string> reply;
-  auto future = reply.get_future();
+  // Shared with the callback: the completing thread may still be inside set_value() when the
+  // waiter wakes up and returns.
+  auto reply = std::make_shared<std::promise<std::string>>();
+  auto future = reply->get_future();
   const std::string subject_text(subject);
   mux_->request(subject_text, body.is_null() ? std::string() : body.dump(),
-                options_.request_timeout, [&reply](detail::ReplyOutcome outcome) {
+                options_.request_timeout, [reply](detail::ReplyOutcome outcome) {
                   if (auto* text = std::get_if<std::string>(&outcome)) {
-                    reply.set_value(std::move(*text));
+                    reply->set_value(std::move(*text));
                   } else {
-                    reply.set_exception(std::make_exception_ptr(std::get<Error>(outcome)));
+                    reply->set_exception(std::make_exception_ptr(std::get<Error>(outcome)));
                   }
                 });
   std::string text;

@@ -211,15 +211,13 @@ Json Schema::to_json() const {
 }
 
 SchemaType Schema::type() const noexcept { return node_ ? node_->type : SchemaType::unspecified; }
-const std::string& Schema::description() const noexcept {
+const std::string& Schema::description() const {
   return (node_ ? *node_ : empty_node()).description;
 }
 bool Schema::required() const noexcept { return node_ && node_->required; }
 bool Schema::nullable() const noexcept { return !node_ || node_->nullable; }
-const Json& Schema::default_value() const noexcept {
-  return (node_ ? *node_ : empty_node()).default_value;
-}
-const std::vector<std::string>& Schema::enum_values() const noexcept {
+const Json& Schema::default_value() const { return (node_ ? *node_ : empty_node()).default_value; }
+const std::vector<std::string>& Schema::enum_values() const {
   return (node_ ? *node_ : empty_node()).enum_values;
 }
 const Schema* Schema::items() const noexcept {
@@ -232,7 +230,7 @@ const Schema* Schema::property(std::string_view name) const noexcept {
   }
   return nullptr;
 }
-const std::vector<std::pair<std::string, Schema>>& Schema::properties() const noexcept {
+const std::vector<std::pair<std::string, Schema>>& Schema::properties() const {
   return (node_ ? *node_ : empty_node()).properties;
 }
 

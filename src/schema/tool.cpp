@@ -13,7 +13,7 @@ Result Result::failure(std::string message) {
   return result;
 }
 
-const std::string& Result::error_message() const noexcept {
+const std::string& Result::error_message() const {
   static const std::string none;  // immutable
   return error_ ? *error_ : none;
 }
