@@ -6,6 +6,7 @@
 #include <string>
 
 #include "protocol/wire.hpp"
+#include "schema/validate.hpp"
 
 namespace polaris::detail {
 namespace {
@@ -33,6 +34,13 @@ Json run_tool(const Tool& tool, const Json& arguments, const Logger& log) {
               arguments.type_name());
     return wire::error_reply("invalid request: the arguments must be a JSON object, not " +
                              std::string(arguments.type_name()));
+  }
+  if (const auto problems = validate_arguments(tool.parameters, arguments); !problems.empty()) {
+    // Not a handler failure either: the handler never runs.
+    std::string message = "invalid arguments: ";
+    for (std::size_t i = 0; i < problems.size(); ++i) message += (i > 0 ? "; " : "") + problems[i];
+    log->debug("tool {}: {}", tool.name, message);
+    return wire::error_reply(message);
   }
   try {
     const Request request(arguments, tool.parameters);

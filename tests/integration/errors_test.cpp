@@ -75,6 +75,29 @@ TEST_F(ErrorsTest, DivideByZeroIsTheHandlersMessage) {
             "divide by zero");
 }
 
+TEST_F(ErrorsTest, ArgumentsAreValidatedBeforeTheHandlerRuns) {
+  std::atomic<int> runs{0};
+  Tool tool = calculator();
+  auto inner = tool.handler;
+  tool.handler = [&](const Request& request) {
+    ++runs;
+    return inner(request);
+  };
+  agent_.register_tool(tool);
+  EXPECT_EQ(message_of([&] {
+              client_.call("calculator", {{"operation", "pow"}, {"a", 1}, {"b", "two"}});
+            }),
+            "invalid arguments: operation must be one of add, subtract, multiply, divide, not the "
+            "string \"pow\"; b must be a number, not the string \"two\"");
+  EXPECT_EQ(message_of([&] {
+              client_.call("calculator", {{"operation", "add"}});
+            }),
+            "invalid arguments: a is required; b is required");
+  EXPECT_EQ(runs, 0);
+  EXPECT_EQ(client_.call("calculator", add(1, 2))["result"], 3.0);
+  EXPECT_EQ(runs, 1);
+}
+
 TEST_F(ErrorsTest, UnknownToolFailsWithNoSuchToolNotTimeout) {
   // A long timeout: a timeout would mean we waited it out instead of hearing no-responders.
   const auto action = [&] { client_.call("nobody_serves_this", {}, {.timeout = 30s}); };
