@@ -48,6 +48,9 @@ struct ConnectOptions {
   bool no_echo = true;
   /// How often registered tools are re-sent on polaris:tool:keepalive. 0: never.
   std::chrono::milliseconds keepalive_interval{10000};
+  /// On close, how long to let calls in flight finish (after no new call is taken) before the
+  /// tools are unregistered.
+  std::chrono::milliseconds drain_timeout{10000};
   Logger logger;  ///< empty: spdlog's default logger
 };
 
@@ -63,8 +66,9 @@ struct CallOptions {
 /// A connection to the cluster. Move-only; destruction closes it (see close()).
 ///
 /// Thread safety: every method may be called from any thread at once, including from inside a
-/// tool handler. Handlers run on library threads (one per tool), so a slow handler delays only
-/// later calls of the same tool on this connection.
+/// tool handler. Handlers run on a per-tool pool of library threads (Tool::concurrency).
+/// Closing (or destroying) a connection stops taking calls, lets calls in flight finish (up to
+/// drain_timeout), then unregisters its tools.
 class Connection {
  public:
   /// Connects to the first reachable server.

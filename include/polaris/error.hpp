@@ -22,6 +22,7 @@ enum class Errc {
   no_such_tool,         ///< nobody serves the tool (NATS no-responders)
   timeout,              ///< no reply before the request timeout
   tool_failed,          ///< the tool answered with an `_error` reply
+  busy,                 ///< the tool's agent runs as many calls as it allows; retry later
   registration_failed,  ///< the registry refused a register/unregister request
   no_registry,          ///< no registry node answers on the registry subjects
   payload_too_large,    ///< a request or reply is larger than the server's max payload

@@ -1,6 +1,7 @@
 // polaris/tool.hpp - what a tool is: declaration, handler, request context and result.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -24,7 +25,9 @@ namespace polaris {
 /// Thread safety: const methods may be called from several threads at once.
 class Request {
  public:
-  explicit Request(const Json& arguments, Schema schema = {});
+  struct Context;  ///< per-call state the library attaches (deadline, cancellation, progress)
+
+  explicit Request(const Json& arguments, Schema schema = {}, const Context* context = nullptr);
 
   [[nodiscard]] bool has(std::string_view key) const;
   [[nodiscard]] std::int64_t integer(std::string_view key) const;
@@ -42,6 +45,18 @@ class Request {
   /// The raw arguments object.
   [[nodiscard]] const Json& json() const noexcept { return *arguments_; }
 
+  /// Time left before the caller's deadline (polaris callers send their timeout with each
+  /// call); empty when the call carries no deadline (e.g. from a reference caller). May be
+  /// negative once the deadline has passed.
+  [[nodiscard]] std::optional<std::chrono::milliseconds> remaining() const;
+  /// True once the caller's deadline has passed or the agent is closing: long handlers should
+  /// check it and give up early.
+  [[nodiscard]] bool cancelled() const;
+  /// Reports progress to the caller when it asked for progress (e.g. an MCP client through
+  /// `polaris mcp serve`); does nothing otherwise. Never throws.
+  void progress(double done, std::optional<double> total = std::nullopt,
+                std::string_view message = {}) const;
+
  private:
   [[nodiscard]] const Json* find(std::string_view key) const;
   [[nodiscard]] const Json* fallback(std::string_view key) const;
@@ -49,6 +64,7 @@ class Request {
 
   const Json* arguments_;
   Schema schema_;
+  const Context* context_;
 };
 
 /// What a handler returns: a JSON object, or an error message that becomes the `_error` reply.
@@ -89,6 +105,10 @@ struct Tool {
   Schema response;
   Handler handler;
   ErrorHandler on_error;  ///< optional
+  /// How many calls of this tool may run at once on this agent (0 means 1). As many again may
+  /// wait for a free thread; a call beyond that is refused at once with Errc::busy instead of
+  /// waiting behind slow calls.
+  std::size_t concurrency = 8;
 };
 
 /// True when `name` is a valid tool name.

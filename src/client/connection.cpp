@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "client/call_context.hpp"
 #include "client/connection_events.hpp"
 #include "client/connection_impl.hpp"
 #include "client/tool_runner.hpp"
@@ -121,7 +122,7 @@ Json Connection::Impl::registry_request(std::string_view subject, const Json& bo
   auto future = reply->get_future();
   const std::string subject_text(subject);
   mux_->request(subject_text, body.is_null() ? std::string() : body.dump(),
-                options_.request_timeout, [reply](detail::ReplyOutcome outcome) {
+                options_.request_timeout, {}, [reply](detail::ReplyOutcome outcome) {
                   if (auto* text = std::get_if<std::string>(&outcome)) {
                     reply->set_value(std::move(*text));
                   } else {
@@ -181,15 +182,28 @@ void Connection::Impl::register_tool(Tool tool) {
   local->tool = std::move(tool);
   const std::string& name = local->tool.name;
 
+  local->pool =
+      std::make_unique<detail::WorkerPool>(local->tool.concurrency, local->tool.concurrency);
   // Subscribe, then register (see CallGate): calls that arrive meanwhile are held.
   const std::int64_t payload_limit = max_payload();
+  auto dispatch = [connection = connection_.get(), payload_limit, log = log_, closing = &closed_](
+                      LocalTool& served, detail::NatsMsgPtr msg) {
+    // std::function needs a copyable job: share the message.
+    std::shared_ptr<natsMsg> shared(msg.release(), detail::NatsMsgDeleter{});
+    const bool accepted =
+        served.pool->try_submit([&served, shared, connection, payload_limit, log, closing] {
+          detail::serve_call(connection, shared.get(), served.tool, payload_limit, log, closing);
+        });
+    if (!accepted) {
+      detail::refuse_busy(connection, shared.get(), served.tool, served.pool->load(), log);
+    }
+  };
   std::weak_ptr<LocalTool> weak = local;
   local->subscription = detail::Subscription(
-      connection_.get(), wire::tool_subject(name), "",
-      [connection = connection_.get(), weak, payload_limit, log = log_](detail::NatsMsgPtr msg) {
+      connection_.get(), wire::tool_subject(name), "", [weak, dispatch](detail::NatsMsgPtr msg) {
         if (auto served = weak.lock()) {
           if (auto admitted = served->gate.admit(std::move(msg))) {
-            detail::serve_call(connection, std::move(admitted), served->tool, payload_limit, log);
+            dispatch(*served, std::move(admitted));
           }
         }
       });
@@ -200,9 +214,7 @@ void Connection::Impl::register_tool(Tool tool) {
     local->subscription.unsubscribe();
     throw;
   }
-  for (auto& held : local->gate.open()) {
-    detail::serve_call(connection_.get(), std::move(held), local->tool, payload_limit, log_);
-  }
+  for (auto& held : local->gate.open()) dispatch(*local, std::move(held));
   {
     std::unique_lock lock(tools_mutex_);
     tools_.emplace(name, local);
@@ -219,17 +231,24 @@ void Connection::Impl::unregister_locked(const std::string& name) {
     local = std::move(it->second);
     tools_.erase(it);
   }
+  // Stop taking calls, let those in flight finish, then leave the catalogue.
   local->subscription.unsubscribe();
+  if (!local->pool->drain(options_.drain_timeout)) {
+    log_->warn("tool {}: calls still running after {} ms; unregistering anyway", name,
+               options_.drain_timeout.count());
+  }
   if (natsConnection_Status(connection_.get()) != NATS_CONN_STATUS_CONNECTED) {
     log_->warn("not connected: tool {} stays in the catalogue until its keepalive deadline", name);
-    return;
+  } else {
+    try {
+      registry_status_request(wire::kUnregisterSubject, Json{{"name", name}});
+      log_->info("unregistered tool {}", name);
+    } catch (const Error& error) {
+      log_->warn("unregister {}: {}", name, error.what());
+    }
   }
-  try {
-    registry_status_request(wire::kUnregisterSubject, Json{{"name", name}});
-    log_->info("unregistered tool {}", name);
-  } catch (const Error& error) {
-    log_->warn("unregister {}: {}", name, error.what());
-  }
+  // Handlers use the connection: wait for the last ones before it can close.
+  local->pool.reset();
 }
 
 void Connection::Impl::unregister_tool(std::string_view name) {
@@ -297,8 +316,10 @@ void Connection::Impl::remote_call(const std::string& name, const Json& argument
                                              " bytes exceeds the max payload of " +
                                              std::to_string(max_payload()) + " bytes");
   }
+  const auto timeout = timeout_of(options);
   mux_->request(
-      wire::tool_subject(name), body, timeout_of(options),
+      wire::tool_subject(name), body, timeout,
+      {{wire::kTimeoutHeader, std::to_string(timeout.count())}},
       [name, on_value = std::move(on_value),
        on_error = std::move(on_error)](detail::ReplyOutcome outcome) {
         if (auto* error = std::get_if<Error>(&outcome)) {
@@ -320,8 +341,12 @@ void Connection::Impl::remote_call(const std::string& name, const Json& argument
 Json Connection::Impl::call(std::string_view name, const Json& arguments, CallOptions options) {
   check_callable_name(name);
   if (auto local = find_local(name)) {
-    return reply_to_value(local->tool.name,
-                          detail::run_tool(local->tool, or_empty_object(arguments), log_).dump());
+    Request::Context context;
+    context.deadline = std::chrono::steady_clock::now() + timeout_of(options);
+    context.closing = &closed_;
+    return reply_to_value(
+        local->tool.name,
+        detail::run_tool(local->tool, or_empty_object(arguments), log_, &context).dump());
   }
   return call_async(name, arguments, options).get();
 }
@@ -330,8 +355,14 @@ std::future<Json> Connection::Impl::call_async(std::string_view name, const Json
                                                CallOptions options) {
   check_callable_name(name);
   if (auto local = find_local(name)) {
-    return std::async(std::launch::async, [local, args = or_empty_object(arguments), log = log_] {
-      return reply_to_value(local->tool.name, detail::run_tool(local->tool, args, log).dump());
+    const auto deadline = std::chrono::steady_clock::now() + timeout_of(options);
+    return std::async(std::launch::async, [local, args = or_empty_object(arguments), log = log_,
+                                           deadline, closing = &closed_] {
+      Request::Context context;
+      context.deadline = deadline;
+      context.closing = closing;
+      return reply_to_value(local->tool.name,
+                            detail::run_tool(local->tool, args, log, &context).dump());
     });
   }
   auto promise = std::make_shared<std::promise<Json>>();

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "client/call_gate.hpp"
+#include "client/worker_pool.hpp"
 #include "polaris/connection.hpp"
 #include "transport/nats_handles.hpp"
 #include "transport/request_mux.hpp"
@@ -51,6 +52,7 @@ class Connection::Impl {
     Tool tool;
     Json declaration;
     detail::CallGate gate;
+    std::unique_ptr<detail::WorkerPool> pool;  // runs the calls; outlives the subscription
     detail::Subscription subscription;
   };
 

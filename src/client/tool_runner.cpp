@@ -2,9 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+#include <cstdlib>
 #include <exception>
 #include <string>
 
+#include "client/call_context.hpp"
 #include "protocol/wire.hpp"
 #include "schema/validate.hpp"
 
@@ -27,7 +30,8 @@ Json fail(const Tool& tool, const std::string& message, const Logger& log) {
 
 }  // namespace
 
-Json run_tool(const Tool& tool, const Json& arguments, const Logger& log) {
+Json run_tool(const Tool& tool, const Json& arguments, const Logger& log,
+              const Request::Context* context) {
   if (!arguments.is_object()) {
     // Not a handler failure: the handler never runs, so on_error is not told.
     log->warn("tool {}: refused a request whose arguments are a JSON {}", tool.name,
@@ -43,7 +47,7 @@ Json run_tool(const Tool& tool, const Json& arguments, const Logger& log) {
     return wire::error_reply(message);
   }
   try {
-    const Request request(arguments, tool.parameters);
+    const Request request(arguments, tool.parameters, context);
     Result result = tool.handler(request);
     if (!result.ok()) return fail(tool, result.error_message(), log);
     if (!result.value().is_object()) {
@@ -60,23 +64,76 @@ Json run_tool(const Tool& tool, const Json& arguments, const Logger& log) {
   }
 }
 
-Json run_tool(const Tool& tool, std::string_view body, const Logger& log) {
+Json run_tool(const Tool& tool, std::string_view body, const Logger& log,
+              const Request::Context* context) {
   Json arguments = Json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (arguments.is_discarded()) {
     log->warn("tool {}: refused a request that is not JSON ({} bytes)", tool.name, body.size());
     return wire::error_reply("invalid request: the body is not valid JSON");
   }
-  return run_tool(tool, arguments, log);
+  return run_tool(tool, arguments, log, context);
 }
 
-void serve_call(natsConnection* connection, NatsMsgPtr msg, const Tool& tool,
-                std::int64_t max_payload, const Logger& log) {
-  const char* data = natsMsg_GetData(msg.get());
+namespace {
+
+std::string header(natsMsg* msg, const char* name) {
+  const char* value = nullptr;
+  if (natsMsgHeader_Get(msg, name, &value) != NATS_OK || value == nullptr) return {};
+  return value;
+}
+
+void publish_reply(natsConnection* connection, natsMsg* request, const std::string& body,
+                   const char* status, const Tool& tool, const Logger& log) {
+  const char* reply = natsMsg_GetReply(request);
+  if (reply == nullptr || *reply == '\0') {
+    log->debug("tool {}: call without a reply subject; result dropped", tool.name);
+    return;
+  }
+  natsMsg* raw = nullptr;
+  natsStatus status_code =
+      natsMsg_Create(&raw, reply, nullptr, body.data(), static_cast<int>(body.size()));
+  NatsMsgPtr message(raw);
+  if (status_code == NATS_OK && status != nullptr) {
+    status_code = natsMsgHeader_Set(raw, wire::kStatusHeader, status);
+  }
+  if (status_code == NATS_OK) status_code = natsConnection_PublishMsg(connection, raw);
+  if (status_code != NATS_OK) {
+    log->warn("tool {}: cannot send the reply: {}", tool.name, natsStatus_GetText(status_code));
+  }
+}
+
+// The caller's deadline from its relative timeout (clocks differ between hosts).
+std::optional<std::chrono::steady_clock::time_point> deadline_of(natsMsg* msg) {
+  const std::string timeout = header(msg, wire::kTimeoutHeader);
+  if (timeout.empty()) return std::nullopt;
+  char* end = nullptr;
+  const long long milliseconds = std::strtoll(timeout.c_str(), &end, 10);
+  if (end == timeout.c_str() || milliseconds < 0) return std::nullopt;
+  return std::chrono::steady_clock::now() + std::chrono::milliseconds(milliseconds);
+}
+
+}  // namespace
+
+void serve_call(natsConnection* connection, natsMsg* msg, const Tool& tool,
+                std::int64_t max_payload, const Logger& log, const std::atomic<bool>* closing) {
+  Request::Context context;
+  context.deadline = deadline_of(msg);
+  context.closing = closing;
+  context.connection = connection;
+  context.progress_subject = header(msg, wire::kProgressHeader);
+  if (context.deadline && std::chrono::steady_clock::now() >= *context.deadline) {
+    log->debug("tool {}: skipped a call whose deadline had passed", tool.name);
+    publish_reply(connection, msg,
+                  wire::error_reply("the caller's deadline passed before the call ran").dump(),
+                  nullptr, tool, log);
+    return;
+  }
+  const char* data = natsMsg_GetData(msg);
   const std::string_view body(data != nullptr ? data : "",
-                              static_cast<std::size_t>(natsMsg_GetDataLength(msg.get())));
+                              static_cast<std::size_t>(natsMsg_GetDataLength(msg)));
   std::string reply_body;
   try {
-    reply_body = run_tool(tool, body, log).dump();
+    reply_body = run_tool(tool, body, log, &context).dump();
   } catch (const std::exception& error) {  // dump() throws on invalid UTF-8 in strings
     reply_body = fail(tool, std::string("cannot encode the reply: ") + error.what(), log).dump();
   }
@@ -88,16 +145,16 @@ void serve_call(natsConnection* connection, NatsMsgPtr msg, const Tool& tool,
              log)
             .dump();
   }
-  const char* reply = natsMsg_GetReply(msg.get());
-  if (reply == nullptr || *reply == '\0') {
-    log->debug("tool {}: call without a reply subject; result dropped", tool.name);
-    return;
-  }
-  const natsStatus status = natsConnection_Publish(connection, reply, reply_body.data(),
-                                                   static_cast<int>(reply_body.size()));
-  if (status != NATS_OK) {
-    log->warn("tool {}: cannot send the reply: {}", tool.name, natsStatus_GetText(status));
-  }
+  publish_reply(connection, msg, reply_body, nullptr, tool, log);
+}
+
+void refuse_busy(natsConnection* connection, natsMsg* msg, const Tool& tool, std::size_t running,
+                 const Logger& log) {
+  log->debug("tool {}: refused a call, {} running", tool.name, running);
+  const std::string message = "busy: " + tool.name + " is already running " +
+                              std::to_string(running) + " calls on this agent; retry later";
+  publish_reply(connection, msg, wire::error_reply(message).dump(), wire::kBusyStatus.data(), tool,
+                log);
 }
 
 }  // namespace polaris::detail

@@ -3,6 +3,7 @@
 
 #include <nats/nats.h>
 
+#include <atomic>
 #include <cstdint>
 #include <string_view>
 
@@ -15,14 +16,22 @@ namespace polaris::detail {
 /// Runs `tool` on the raw request body and returns the reply object: the handler's result, or
 /// {"_error": ...} when the body is not a JSON object, the handler returns an error or a
 /// non-object, or throws. Failures of the handler also go to tool.on_error. Never throws.
-Json run_tool(const Tool& tool, std::string_view body, const Logger& log);
+Json run_tool(const Tool& tool, std::string_view body, const Logger& log,
+              const Request::Context* context = nullptr);
 
 /// Same, on already parsed arguments.
-Json run_tool(const Tool& tool, const Json& arguments, const Logger& log);
+Json run_tool(const Tool& tool, const Json& arguments, const Logger& log,
+              const Request::Context* context = nullptr);
 
-/// Serves one NATS request for `tool`: runs it and publishes the reply, replacing a reply larger
-/// than `max_payload` by an `_error`. Never throws.
-void serve_call(natsConnection* connection, NatsMsgPtr msg, const Tool& tool,
-                std::int64_t max_payload, const Logger& log);
+/// Serves one NATS request for `tool`: reads the polaris headers (deadline, progress subject),
+/// skips a call whose deadline already passed, runs it and publishes the reply, replacing a reply
+/// larger than `max_payload` by an `_error`. Never throws.
+void serve_call(natsConnection* connection, natsMsg* msg, const Tool& tool,
+                std::int64_t max_payload, const Logger& log, const std::atomic<bool>* closing);
+
+/// Answers a call the tool's pool has no room for: an `_error` with the Polaris-Status: busy
+/// header. Never throws.
+void refuse_busy(natsConnection* connection, natsMsg* msg, const Tool& tool, std::size_t running,
+                 const Logger& log);
 
 }  // namespace polaris::detail

@@ -18,6 +18,8 @@ std::string_view to_string(Errc code) noexcept {
       return "timeout";
     case Errc::tool_failed:
       return "tool_failed";
+    case Errc::busy:
+      return "busy";
     case Errc::registration_failed:
       return "registration_failed";
     case Errc::no_registry:

@@ -13,6 +13,15 @@ inline constexpr std::string_view kUnregisterSubject = "polaris:tool:unregister"
 inline constexpr std::string_view kKeepaliveSubject = "polaris:tool:keepalive";
 inline constexpr std::string_view kListSubject = "polaris:tool:list";
 inline constexpr std::string_view kToolSubjectPrefix = "polaris:user-func:";
+/// polaris extension headers (reference peers ignore headers).
+/// On a call: the caller's timeout in milliseconds, relative because clocks differ.
+inline constexpr const char* kTimeoutHeader = "Polaris-Timeout";
+/// On a call: a subject where the agent may publish progress notifications.
+inline constexpr const char* kProgressHeader = "Polaris-Progress";
+/// On a reply: "busy" when the agent refused the call because the tool's pool is full.
+inline constexpr const char* kStatusHeader = "Polaris-Status";
+inline constexpr std::string_view kBusyStatus = "busy";
+
 /// The key of a failed call's reply: {"_error": "<message>"}.
 inline constexpr std::string_view kErrorKey = "_error";
 

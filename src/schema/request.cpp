@@ -74,8 +74,8 @@ std::vector<T> read_array(const Json* value, const Json* fallback, Convert conve
 
 }  // namespace
 
-Request::Request(const Json& arguments, Schema schema)
-    : arguments_(&arguments), schema_(std::move(schema)) {}
+Request::Request(const Json& arguments, Schema schema, const Context* context)
+    : arguments_(&arguments), schema_(std::move(schema)), context_(context) {}
 
 const Json* Request::find(std::string_view key) const {
   if (!arguments_->is_object()) return nullptr;
@@ -132,7 +132,7 @@ std::vector<bool> Request::booleans(std::string_view key) const {
 Request Request::object(std::string_view key) const {
   const Json* value = find(key);
   return Request(value != nullptr && value->is_object() ? *value : empty_object(),
-                 property_schema(key));
+                 property_schema(key), context_);
 }
 
 std::vector<Request> Request::objects(std::string_view key) const {
@@ -142,7 +142,7 @@ std::vector<Request> Request::objects(std::string_view key) const {
   const Schema array_schema = property_schema(key);
   const Schema item_schema = array_schema.items() != nullptr ? *array_schema.items() : Schema{};
   for (const auto& element : *value) {
-    if (element.is_object()) result.emplace_back(element, item_schema);
+    if (element.is_object()) result.emplace_back(element, item_schema, context_);
   }
   return result;
 }

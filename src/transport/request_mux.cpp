@@ -4,6 +4,7 @@
 #include <optional>
 #include <vector>
 
+#include "polaris/json.hpp"
 #include "transport/nats_error.hpp"
 
 namespace polaris::detail {
@@ -30,7 +31,8 @@ void RequestMux::close() {
 }
 
 void RequestMux::request(const std::string& subject, std::string_view body,
-                         std::chrono::milliseconds timeout, ReplyCallback done) {
+                         std::chrono::milliseconds timeout, const Headers& headers,
+                         ReplyCallback done) {
   std::uint64_t id = 0;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   {
@@ -46,8 +48,20 @@ void RequestMux::request(const std::string& subject, std::string_view body,
     if (earliest) timer_cv_.notify_one();
   }
   const std::string reply = inbox_ + "." + std::to_string(id);
-  const natsStatus status = natsConnection_PublishRequest(
-      connection_, subject.c_str(), reply.c_str(), body.data(), static_cast<int>(body.size()));
+  natsStatus status = NATS_OK;
+  if (headers.empty()) {
+    status = natsConnection_PublishRequest(connection_, subject.c_str(), reply.c_str(), body.data(),
+                                           static_cast<int>(body.size()));
+  } else {
+    natsMsg* raw = nullptr;
+    status = natsMsg_Create(&raw, subject.c_str(), reply.c_str(), body.data(),
+                            static_cast<int>(body.size()));
+    NatsMsgPtr msg(raw);
+    for (const auto& [name, value] : headers) {
+      if (status == NATS_OK) status = natsMsgHeader_Set(raw, name.c_str(), value.c_str());
+    }
+    if (status == NATS_OK) status = natsConnection_PublishMsg(connection_, raw);
+  }
   if (status != NATS_OK) {
     if (auto pending = take(id)) {
       try {
@@ -87,8 +101,19 @@ void RequestMux::on_reply(NatsMsgPtr msg) {
     return;
   }
   const char* data = natsMsg_GetData(msg.get());
-  const int length = natsMsg_GetDataLength(msg.get());
-  pending->done(std::string(data != nullptr ? data : "", static_cast<std::size_t>(length)));
+  std::string body(data != nullptr ? data : "",
+                   static_cast<std::size_t>(natsMsg_GetDataLength(msg.get())));
+  const char* status = nullptr;
+  if (natsMsgHeader_Get(msg.get(), "Polaris-Status", &status) == NATS_OK && status != nullptr &&
+      std::string_view(status) == "busy") {
+    const Json reply = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+    const bool has_message =
+        reply.is_object() && reply.contains("_error") && reply["_error"].is_string();
+    pending->done(Error(Errc::busy, has_message ? reply["_error"].get<std::string>()
+                                                : "busy: " + pending->subject));
+    return;
+  }
+  pending->done(std::move(body));
 }
 
 void RequestMux::run_timer() {

@@ -15,7 +15,9 @@
 #include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <variant>
+#include <vector>
 
 #include "polaris/error.hpp"
 #include "transport/subscription.hpp"
@@ -25,6 +27,8 @@ namespace polaris::detail {
 /// The outcome of one request: the reply body, or the Error that ended it.
 using ReplyOutcome = std::variant<std::string, Error>;
 using ReplyCallback = std::function<void(ReplyOutcome)>;
+/// Headers sent with a request: (name, value) pairs.
+using Headers = std::vector<std::pair<std::string, std::string>>;
 
 /// Sends requests with reply subjects "<inbox>.<n>" and routes replies back by n. Unlike nats.c's
 /// own request calls it never blocks a thread per request, reports no-responders at once, and
@@ -42,8 +46,9 @@ class RequestMux {
   RequestMux& operator=(const RequestMux&) = delete;
 
   /// Sends `body` to `subject`; `done` receives the reply or the error.
+  /// A reply carrying the header Polaris-Status: busy ends the request with Errc::busy.
   void request(const std::string& subject, std::string_view body, std::chrono::milliseconds timeout,
-               ReplyCallback done);
+               const Headers& headers, ReplyCallback done);
 
   /// Fails every pending request with `code` and `message` (e.g. when the connection drops).
   void fail_all(Errc code, const std::string& message);

@@ -4,11 +4,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "polaris/polaris.hpp"
 #include "registry/nats_server.hpp"
 #include "support/calculator.hpp"
+#include "support/process_fixtures.hpp"
 #include "support/wait.hpp"
 
 namespace polaris {
@@ -91,8 +94,8 @@ TEST(Registry, OverwriteWhenAllowed) {
 
 TEST_F(RegistryTest, InvalidNamesAndMissingHandlersAreRefused) {
   auto agent = connect_client();
-  const std::vector<std::string> invalid{"",      "1up", "has space", "dot.ted",
-                                        "wild*", std::string(65, 'x')};
+  const std::vector<std::string> invalid{"",        "1up",   "has space",
+                                         "dot.ted", "wild*", std::string(65, 'x')};
   for (const auto& name : invalid) {
     Tool tool = calculator(name);
     try {
@@ -208,6 +211,124 @@ TEST(Registry, AttachesToAnExistingNatsServerAndLaunchesNothing) {
   // The NATS server it attached to is not ours to stop.
   EXPECT_TRUE(nats.process().running());
   EXPECT_EQ(client.call("calculator", test::add(2, 3))["result"], 5.0);
+}
+
+}  // namespace
+}  // namespace polaris
+
+namespace polaris {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A handler that blocks until the test opens the gate, counting how many run at once.
+struct Gate {
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool open = false;
+  int running = 0;
+  void wait_open() {
+    std::unique_lock lock(mutex);
+    ++running;
+    cv.notify_all();
+    cv.wait_for(lock, 20s, [this] { return open; });
+    --running;
+  }
+  bool await_running(int count) {
+    std::unique_lock lock(mutex);
+    return cv.wait_for(lock, 10s, [&] { return running == count; });
+  }
+  void release() {
+    std::lock_guard lock(mutex);
+    open = true;
+    cv.notify_all();
+  }
+};
+
+class ConcurrencyTest : public ::testing::Test {
+ protected:
+  Gate gate_;  // declared first: destroyed after the connections that use it
+  Registry registry_ = Registry::start({.bind = {.port = 0}});
+  Connection agent_ = connect({.servers = {registry_.client_url()}});
+  Connection client_ = connect({.servers = {registry_.client_url()}});
+};
+
+TEST_F(ConcurrencyTest, ASlowCallDoesNotDelayTheOthers) {
+  agent_.register_tool({.name = "maybe_slow",
+                        .handler = [this](const Request& request) -> Result {
+                          if (request.boolean("slow")) gate_.wait_open();
+                          return {{"slow", request.boolean("slow")}};
+                        },
+                        .concurrency = 2});
+  auto slow = client_.call_async("maybe_slow", {{"slow", true}}, {.timeout = 30s});
+  ASSERT_TRUE(gate_.await_running(1));
+  EXPECT_EQ(client_.call("maybe_slow", {{"slow", false}}), Json({{"slow", false}}));
+  gate_.release();
+  EXPECT_EQ(slow.get(), Json({{"slow", true}}));
+}
+
+TEST_F(ConcurrencyTest, AFullPoolAnswersBusyAtOnce) {
+  agent_.register_tool({.name = "single",
+                        .handler = [this](const Request&) -> Result {
+                          gate_.wait_open();
+                          return {{"done", true}};
+                        },
+                        .concurrency = 1});
+  auto running = client_.call_async("single", {}, {.timeout = 30s});
+  ASSERT_TRUE(gate_.await_running(1));
+  auto waiting = client_.call_async("single", {}, {.timeout = 30s});  // the one waiting place
+  try {
+    // A long timeout: a timeout instead of busy would show that the caller waited.
+    client_.call("single", {}, {.timeout = 30s});
+    FAIL() << "a third call was accepted";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), Errc::busy);
+    EXPECT_STREQ(error.what(),
+                 "busy: single is already running 2 calls on this agent; retry later");
+  }
+  gate_.release();
+  EXPECT_EQ(running.get(), Json({{"done", true}}));
+  EXPECT_EQ(waiting.get(), Json({{"done", true}}));
+}
+
+TEST_F(ConcurrencyTest, HandlersSeeTheCallersDeadline) {
+  agent_.register_tool({.name = "deadline", .handler = [](const Request& request) -> Result {
+                          const auto left = request.remaining();
+                          return {{"has_deadline", left.has_value()},
+                                  {"remaining_ms", left ? left->count() : -1},
+                                  {"cancelled", request.cancelled()}};
+                        }});
+  const Json reply = client_.call("deadline", {}, {.timeout = 3s});
+  EXPECT_EQ(reply["has_deadline"], true);
+  EXPECT_GT(reply["remaining_ms"].get<int>(), 0);
+  EXPECT_LE(reply["remaining_ms"].get<int>(), 3000);
+  EXPECT_EQ(reply["cancelled"], false);
+  // A reference caller sends no deadline.
+  test::RawNats raw(registry_.client_url());
+  EXPECT_EQ(Json::parse(raw.request("polaris:user-func:deadline", "{}"))["has_deadline"], false);
+}
+
+TEST_F(ConcurrencyTest, CloseLetsCallsInFlightFinishThenUnregisters) {
+  agent_.register_tool({.name = "finishing", .handler = [this](const Request& request) -> Result {
+                          gate_.wait_open();
+                          return {{"cancelled_seen", request.cancelled()}};
+                        }});
+  auto call = client_.call_async("finishing", {}, {.timeout = 30s});
+  ASSERT_TRUE(gate_.await_running(1));
+  std::thread closer([this] { agent_.close(); });
+  // While draining, the tool takes no new calls.
+  EXPECT_TRUE(test::wait_until([&] {
+    try {
+      client_.call("finishing", {}, {.timeout = 1s});
+      return false;
+    } catch (const Error& error) {
+      return error.code() == Errc::no_such_tool;
+    }
+  }));
+  gate_.release();
+  EXPECT_EQ(call.get(), Json({{"cancelled_seen", true}}));  // it saw the agent closing
+  closer.join();
+  EXPECT_TRUE(client_.list_tools().empty());
 }
 
 }  // namespace

@@ -1,0 +1,25 @@
+// Internal: what a handler's Request knows about its call beyond the arguments.
+#pragma once
+
+#include <nats/nats.h>
+
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "polaris/tool.hpp"
+
+namespace polaris {
+
+struct Request::Context {
+  /// The caller's deadline, from its Polaris-Timeout header (or a local call's timeout).
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  /// Set when the agent is closing.
+  const std::atomic<bool>* closing = nullptr;
+  /// Where progress goes (Polaris-Progress header); empty: the caller did not ask.
+  natsConnection* connection = nullptr;
+  std::string progress_subject;
+};
+
+}  // namespace polaris
