@@ -25,9 +25,12 @@ std::vector<std::string> servers_from(const std::vector<std::string>& flag) {
 }
 
 void add_server_option(CLI::App& command, std::vector<std::string>& servers) {
-  command.add_option("-s,--server", servers,
-                     "Registry URL, repeatable (default: $POLARIS_SERVERS, comma-separated, "
-                     "else nats://127.0.0.1:4222)");
+  command
+      .add_option("-s,--server", servers,
+                  "Registry URL, repeatable (default: $POLARIS_SERVERS, comma-separated, "
+                  "else nats://127.0.0.1:4222)")
+      // CLI11 2.1 lets a vector option swallow the positional arguments after it.
+      ->allow_extra_args(false);
 }
 
 std::optional<Connection> connect_client(const std::vector<std::string>& servers) {

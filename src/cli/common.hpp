@@ -42,5 +42,6 @@ void add_registry_command(CLI::App& app, int& exit_code);
 void add_tools_command(CLI::App& app, int& exit_code);
 void add_call_command(CLI::App& app, int& exit_code);
 void add_version_command(CLI::App& app, int& exit_code);
+void add_chat_command(CLI::App& app, int& exit_code);
 
 }  // namespace polaris::cli

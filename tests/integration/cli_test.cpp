@@ -131,3 +131,16 @@ TEST(Cli, RegistryStopsItsChildOnSigterm) {
 
 }  // namespace
 }  // namespace polaris
+
+namespace polaris {
+namespace {
+
+TEST_F(CliTest, ServerFlagBeforeThePositionalArguments) {
+  const auto result =
+      polaris_cli({"call", "--server", registry_.client_url(), "echo", R"({"k":"v"})"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.out, "{\"k\":\"v\"}\n");
+}
+
+}  // namespace
+}  // namespace polaris

@@ -1,0 +1,24 @@
+// agent-schema client: one question that needs all three tools.
+#include <iostream>
+#include <polaris/llm.hpp>
+#include <polaris/polaris.hpp>
+
+int main() try {
+  auto conn = polaris::connect();
+  polaris::Session session(conn, {
+                                     .on_function_call =
+                                         [](const polaris::FunctionCallEvent& e) {
+                                           if (e.finished)
+                                             std::cerr << "[" << e.name << " " << e.duration.count()
+                                                       << " ms]\n";
+                                         },
+                                 });
+  for (const auto& text : session.send("My name is Ann. What's the weather in Tokyo, and what "
+                                       "is my fortune today?")) {
+    std::cout << text << std::flush;
+  }
+  std::cout << '\n';
+} catch (const std::exception& e) {
+  std::cerr << "error: " << e.what() << '\n';
+  return 1;
+}

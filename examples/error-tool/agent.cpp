@@ -1,0 +1,26 @@
+// error-tool agent: a tool whose handler always fails, with an error handler that logs.
+#include <spdlog/spdlog.h>
+
+#include <polaris/polaris.hpp>
+
+int main() {
+  auto conn = polaris::connect();
+  conn.register_tool({
+      .name = "unstableService",
+      .description = "looks up the status of a service (currently broken)",
+      .parameters =
+          polaris::Object{
+              .properties =
+                  {
+                      {"service", polaris::String{.description = "service name", .required = true}},
+                  }},
+      .response = polaris::Object{.properties = {{"status", polaris::String{}}}},
+      .handler = [](const polaris::Request& req) -> polaris::Result {
+        return polaris::error("backend for " + req.string("service") + " is unreachable");
+      },
+      // Runs after every failed call; the caller (here, the model) gets the `_error` reply.
+      .on_error = [](const std::string& tool,
+                     const std::string& message) { spdlog::error("{} failed: {}", tool, message); },
+  });
+  polaris::wait_for_shutdown();
+}

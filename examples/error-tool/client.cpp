@@ -1,0 +1,21 @@
+// error-tool client: the tool's failure goes back to the model, which explains it.
+#include <iostream>
+#include <polaris/llm.hpp>
+#include <polaris/polaris.hpp>
+
+int main() try {
+  auto conn = polaris::connect();
+  polaris::Session session(conn, {
+                                     .on_function_call =
+                                         [](const polaris::FunctionCallEvent& e) {
+                                           if (e.finished && !e.ok)
+                                             std::cerr << "[" << e.name << " failed: " << e.error
+                                                       << "]\n";
+                                         },
+                                 });
+  std::cout << session.ask("What is the status of the billing service? Use unstableService.")
+            << '\n';
+} catch (const std::exception& e) {
+  std::cerr << "error: " << e.what() << '\n';
+  return 1;
+}

@@ -1,0 +1,28 @@
+// multi-tool client: the model chains calculatorA and calculatorB (35 + 21 = 56, 56 * 88 = 4928).
+#include <iostream>
+#include <polaris/llm.hpp>
+#include <polaris/polaris.hpp>
+
+int main() try {
+  auto conn = polaris::connect();
+  polaris::Session session(
+      conn, {
+                .system = "Use the tools for every calculation. Answer briefly.",
+                .on_function_call =
+                    [](const polaris::FunctionCallEvent& e) {
+                      if (e.finished)
+                        std::cerr << "[" << e.name << " " << e.arguments.dump() << " -> "
+                                  << (e.ok ? e.result.dump() : e.error) << "]\n";
+                    },
+            });
+  for (const auto& text : session.send("Use 35 and 21 for calculatorA, then the result and 88 "
+                                       "for calculatorB.")) {
+    std::cout << text << std::flush;
+  }
+  std::cout << '\n';
+  const auto usage = session.usage();
+  std::cerr << "tokens: " << usage.input_tokens << " in, " << usage.output_tokens << " out\n";
+} catch (const std::exception& e) {
+  std::cerr << "error: " << e.what() << '\n';
+  return 1;
+}

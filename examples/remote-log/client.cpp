@@ -1,0 +1,18 @@
+// remote-log client: the model reads a log through tailLog and summarises it.
+#include <iostream>
+#include <polaris/llm.hpp>
+#include <polaris/polaris.hpp>
+
+int main(int argc, char** argv) try {
+  const std::string file = argc > 1 ? argv[1] : "app.log";
+  auto conn = polaris::connect();
+  polaris::Session session(conn, {.system = "You are an operations assistant. Be concise."});
+  for (const auto& text : session.send("Read the last 50 lines of " + file +
+                                       " and summarise any errors or warnings.")) {
+    std::cout << text << std::flush;
+  }
+  std::cout << '\n';
+} catch (const std::exception& e) {
+  std::cerr << "error: " << e.what() << '\n';
+  return 1;
+}

@@ -1,0 +1,170 @@
+// `polaris chat "prompt"`: an LLM session over the cluster's tools. The answer streams to stdout,
+// function calls go to stderr; with no prompt, a prompt loop on stdin.
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <sstream>
+
+#include "cli/common.hpp"
+#include "polaris/error.hpp"
+#include "polaris/llm.hpp"
+
+namespace polaris::cli {
+namespace {
+
+struct ChatFlags {
+  std::vector<std::string> servers;
+  std::string provider;
+  std::string model;
+  std::string system;
+  std::string prompt;
+  bool json = false;
+  std::string schema_file;
+  std::optional<double> temperature;
+  std::optional<int> max_tokens;
+  int max_turns = 10;
+  std::vector<std::string> tools;
+  bool thoughts = false;
+  bool no_stream = false;
+};
+
+Schema read_schema(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Error(Errc::invalid_argument, "cannot read schema file " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  const Json json = Json::parse(text.str(), nullptr, false);
+  if (json.is_discarded()) throw Error(Errc::invalid_argument, path + " is not JSON");
+  return Schema::from_json(json);
+}
+
+SessionOptions session_options(const ChatFlags& flags) {
+  SessionOptions o;
+  if (!flags.provider.empty()) {
+    const auto provider = parse_provider(flags.provider);
+    if (!provider) {
+      throw Error(Errc::invalid_argument,
+                  "unknown provider " + flags.provider + " (gemini, vertex or openai)");
+    }
+    o.provider = *provider;
+  }
+  o.model = flags.model;
+  o.system = flags.system;
+  o.temperature = flags.temperature;
+  o.max_output_tokens = flags.max_tokens;
+  o.max_turns = flags.max_turns;
+  o.allowed_tools = flags.tools;
+  o.show_thoughts = flags.thoughts;
+  o.stream = !flags.no_stream;
+  o.json_output = flags.json;
+  if (!flags.schema_file.empty()) o.response_schema = read_schema(flags.schema_file);
+  // Calls are reported on stderr as they start and end; several may print at once.
+  auto mutex = std::make_shared<std::mutex>();
+  o.on_function_call = [mutex](const FunctionCallEvent& e) {
+    std::lock_guard lock(*mutex);
+    if (!e.finished) {
+      std::cerr << "-> " << e.name << ' ' << e.arguments.dump() << '\n';
+    } else if (e.ok) {
+      std::cerr << "<- " << e.name << ' ' << e.result.dump() << " (" << e.duration.count()
+                << " ms)\n";
+    } else {
+      std::cerr << "<- " << e.name << " failed: " << e.error << " (" << e.duration.count()
+                << " ms)\n";
+    }
+  };
+  return o;
+}
+
+// One prompt: streamed text, or (with --json) the parsed JSON answer.
+void answer(Session& session, const ChatFlags& flags, const Json& schema,
+            const std::string& prompt) {
+  if (!flags.json) {
+    session.send_text(prompt, [](std::string_view text) {
+      std::cout << text << std::flush;
+      return true;
+    });
+    std::cout << '\n';
+    return;
+  }
+  std::string text = session.ask(prompt);
+  const Json value = Json::parse(text, nullptr, false);
+  if (value.is_discarded()) throw Error(Errc::protocol, "the answer is not JSON: " + text);
+  if (!schema.is_null()) {
+    if (auto problem = check_against_schema(value, schema)) {
+      throw Error(Errc::protocol, "the answer does not match the schema: " + *problem);
+    }
+  }
+  std::cout << value.dump(2) << '\n';
+}
+
+void run_chat(const ChatFlags& flags, int& exit_code) {
+  SessionOptions options = session_options(flags);
+  const Json schema = options.response_schema.empty() ? Json() : options.response_schema.to_json();
+  // JSON output takes no tools, so it needs no cluster.
+  std::optional<Connection> connection;
+  if (!flags.json) {
+    connection = connect_client(flags.servers);
+    if (!connection) {
+      exit_code = kFailure;
+      return;
+    }
+  }
+  Session session =
+      connection ? Session(*connection, std::move(options)) : Session(std::move(options));
+  if (!flags.prompt.empty()) {
+    answer(session, flags, schema, flags.prompt);
+    return;
+  }
+  const bool interactive = ::isatty(STDIN_FILENO) != 0;
+  std::string line;
+  while (true) {
+    if (interactive) std::cerr << "> " << std::flush;
+    if (!std::getline(std::cin, line)) break;
+    if (line.empty()) continue;
+    try {
+      answer(session, flags, schema, line);
+    } catch (const std::exception& error) {
+      // In the prompt loop one failed answer does not end the conversation.
+      print_error(error.what());
+      exit_code = kFailure;
+    }
+  }
+}
+
+}  // namespace
+
+void add_chat_command(CLI::App& app, int& exit_code) {
+  auto flags = std::make_shared<ChatFlags>();
+  CLI::App* command =
+      app.add_subcommand("chat",
+                         "Ask a model that can call the cluster's tools (prompt loop "
+                         "when no prompt is given)");
+  add_server_option(*command, flags->servers);
+  command->add_option("prompt", flags->prompt, "The prompt; none: read prompts from stdin");
+  command->add_option("--provider", flags->provider,
+                      "gemini, vertex or openai (default: from the environment)");
+  command->add_option("--model", flags->model, "Model name (default: the provider's)");
+  command->add_option("--system", flags->system, "System instructions");
+  command->add_flag("--json", flags->json, "Answer in JSON (no tools)");
+  command->add_option("--schema", flags->schema_file, "JSON output schema file (wire schema)")
+      ->needs(command->get_option("--json"));
+  command->add_option("--temperature", flags->temperature, "Sampling temperature");
+  command->add_option("--max-tokens", flags->max_tokens, "Maximum output tokens");
+  command->add_option("--max-turns", flags->max_turns, "Model turns per prompt (default 10)");
+  command->add_option("--tool", flags->tools, "Offer only this tool (repeatable)");
+  command->add_flag("--thoughts", flags->thoughts, "Show the model's thoughts");
+  command->add_flag("--no-stream", flags->no_stream, "One request per turn instead of streaming");
+  command->callback([flags, &exit_code] {
+    try {
+      run_chat(*flags, exit_code);
+    } catch (const std::exception& error) {
+      print_error(error.what());
+      exit_code = kFailure;
+    }
+  });
+}
+
+}  // namespace polaris::cli

@@ -1,0 +1,308 @@
+// llm/openai.cpp - conversation, request building and (streamed) answer parsing for Chat
+// Completions.
+#include "llm/openai.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <map>
+
+#include "http/sse.hpp"
+#include "llm/api_client.hpp"
+#include "llm/json_schema.hpp"
+
+namespace polaris::llm {
+namespace {
+
+std::string text_of(const Json& v) { return v.is_string() ? v.get<std::string>() : std::string(); }
+
+// A tool call being assembled from streamed fragments (joined by their `index`).
+struct PendingCall {
+  std::string id;
+  std::string name;
+  std::string arguments;
+};
+
+class OpenAi final : public ModelProvider {
+ public:
+  OpenAi(const SessionOptions& options, std::function<bool()> cancelled)
+      : options_(options),
+        logger_(options.logger ? options.logger : spdlog::default_logger()),
+        api_({.provider_name = "openai",
+              .retry = options.retry,
+              .connect_timeout = options.connect_timeout,
+              .request_timeout = options.request_timeout,
+              .auth = auth(options.api_key),
+              .auth_refreshable = false,
+              .cancelled = std::move(cancelled),
+              .logger = logger_,
+              .debug = options.debug,
+              .sleep = {}}) {
+    std::string base = options.base_url;
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    url_ = base + "/chat/completions";
+  }
+
+  void add_user_text(std::string_view text) override {
+    messages_.push_back({{"role", "user"}, {"content", text}});
+  }
+
+  Turn run_turn(const std::vector<ToolSpec>& tools, const TextCallback& on_text) override {
+    Json body = openai_request(options_, messages_, tools);
+    text_.clear();
+    calls_.clear();
+    finish_reason_.clear();
+    refusal_.clear();
+    stopped_ = false;
+    bool completed = true;
+    if (options_.stream) {
+      http::SseParser parser([&](const http::SseEvent& event) {
+        if (stopped_ || event.data == "[DONE]") return;
+        Json chunk = Json::parse(event.data, nullptr, false);
+        if (chunk.is_discarded() || !chunk.is_object()) {
+          throw Error(Errc::protocol, "openai: stream event is not JSON");
+        }
+        absorb_chunk(chunk, on_text);
+      });
+      completed = api_.post_stream(url_, body, [&](std::string_view bytes) {
+        parser.feed(bytes);
+        return !stopped_;
+      });
+      if (completed) parser.finish();
+    } else {
+      const Json answer = api_.post(url_, body);
+      if (answer.is_null()) {
+        completed = false;
+      } else {
+        absorb_answer(answer, on_text);
+      }
+    }
+    Turn turn;
+    if (!completed || stopped_) {
+      turn.stopped = true;
+      return turn;
+    }
+    if (!refusal_.empty()) throw Error(Errc::protocol, "openai: the model refused: " + refusal_);
+    if (finish_reason_ == "content_filter") {
+      throw Error(Errc::protocol, "openai: the model stopped its answer: content_filter");
+    }
+    if (finish_reason_ == "length") {
+      logger_->warn("openai: the answer reached the output token limit and was cut");
+    }
+    // content may be null only beside tool calls.
+    Json message = {{"role", "assistant"},
+                    {"content", text_.empty() && !calls_.empty() ? Json() : Json(text_)}};
+    if (!calls_.empty()) {
+      Json tool_calls = Json::array();
+      for (auto& [index, pending] : calls_) {
+        // Some compatible servers omit ids; the tool message must still name its call.
+        if (pending.id.empty()) pending.id = "call_" + std::to_string(index);
+        FunctionCall call;
+        call.id = pending.id;
+        call.name = pending.name;
+        // Arguments come as a JSON string that the model wrote: it may be broken.
+        const Json args =
+            Json::parse(pending.arguments.empty() ? "{}" : pending.arguments, nullptr, false);
+        if (args.is_discarded() || !args.is_object()) {
+          call.invalid_arguments = "arguments are not a JSON object: " + pending.arguments;
+        } else {
+          call.arguments = args;
+        }
+        tool_calls.push_back(
+            {{"id", pending.id},
+             {"type", "function"},
+             {"function", {{"name", pending.name}, {"arguments", pending.arguments}}}});
+        turn.calls.push_back(std::move(call));
+      }
+      message["tool_calls"] = tool_calls;
+    }
+    messages_.push_back(std::move(message));
+    return turn;
+  }
+
+  void add_function_results(const std::vector<FunctionCall>& calls,
+                            const std::vector<FunctionResult>& results) override {
+    for (std::size_t i = 0; i < calls.size(); ++i) {
+      messages_.push_back({{"role", "tool"},
+                           {"tool_call_id", calls[i].id},
+                           {"content", results[i].response.dump()}});
+    }
+  }
+
+  [[nodiscard]] std::size_t history_size() const override { return messages_.size(); }
+  void truncate_history(std::size_t size) override {
+    if (size < messages_.size())
+      messages_.erase(messages_.begin() + static_cast<long>(size), messages_.end());
+  }
+  [[nodiscard]] Usage usage() const override { return usage_; }
+
+ private:
+  static AuthHeaders auth(const std::string& key) {
+    if (key.empty()) return {};  // local servers (Ollama) need none
+    return [key](bool) { return Headers{{"Authorization", "Bearer " + key}}; };
+  }
+
+  void emit(const std::string& piece, bool thought, const TextCallback& on_text) {
+    if (piece.empty() || stopped_) return;
+    if (thought && !options_.show_thoughts) return;
+    if (!on_text(piece)) stopped_ = true;
+  }
+
+  void add_usage(const Json& answer) {
+    const auto u = answer.find("usage");
+    if (u == answer.end() || !u->is_object()) return;
+    usage_.requests += 1;
+    usage_.input_tokens += u->value("prompt_tokens", std::int64_t{0});
+    usage_.output_tokens += u->value("completion_tokens", std::int64_t{0});
+    usage_.total_tokens += u->value("total_tokens", std::int64_t{0});
+    if (const auto d = u->find("completion_tokens_details"); d != u->end() && d->is_object()) {
+      usage_.thinking_tokens += d->value("reasoning_tokens", std::int64_t{0});
+    }
+  }
+
+  static void check_error(const Json& answer) {
+    if (const auto e = answer.find("error"); e != answer.end() && !e->is_null()) {
+      const std::string message = e->is_object() ? text_of(e->value("message", Json())) : e->dump();
+      throw Error(Errc::protocol, "openai: error in answer: " + message);
+    }
+  }
+
+  void absorb_answer(const Json& answer, const TextCallback& on_text) {
+    if (!answer.is_object()) throw Error(Errc::protocol, "openai: answer is not an object");
+    check_error(answer);
+    add_usage(answer);
+    const auto choices = answer.find("choices");
+    if (choices == answer.end() || !choices->is_array() || choices->empty()) {
+      throw Error(Errc::protocol, "openai: answer without choices");
+    }
+    const Json& choice = (*choices)[0];
+    finish_reason_ = text_of(choice.value("finish_reason", Json()));
+    const Json message = choice.value("message", Json::object());
+    emit(text_of(message.value("reasoning_content", Json())), true, on_text);
+    text_ = text_of(message.value("content", Json()));
+    emit(text_, false, on_text);
+    refusal_ = text_of(message.value("refusal", Json()));
+    if (const auto tc = message.find("tool_calls"); tc != message.end() && tc->is_array()) {
+      int index = 0;
+      for (const auto& call : *tc) {
+        const Json fn = call.value("function", Json::object());
+        const Json args = fn.value("arguments", Json());
+        calls_[index++] = {text_of(call.value("id", Json())), text_of(fn.value("name", Json())),
+                           args.is_string() ? args.get<std::string>() : args.dump()};
+      }
+    }
+  }
+
+  void absorb_chunk(const Json& chunk, const TextCallback& on_text) {
+    check_error(chunk);
+    add_usage(chunk);  // only the last chunk carries usage (stream_options.include_usage)
+    const auto choices = chunk.find("choices");
+    if (choices == chunk.end() || !choices->is_array() || choices->empty()) return;
+    const Json& choice = (*choices)[0];
+    if (const auto fr = choice.find("finish_reason"); fr != choice.end() && fr->is_string()) {
+      finish_reason_ = fr->get<std::string>();
+    }
+    const Json delta = choice.value("delta", Json::object());
+    if (!delta.is_object()) return;
+    // reasoning_content (DeepSeek, vLLM) and reasoning (Ollama, OpenRouter) are thoughts.
+    emit(text_of(delta.value("reasoning_content", Json())), true, on_text);
+    emit(text_of(delta.value("reasoning", Json())), true, on_text);
+    const std::string piece = text_of(delta.value("content", Json()));
+    text_ += piece;
+    emit(piece, false, on_text);
+    refusal_ += text_of(delta.value("refusal", Json()));
+    if (const auto tc = delta.find("tool_calls"); tc != delta.end() && tc->is_array()) {
+      for (const auto& fragment : *tc) {
+        const int index = fragment.value("index", 0);
+        PendingCall& call = calls_[index];
+        if (const auto id = fragment.find("id"); id != fragment.end() && id->is_string()) {
+          call.id = id->get<std::string>();
+        }
+        const Json fn = fragment.value("function", Json::object());
+        call.name += text_of(fn.value("name", Json()));
+        call.arguments += text_of(fn.value("arguments", Json()));
+      }
+    }
+  }
+
+  SessionOptions options_;
+  Logger logger_;
+  ApiClient api_;
+  std::string url_;
+  Json messages_ = Json::array();
+  std::string text_;
+  std::map<int, PendingCall> calls_;  // ordered by index: the model's order
+  std::string finish_reason_;
+  std::string refusal_;
+  bool stopped_ = false;
+  Usage usage_;
+};
+
+std::string system_text(const SessionOptions& options) {
+  std::string text = options.system;
+  if (options.system_data) {
+    if (options.system_data->mime_type.rfind("text/", 0) != 0) {
+      throw Error(Errc::invalid_argument,
+                  "openai: binary system instructions must have a text/* MIME type, not " +
+                      options.system_data->mime_type);
+    }
+    if (!text.empty()) text += "\n\n";
+    text += options.system_data->data;
+  }
+  return text;
+}
+
+}  // namespace
+
+Json openai_request(const SessionOptions& options, const Json& messages,
+                    const std::vector<ToolSpec>& tools) {
+  Json all = Json::array();
+  if (const std::string system = system_text(options); !system.empty()) {
+    all.push_back({{"role", "system"}, {"content", system}});
+  }
+  for (const auto& m : messages) all.push_back(m);
+  Json body = {{"model", options.model}, {"messages", all}, {"stream", options.stream}};
+  if (options.stream) body["stream_options"] = {{"include_usage", true}};
+  // Sampling parameters only when asked for: reasoning models reject them.
+  if (options.temperature) body["temperature"] = *options.temperature;
+  if (options.top_p) body["top_p"] = *options.top_p;
+  if (options.max_output_tokens) {
+    // api.openai.com deprecated max_tokens; compatible servers mostly know only max_tokens.
+    const bool official = options.base_url.find("api.openai.com") != std::string::npos;
+    body[official ? "max_completion_tokens" : "max_tokens"] = *options.max_output_tokens;
+  }
+  if (!options.thinking_level.empty()) body["reasoning_effort"] = options.thinking_level;
+  if (!tools.empty()) {
+    Json list = Json::array();
+    for (const auto& tool : tools) {
+      Json fn = {{"name", tool.name}};
+      if (!tool.description.empty()) fn["description"] = tool.description;
+      fn["parameters"] = tool.parameters.is_null()
+                             ? Json{{"type", "object"}, {"properties", Json::object()}}
+                             : to_json_schema(tool.parameters).schema;
+      list.push_back({{"type", "function"}, {"function", fn}});
+    }
+    body["tools"] = list;
+    body["tool_choice"] = "auto";
+  }
+  if (options.json_output) {
+    if (options.response_schema.empty()) {
+      body["response_format"] = {{"type", "json_object"}};
+    } else {
+      const JsonSchema schema = to_json_schema(options.response_schema.to_json());
+      body["response_format"] = {{"type", "json_schema"},
+                                 {"json_schema",
+                                  {{"name", "response"},
+                                   {"schema", schema.schema},
+                                   {"strict", schema.strict_compatible}}}};
+    }
+  }
+  return body;
+}
+
+std::unique_ptr<ModelProvider> make_openai(const SessionOptions& options,
+                                           std::function<bool()> cancelled) {
+  (void)system_text(options);  // reject bad system data at session creation
+  return std::make_unique<OpenAi>(options, std::move(cancelled));
+}
+
+}  // namespace polaris::llm

@@ -1,0 +1,42 @@
+// llm/vertex_auth.hpp - OAuth2 access tokens for Vertex AI from a Google credentials file.
+#pragma once
+
+#include <chrono>
+#include <mutex>
+#include <string>
+
+#include "polaris/json.hpp"
+
+namespace polaris::llm {
+
+/// Signs `header.claims` with RS256 (the PEM private key of a service account) and returns the
+/// compact JWT. @throws Error(Errc::invalid_argument) for a bad key.
+std::string sign_jwt_rs256(const Json& header, const Json& claims, const std::string& pem_key);
+
+/// Mints and caches access tokens. Service-account keys: an RS256-signed JWT exchanged at the
+/// key's `token_uri` (jwt-bearer grant). Authorized-user files (gcloud): a refresh-token grant.
+/// A token is reused until five minutes before it expires.
+///
+/// Thread safety: token() may be called from several threads at once (a mutex serialises minting).
+class TokenSource {
+ public:
+  /// Reads the credentials file now, so that a bad file fails at session creation.
+  /// @throws Error(Errc::invalid_argument) when the file is missing or not usable.
+  explicit TokenSource(const std::string& credentials_file,
+                       std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+  /// A valid access token; `force_refresh` mints a new one (after a 401).
+  /// @throws Error(Errc::connection_failed) or ProviderError when the exchange fails.
+  std::string token(bool force_refresh = false);
+
+ private:
+  std::string mint(std::chrono::system_clock::time_point now);
+
+  Json credentials_;
+  std::chrono::milliseconds timeout_;
+  std::mutex mutex_;
+  std::string token_;                                // guarded by mutex_
+  std::chrono::system_clock::time_point expires_{};  // guarded by mutex_
+};
+
+}  // namespace polaris::llm

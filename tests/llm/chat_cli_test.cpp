@@ -1,0 +1,115 @@
+// `polaris chat` as a user runs it: the real program, a real registry and agent, and a local
+// server replaying the model's side.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "fixtures.hpp"
+#include "polaris/connection.hpp"
+#include "polaris/registry.hpp"
+#include "process/child_process.hpp"
+
+namespace polaris::test {
+namespace {
+
+struct ChatRun {
+  int status = -1;
+  std::vector<std::string> lines;  // stdout and stderr, merged
+  [[nodiscard]] bool has(const std::string& line) const {
+    return std::find(lines.begin(), lines.end(), line) != lines.end();
+  }
+};
+
+ChatRun run_polaris(std::vector<std::string> args, const FakeServer& model) {
+  args.insert(args.begin(), POLARIS_CLI_PATH);
+  detail::ChildProcess child(
+      {.argv = args,
+       .extra_env = {"GOOGLE_GEMINI_BASE_URL=" + model.url(), "GOOGLE_API_KEY=test-key",
+                     "GOOGLE_GENAI_USE_VERTEXAI=false"},
+       .on_line = {},
+       .kept_lines = 200});
+  ChatRun run;
+  EXPECT_TRUE(child.wait_for_exit(std::chrono::seconds(20)));
+  run.status = child.exit_status().value_or(-1);
+  // The supervisor may still be draining output right after exit; stop() waits for it.
+  child.stop();
+  run.lines = child.last_lines();
+  return run;
+}
+
+class ChatCommand : public testing::Test {
+ protected:
+  ChatCommand()
+      : registry_(Registry::start({.bind = {.port = 0}})),
+        agent_(connect({.servers = {registry_.client_url()}})) {}
+
+  FakeServer model_;
+  Registry registry_;
+  Connection agent_;
+};
+
+TEST_F(ChatCommand, AnswersWithTheClustersToolsAndReportsCalls) {
+  agent_.register_tool({
+      .name = "square_root",
+      .description = "Calculates and return the square root of a number",
+      .parameters = Object{.properties = {{"number", Float{.required = true}}}},
+      .response = Object{.properties = {{"response", String{.required = true}}}},
+      .handler = [](const Request& req) -> Result {
+        char text[32];
+        std::snprintf(text, sizeof text, "%.2f", std::sqrt(req.number("number")));
+        return Json{{"response", text}};
+      },
+      .on_error = {},
+  });
+  const auto turn1 = load_fixture("gemini/flash-thinking-GenStream-Tools-SquareRoot-1.yaml");
+  const auto turn2 = load_fixture("gemini/flash-thinking-GenStream-Tools-SquareRoot-2.yaml");
+  model_.expect("POST", turn1.target, turn1.reply());
+  model_.expect("POST", turn2.target, turn2.reply());
+  const ChatRun run = run_polaris({"chat", "--model", "gemini-flash-latest", "--server",
+                                   registry_.client_url(), "What is the square root of 132413?"},
+                                  model_);
+  EXPECT_EQ(run.status, 0);
+  EXPECT_TRUE(run.has("363.89")) << testing::PrintToString(run.lines);
+  EXPECT_TRUE(run.has("-> square_root {\"number\":132413}")) << testing::PrintToString(run.lines);
+}
+
+TEST_F(ChatCommand, JsonWithSchemaFile) {
+  const auto rec = load_fixture("gemini/flash-thinking-GenSync-JSONSchema.yaml");
+  model_.expect("POST", "/v1beta/models/gemini-flash-latest:streamGenerateContent?alt=sse",
+                Reply{.body = "data: " + Json::parse(rec.response_body).dump() + "\n\n",
+                      .content_type = "text/event-stream"});
+  const auto schema = std::filesystem::temp_directory_path() /
+                      ("polaris-chat-schema-" + std::to_string(::getpid()) + ".json");
+  std::ofstream(schema) << R"({"type":"OBJECT","properties":{"is_fruit":{"type":"BOOLEAN"}},
+                              "required":["is_fruit"]})";
+  const ChatRun run = run_polaris({"chat", "--model", "gemini-flash-latest", "--json", "--schema",
+                                   schema.string(), "Is a banana a fruit?"},
+                                  model_);
+  std::filesystem::remove(schema);
+  EXPECT_EQ(run.status, 0) << testing::PrintToString(run.lines);
+  EXPECT_TRUE(run.has("  \"is_fruit\": true")) << testing::PrintToString(run.lines);
+  const Json sent = model_.received().at(0).json();
+  EXPECT_EQ(sent["generationConfig"]["responseSchema"]["properties"]["is_fruit"]["type"],
+            "BOOLEAN");
+}
+
+TEST_F(ChatCommand, ProviderErrorExitsOneWithTheMessage) {
+  const auto rec = load_fixture("gemini/error-bad-api-key.yaml");
+  model_.expect("POST", "/v1beta/models/gemini-flash-latest:streamGenerateContent?alt=sse",
+                rec.reply());
+  const ChatRun run = run_polaris({"chat", "--model", "gemini-flash-latest", "--server",
+                                   registry_.client_url(), "Tell a short joke."},
+                                  model_);
+  EXPECT_EQ(run.status, 1);
+  EXPECT_TRUE(
+      run.has("error: gemini: HTTP 400 INVALID_ARGUMENT: API key not valid. Please pass a "
+              "valid API key."))
+      << testing::PrintToString(run.lines);
+}
+
+}  // namespace
+}  // namespace polaris::test

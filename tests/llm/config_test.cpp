@@ -1,0 +1,107 @@
+// Choosing the provider from options and the environment, and what a session sends for its
+// system instructions.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "fixtures.hpp"
+#include "llm/session_impl.hpp"
+#include "test_options.hpp"
+
+namespace polaris::test {
+namespace {
+
+// Clears every variable the provider choice reads, and restores nothing: tests set what they need.
+void clear_provider_environment() {
+  for (const char* name :
+       {"GOOGLE_API_KEY", "GEMINI_API_KEY", "GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_CLOUD_PROJECT",
+        "GOOGLE_CLOUD_LOCATION", "GOOGLE_APPLICATION_CREDENTIALS", "OPENAI_API_KEY",
+        "OPENAI_BASE_URL", "OPENAI_MODEL", "GOOGLE_GEMINI_BASE_URL", "GOOGLE_VERTEX_BASE_URL"}) {
+    ::unsetenv(name);
+  }
+}
+
+TEST(ProviderChoice, NoCredentialsIsAClearError) {
+  clear_provider_environment();
+  try {
+    Session session{SessionOptions{}};
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::invalid_argument);
+    EXPECT_EQ(std::string(e.what()).rfind("gemini: no API key (set GOOGLE_API_KEY", 0), 0u);
+  }
+}
+
+TEST(ProviderChoice, OpenAiFromItsEnvironment) {
+  clear_provider_environment();
+  FakeServer server;
+  server.expect("POST", "/v1/chat/completions", Reply{.body = synthetic("openai-text.json")});
+  ::setenv("OPENAI_BASE_URL", (server.url() + "/v1").c_str(), 1);
+  ::setenv("OPENAI_MODEL", "llama3.2", 1);
+  SessionOptions o;
+  o.stream = false;
+  Session session{o};
+  EXPECT_EQ(session.provider(), Provider::openai);
+  EXPECT_EQ(session.model(), "llama3.2");
+  EXPECT_EQ(session.ask("hi"), "done");
+  // A local server needs no key: no Authorization header is sent.
+  EXPECT_EQ(server.received().at(0).header("authorization"), "");
+  clear_provider_environment();
+}
+
+TEST(ProviderChoice, GeminiKeyAndBaseUrlFromTheEnvironment) {
+  clear_provider_environment();
+  FakeServer server;
+  server.expect("POST", "/v1beta/models/m:generateContent",
+                Reply{.body = synthetic("gemini-text.json")});
+  ::setenv("GEMINI_API_KEY", "from-env", 1);
+  ::setenv("GOOGLE_GEMINI_BASE_URL", server.url().c_str(), 1);
+  SessionOptions o;
+  o.model = "m";
+  o.stream = false;
+  Session session{o};
+  EXPECT_EQ(session.provider(), Provider::gemini);
+  EXPECT_EQ(session.ask("hi"), "done");
+  EXPECT_EQ(server.received().at(0).header("x-goog-api-key"), "from-env");
+  clear_provider_environment();
+}
+
+TEST(ProviderChoice, ParsesNames) {
+  EXPECT_EQ(parse_provider("vertex"), Provider::vertex);
+  EXPECT_EQ(parse_provider("openai"), Provider::openai);
+  EXPECT_EQ(parse_provider("gemini"), Provider::gemini);
+  EXPECT_EQ(parse_provider("claude"), std::nullopt);
+  EXPECT_EQ(to_string(Provider::vertex), "vertex");
+}
+
+TEST(SystemInstructions, GeminiSendsTextAndInlineData) {
+  FakeServer server;
+  server.expect("POST", "/v1beta/models/gemini-flash-latest:generateContent",
+                Reply{.body = synthetic("gemini-text.json")});
+  auto options = gemini_options(server);
+  options.system = "Be brief.";
+  options.system_data = Blob{.mime_type = "application/pdf", .data = std::string("%PDF\0\1", 6)};
+  Session session = make_session(options, nullptr);
+  session.ask("hi");
+  const Json parts = server.received().at(0).json()["systemInstruction"]["parts"];
+  EXPECT_EQ(parts[0], (Json{{"text", "Be brief."}}));
+  EXPECT_EQ(parts[1],
+            (Json{{"inlineData", {{"mimeType", "application/pdf"}, {"data", "JVBERgAB"}}}}));
+}
+
+TEST(SystemInstructions, OpenAiTakesOnlyTextData) {
+  FakeServer server;
+  auto options = openai_options(server);
+  options.system_data = Blob{.mime_type = "image/png", .data = "x"};
+  try {
+    Session session = make_session(options, nullptr);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::invalid_argument);
+    EXPECT_STREQ(e.what(),
+                 "openai: binary system instructions must have a text/* MIME type, not image/png");
+  }
+}
+
+}  // namespace
+}  // namespace polaris::test
