@@ -109,6 +109,10 @@ struct Tool {
   /// wait for a free thread; a call beyond that is refused at once with Errc::busy instead of
   /// waiting behind slow calls.
   std::size_t concurrency = 8;
+  /// Extra fields for the tool's declaration beside name, description, parameters and response
+  /// (e.g. "parametersJsonSchema", the original JSON Schema of an imported MCP tool). Must be a
+  /// JSON object; the four standard fields cannot be overridden.
+  Json declaration_extra = Json::object();
 };
 
 /// True when `name` is a valid tool name.

@@ -173,11 +173,16 @@ void Connection::Impl::register_tool(Tool tool) {
     throw Error(Errc::registration_failed,
                 "register: " + tool.name + " already registered on this connection");
   }
+  if (!tool.declaration_extra.is_object()) {
+    throw Error(Errc::invalid_argument,
+                "register: declaration_extra of " + tool.name + " must be a JSON object");
+  }
   auto local = std::make_shared<LocalTool>();
   local->declaration = ToolDeclaration{.name = tool.name,
                                        .description = tool.description,
                                        .parameters = tool.parameters.to_json(),
-                                       .response = tool.response.to_json()}
+                                       .response = tool.response.to_json(),
+                                       .extra = tool.declaration_extra}
                            .to_json();
   local->tool = std::move(tool);
   const std::string& name = local->tool.name;

@@ -31,6 +31,9 @@ bool is_valid_tool_name(std::string_view name) noexcept {
 
 Json ToolDeclaration::to_json() const {
   Json json = extra.is_object() ? extra : Json::object();
+  for (const char* standard : {"name", "description", "parameters", "response"}) {
+    json.erase(standard);  // the modelled fields always win
+  }
   json["name"] = name;
   if (!description.empty()) json["description"] = description;
   if (!parameters.is_null()) json["parameters"] = parameters;

@@ -97,6 +97,22 @@ TEST_F(WireCompatTest, ReferencePeerCallsAndListsAPolarisTool) {
             Json({{"success", false}, {"msg", "register: refcalc already registered"}}));
 }
 
+TEST_F(WireCompatTest, DeclarationExtrasTravelAndStandardFieldsWin) {
+  auto agent = connect({.servers = {registry_.client_url()}});
+  Tool tool = test::calculator("with_extra");
+  tool.declaration_extra = {{"parametersJsonSchema", {{"type", "object"}}},
+                            {"name", "cannot override"}};
+  agent.register_tool(tool);
+  const Json listed = Json::parse(peer_.request("polaris:tool:list", ""));
+  ASSERT_EQ(listed.size(), 1U);
+  EXPECT_EQ(listed[0]["name"], "with_extra");
+  EXPECT_EQ(listed[0]["parametersJsonSchema"], Json({{"type", "object"}}));
+  EXPECT_EQ(agent.list_tools()[0].extra, Json({{"parametersJsonSchema", {{"type", "object"}}}}));
+  Tool bad = test::calculator("bad_extra");
+  bad.declaration_extra = Json::array();
+  EXPECT_THROW(agent.register_tool(bad), Error);
+}
+
 TEST_F(WireCompatTest, ReferenceKeepaliveReAddsUnknownTools) {
   const Json keepalive = Json::array({Json::parse(kGoldenCalculator)});
   EXPECT_EQ(Json::parse(peer_.request("polaris:tool:keepalive", keepalive.dump())),
