@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -12,6 +13,7 @@
 #include "polaris/connection.hpp"
 #include "polaris/registry.hpp"
 #include "process/child_process.hpp"
+#include "support/run_program.hpp"
 
 namespace polaris::test {
 namespace {
@@ -109,6 +111,38 @@ TEST_F(ChatCommand, ProviderErrorExitsOneWithTheMessage) {
       run.has("error: gemini: HTTP 400 INVALID_ARGUMENT: API key not valid. Please pass a "
               "valid API key."))
       << testing::PrintToString(run.lines);
+}
+
+// Without a prompt, chat reads prompts from stdin, one per line, in one conversation.
+TEST_F(ChatCommand, PromptLoopContinuesTheConversation) {
+  std::atomic<int> turn{0};  // the server answers on its own thread
+  model_.on(
+      "POST", "/v1beta/models/gemini-flash-latest:streamGenerateContent?alt=sse",
+      [&turn](const Received&) {
+        const int number = ++turn;
+        const Json chunk = {
+            {"candidates",
+             {{{"content",
+                {{"role", "model"}, {"parts", {{{"text", "answer " + std::to_string(number)}}}}}},
+               {"finishReason", "STOP"}}}}};
+        return Reply{.body = "data: " + chunk.dump() + "\n\n", .content_type = "text/event-stream"};
+      });
+  const auto result = run_program({POLARIS_CLI_PATH, "chat", "--model", "gemini-flash-latest",
+                                   "--server", registry_.client_url()},
+                                  {"GOOGLE_GEMINI_BASE_URL=" + model_.url(),
+                                   "GOOGLE_API_KEY=test-key", "GOOGLE_GENAI_USE_VERTEXAI=false"},
+                                  "first question\nsecond question\n");
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("answer 1"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("answer 2"), std::string::npos) << result.out;
+  const auto sent = model_.received();
+  ASSERT_EQ(sent.size(), 2U);
+  // The second request carries the first exchange: user, model, user.
+  const Json contents = sent[1].json()["contents"];
+  ASSERT_EQ(contents.size(), 3U) << contents.dump();
+  EXPECT_EQ(contents[0]["parts"][0]["text"], "first question");
+  EXPECT_EQ(contents[1]["parts"][0]["text"], "answer 1");
+  EXPECT_EQ(contents[2]["parts"][0]["text"], "second question");
 }
 
 }  // namespace

@@ -26,13 +26,16 @@ std::string slurp(const std::string& path) {
 }  // namespace
 
 ProgramResult run_program(const std::vector<std::string>& argv,
-                          const std::vector<std::string>& extra_env) {
+                          const std::vector<std::string>& extra_env, const std::string& input) {
   detail::TempDir dir("polaris-run-");
   const std::string out_path = dir.path() + "/out";
   const std::string err_path = dir.path() + "/err";
+  const std::string in_path = dir.path() + "/in";
+  std::ofstream(in_path) << input;
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 0, input.empty() ? "/dev/null" : in_path.c_str(),
+                                   O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
                                    0600);
   posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,

@@ -12,8 +12,10 @@ struct ProgramResult {
   std::string err;
 };
 
-/// Runs argv (argv[0] a path) with extra "NAME=value" environment entries; waits for it.
+/// Runs argv (argv[0] a path) with extra "NAME=value" environment entries and `input` on its
+/// standard input (empty: /dev/null); waits for it.
 ProgramResult run_program(const std::vector<std::string>& argv,
-                          const std::vector<std::string>& extra_env = {});
+                          const std::vector<std::string>& extra_env = {},
+                          const std::string& input = {});
 
 }  // namespace polaris::test
