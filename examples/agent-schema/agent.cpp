@@ -4,7 +4,13 @@
 #include <polaris/llm.hpp>
 #include <polaris/polaris.hpp>
 
-int main() {
+#include "example_main.hpp"
+
+int main(int argc, char** argv) try {
+  if (example::handled_help(argc, argv,
+                            "usage: agent-schema-agent   (serves getWeather, getFortune and "
+                            "getCurrentDate; see README.md)"))
+    return 0;
   auto conn = polaris::connect();
 
   const polaris::Schema weather = polaris::Object{
@@ -58,4 +64,6 @@ int main() {
       },
   });
   polaris::wait_for_shutdown();
+} catch (const std::exception& error) {
+  return example::report(error);
 }

@@ -3,7 +3,13 @@
 #include <polaris/llm.hpp>
 #include <polaris/polaris.hpp>
 
-int main() try {
+#include "example_main.hpp"
+
+int main(int argc, char** argv) try {
+  if (example::handled_help(argc, argv,
+                            "usage: agent-schema-client   (asks the model to use the agent-schema "
+                            "tools; see README.md)"))
+    return 0;
   auto conn = polaris::connect();
   polaris::Session session(conn, {
                                      .on_function_call =

@@ -27,8 +27,25 @@ polaris::Json call_with_retry(polaris::Connection& client, const polaris::Json& 
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int count = argc > 1 ? std::stoi(argv[1]) : 1;
-  const int interval_ms = argc > 2 ? std::stoi(argv[2]) : 500;
+  const std::string usage = "usage: clustering-client [COUNT [INTERVAL_MS]]";
+  if (argc > 1 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) {
+    std::cout << usage
+              << "\nCalls calculator(add, 1, 2) COUNT times (default 1), INTERVAL_MS "
+                 "apart (default 500), through the three seed nodes.\n";
+    return 0;
+  }
+  int count = 1;
+  int interval_ms = 500;
+  try {
+    if (argc > 1) count = std::stoi(argv[1]);
+    if (argc > 2) interval_ms = std::stoi(argv[2]);
+  } catch (const std::exception&) {
+    count = -1;
+  }
+  if (argc > 3 || count < 1 || interval_ms < 0) {
+    std::cerr << "error: bad arguments; " << usage << '\n';
+    return 2;
+  }
   try {
     auto client = polaris::connect({
         .servers = {"nats://127.0.0.1:4222", "nats://127.0.0.1:4223", "nats://127.0.0.1:4224"},

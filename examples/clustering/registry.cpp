@@ -6,11 +6,25 @@
 #include <string>
 
 int main(int argc, char** argv) {
-  if (argc != 2 || std::stoi(argv[1]) < 1) {
-    std::cerr << "usage: clustering-registry N   (N = 1, 2, 3, ...)\n";
+  const std::string usage = "usage: clustering-registry N   (node number 1, 2, 3, ...)";
+  if (argc == 2 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) {
+    std::cout << usage
+              << "\nRuns registry node N: client port 4221+N, cluster port 5221+N; nodes "
+                 "after the first route to node 1.\n";
+    return 0;
+  }
+  int node = 0;
+  if (argc == 2) {
+    try {
+      node = std::stoi(argv[1]);
+    } catch (const std::exception&) {
+      node = 0;
+    }
+  }
+  if (node < 1 || node > 1000) {
+    std::cerr << "error: expected one node number from 1 to 1000; " << usage << '\n';
     return 2;
   }
-  const int node = std::stoi(argv[1]);
   try {
     auto registry = polaris::Registry::start({
         .bind = {.host = "127.0.0.1", .port = 4221 + node},

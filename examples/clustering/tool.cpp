@@ -2,8 +2,17 @@
 #include <polaris/polaris.hpp>
 
 #include <iostream>
+#include <string>
 
-int main() {
+int main(int argc, char** argv) {
+  if (argc > 1) {
+    const bool help = std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h";
+    (help ? std::cout : std::cerr)
+        << (help ? "" : "error: no arguments expected; ")
+        << "usage: clustering-tool   (serves the calculator through the three seed nodes until "
+           "SIGINT/SIGTERM)\n";
+    return help ? 0 : 2;
+  }
   try {
     auto conn = polaris::connect({
         .servers = {"nats://127.0.0.1:4222", "nats://127.0.0.1:4223", "nats://127.0.0.1:4224"},

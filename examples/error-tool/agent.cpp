@@ -3,7 +3,13 @@
 
 #include <polaris/polaris.hpp>
 
-int main() {
+#include "example_main.hpp"
+
+int main(int argc, char** argv) try {
+  if (example::handled_help(argc, argv,
+                            "usage: error-tool-agent   (serves a tool that always fails, with an "
+                            "error handler that logs)"))
+    return 0;
   auto conn = polaris::connect();
   conn.register_tool({
       .name = "unstableService",
@@ -23,4 +29,6 @@ int main() {
                      const std::string& message) { spdlog::error("{} failed: {}", tool, message); },
   });
   polaris::wait_for_shutdown();
+} catch (const std::exception& error) {
+  return example::report(error);
 }

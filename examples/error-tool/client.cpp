@@ -3,7 +3,13 @@
 #include <polaris/llm.hpp>
 #include <polaris/polaris.hpp>
 
-int main() try {
+#include "example_main.hpp"
+
+int main(int argc, char** argv) try {
+  if (example::handled_help(argc, argv,
+                            "usage: error-tool-client   (calls the failing tool directly and "
+                            "through a model; see README.md)"))
+    return 0;
   auto conn = polaris::connect();
   polaris::Session session(conn, {
                                      .on_function_call =

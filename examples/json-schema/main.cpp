@@ -4,7 +4,13 @@
 #include <polaris/llm.hpp>
 #include <polaris/polaris.hpp>
 
-int main() try {
+#include "example_main.hpp"
+
+int main(int argc, char** argv) try {
+  if (example::handled_help(argc, argv,
+                            "usage: json-schema   (generate_json with an output schema, and "
+                            "generate with a JSON-shaped prompt)"))
+    return 0;
   // generate_json: the model must answer JSON matching the schema; the result is parsed.
   auto
       recipe =

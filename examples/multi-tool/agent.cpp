@@ -1,7 +1,13 @@
 // multi-tool agent: serves calculatorA (a + b) and calculatorB (a * b) until Ctrl-C.
 #include <polaris/polaris.hpp>
 
-int main() {
+#include "example_main.hpp"
+
+int main(int argc, char** argv) try {
+  if (example::handled_help(argc, argv,
+                            "usage: multi-tool-agent   (serves calculatorA and calculatorB on "
+                            "nats://127.0.0.1:4222 until SIGINT/SIGTERM)"))
+    return 0;
   auto conn = polaris::connect();  // nats://127.0.0.1:4222, or see ConnectOptions::servers
   const polaris::Schema operands =
       polaris::Object{.properties = {
@@ -30,4 +36,6 @@ int main() {
       },
   });
   polaris::wait_for_shutdown();  // closing the connection unregisters both tools
+} catch (const std::exception& error) {
+  return example::report(error);
 }

@@ -3,7 +3,13 @@
 #include <polaris/llm.hpp>
 #include <polaris/polaris.hpp>
 
-int main() try {
+#include "example_main.hpp"
+
+int main(int argc, char** argv) try {
+  if (example::handled_help(argc, argv,
+                            "usage: multi-tool-client   (asks the model to chain calculatorA and "
+                            "calculatorB; see README.md)"))
+    return 0;
   auto conn = polaris::connect();
   polaris::Session session(
       conn, {

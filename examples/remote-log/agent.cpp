@@ -3,9 +3,15 @@
 #include <iostream>
 #include <polaris/polaris.hpp>
 
+#include "example_main.hpp"
+
 #include "tail.hpp"
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
+  if (example::handled_help(argc, argv,
+                            "usage: remote-log-agent [ROOT]   (serves the last lines of files "
+                            "under ROOT; see README.md)"))
+    return 0;
   const std::filesystem::path root = argc > 1 ? argv[1] : "logs";
   auto conn = polaris::connect();
   conn.register_tool({
@@ -43,4 +49,6 @@ int main(int argc, char** argv) {
   });
   std::cerr << "serving tailLog for " << root << '\n';
   polaris::wait_for_shutdown();
+} catch (const std::exception& error) {
+  return example::report(error);
 }

@@ -3,7 +3,12 @@
 #include <polaris/llm.hpp>
 #include <polaris/polaris.hpp>
 
+#include "example_main.hpp"
+
 int main(int argc, char** argv) try {
+  if (example::handled_help(argc, argv,
+                            "usage: remote-log-client [FILE [LINES]]   (see README.md)"))
+    return 0;
   const std::string file = argc > 1 ? argv[1] : "app.log";
   auto conn = polaris::connect();
   polaris::Session session(conn, {.system = "You are an operations assistant. Be concise."});

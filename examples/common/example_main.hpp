@@ -1,0 +1,25 @@
+// Shared by the example programs: --help, and a one-line error instead of an abort.
+#pragma once
+
+#include <exception>
+#include <iostream>
+#include <string_view>
+
+namespace example {
+
+/// True (after printing `usage`) when the first argument is --help or -h.
+inline bool handled_help(int argc, char** argv, std::string_view usage) {
+  if (argc > 1 && (std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "-h")) {
+    std::cout << usage << '\n';
+    return true;
+  }
+  return false;
+}
+
+/// Prints "error: <what>" and returns the exit status 1.
+inline int report(const std::exception& error) {
+  std::cerr << "error: " << error.what() << '\n';
+  return 1;
+}
+
+}  // namespace example
