@@ -13,6 +13,7 @@
 #include "polaris/connection.hpp"
 #include "polaris/registry.hpp"
 #include "process/child_process.hpp"
+#include "square_root.hpp"
 #include "support/run_program.hpp"
 
 namespace polaris::test {
@@ -55,18 +56,7 @@ class ChatCommand : public testing::Test {
 };
 
 TEST_F(ChatCommand, AnswersWithTheClustersToolsAndReportsCalls) {
-  agent_.register_tool({
-      .name = "square_root",
-      .description = "Calculates and return the square root of a number",
-      .parameters = Object{.properties = {{"number", Float{.required = true}}}},
-      .response = Object{.properties = {{"response", String{.required = true}}}},
-      .handler = [](const Request& req) -> Result {
-        char text[32];
-        std::snprintf(text, sizeof text, "%.2f", std::sqrt(req.number("number")));
-        return Json{{"response", text}};
-      },
-      .on_error = {},
-  });
+  agent_.register_tool(square_root_tool());
   const auto turn1 = load_fixture("gemini/flash-thinking-GenStream-Tools-SquareRoot-1.yaml");
   const auto turn2 = load_fixture("gemini/flash-thinking-GenStream-Tools-SquareRoot-2.yaml");
   model_.expect("POST", turn1.target, turn1.reply());

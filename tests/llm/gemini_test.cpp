@@ -8,6 +8,7 @@
 #include "fake_tools.hpp"
 #include "fixtures.hpp"
 #include "llm/session_impl.hpp"
+#include "square_root.hpp"
 #include "test_options.hpp"
 
 namespace polaris::test {
@@ -16,21 +17,8 @@ namespace {
 // send() gives a real input range: range-for and std::ranges algorithms work on it.
 static_assert(std::ranges::input_range<TextStream>);
 
-constexpr const char* kPrompt =
-    "Use the square_root tool to calculate the square root of 132413 and reply with only the "
-    "result. Do not give an explanation.";
 constexpr const char* kGenerate = "/v1beta/models/gemini-flash-latest:generateContent";
 constexpr const char* kStream = "/v1beta/models/gemini-flash-latest:streamGenerateContent?alt=sse";
-
-std::unique_ptr<FakeTools> square_root_tools() {
-  auto tools = std::make_unique<FakeTools>();
-  tools->add("square_root", square_root_parameters(), [](const Json& args) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%.2f", std::sqrt(args.at("number").get<double>()));
-    return Json{{"response", text}};
-  });
-  return tools;
-}
 
 // The model's turn as the second recorded request carries it back.
 const Json& model_turn(const Json& request) { return request.at("contents").at(1); }
@@ -46,7 +34,7 @@ TEST(GeminiSession, SyncToolRoundTripEchoesCallIdAndThoughtSignature) {
   options.on_function_call = [&](const FunctionCallEvent& e) { events.push_back(e); };
   Session session = make_session(options, square_root_tools());
 
-  EXPECT_EQ(session.ask(kPrompt), "363.89");
+  EXPECT_EQ(session.ask(kSquareRootPrompt), "363.89");
 
   const auto got = server.received();
   ASSERT_EQ(got.size(), 2u);
@@ -90,7 +78,7 @@ TEST(GeminiSession, StreamedToolRoundTripThroughTheRange) {
   Session session = make_session(gemini_options(server, true), square_root_tools());
 
   std::string answer;
-  for (const auto& piece : session.send(kPrompt)) answer += piece;
+  for (const auto& piece : session.send(kSquareRootPrompt)) answer += piece;
   EXPECT_EQ(answer, "363.89");
 
   const auto got = server.received();

@@ -7,25 +7,13 @@
 #include "fake_tools.hpp"
 #include "fixtures.hpp"
 #include "llm/session_impl.hpp"
+#include "square_root.hpp"
 #include "test_options.hpp"
 
 namespace polaris::test {
 namespace {
 
-constexpr const char* kPrompt =
-    "Use the square_root tool to calculate the square root of 132413 and reply with only the "
-    "result. Do not give an explanation.";
 constexpr const char* kPath = "/v1/chat/completions";
-
-std::unique_ptr<FakeTools> square_root_tools() {
-  auto tools = std::make_unique<FakeTools>();
-  tools->add("square_root", square_root_parameters(), [](const Json& args) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%.2f", std::sqrt(args.at("number").get<double>()));
-    return Json{{"response", text}};
-  });
-  return tools;
-}
 
 void check_round_trip(bool stream) {
   const std::string kind = stream ? "GenStream" : "GenSync";
@@ -38,7 +26,7 @@ void check_round_trip(bool stream) {
   Session session = make_session(openai_options(server, stream), square_root_tools());
 
   std::string answer;
-  session.send_text(kPrompt, [&](std::string_view piece) {
+  session.send_text(kSquareRootPrompt, [&](std::string_view piece) {
     answer += piece;
     return true;
   });

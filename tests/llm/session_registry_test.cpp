@@ -10,6 +10,7 @@
 #include "polaris/connection.hpp"
 #include "polaris/llm.hpp"
 #include "polaris/registry.hpp"
+#include "square_root.hpp"
 #include "test_options.hpp"
 
 namespace polaris::test {
@@ -39,18 +40,7 @@ class LlmWithRegistry : public testing::Test {
 };
 
 TEST_F(LlmWithRegistry, SquareRootRoundTripThroughARealAgent) {
-  agent_.register_tool({
-      .name = "square_root",
-      .description = "Calculates and return the square root of a number",
-      .parameters = Object{.properties = {{"number", Float{.required = true}}}},
-      .response = Object{.properties = {{"response", String{.required = true}}}},
-      .handler = [](const Request& req) -> Result {
-        char text[32];
-        std::snprintf(text, sizeof text, "%.2f", std::sqrt(req.number("number")));
-        return Json{{"response", text}};
-      },
-      .on_error = {},
-  });
+  agent_.register_tool(square_root_tool());
   const auto turn1 = load_fixture("gemini/flash-thinking-GenSync-Tools-SquareRoot-1.yaml");
   const auto turn2 = load_fixture("gemini/flash-thinking-GenSync-Tools-SquareRoot-2.yaml");
   model_.expect("POST", turn1.target, turn1.reply());

@@ -32,11 +32,4 @@ inline SessionOptions openai_options(const FakeServer& server, bool stream = fal
   return o;
 }
 
-/// The square_root tool of the recordings, computing the real answer.
-inline Json square_root_parameters() {
-  return {{"type", "OBJECT"},
-          {"properties", {{"number", {{"type", "NUMBER"}}}}},
-          {"required", {"number"}}};
-}
-
 }  // namespace polaris::test
