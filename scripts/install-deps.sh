@@ -5,9 +5,14 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   nats-server libnats-dev
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
-  libcurl4-openssl-dev libssl-dev libcpp-httplib-dev libyaml-cpp-dev
+  libcurl4-openssl-dev libssl-dev libcpp-httplib-dev libyaml-cpp-dev libmicrohttpd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
+# Node.js runs the MCP test peers (npm packages). A machine may already have it from elsewhere,
+# whose packages would conflict with Debian's: install Debian's only when it is missing.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
+fi
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <future>
 #include <memory>
 #include <optional>
@@ -61,6 +62,10 @@ std::string server_url(std::string_view host, int port);
 struct CallOptions {
   /// empty: ConnectOptions::request_timeout.
   std::optional<std::chrono::milliseconds> timeout;
+  /// Receives the tool's progress and log messages while the call runs (see Request::progress
+  /// and Request::log; docs/PROTOCOL.md, Polaris-Progress), on a library thread, before the reply.
+  /// empty: the call asks for none.
+  std::function<void(const Json& message)> on_progress;
 };
 
 /// A connection to the cluster. Move-only; destruction closes it (see close()).

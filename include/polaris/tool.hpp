@@ -56,6 +56,10 @@ class Request {
   /// `polaris mcp serve`); does nothing otherwise. Never throws.
   void progress(double done, std::optional<double> total = std::nullopt,
                 std::string_view message = {}) const;
+  /// Sends a log message to the caller when it asked for progress (relayed as an MCP log
+  /// notification by `polaris mcp serve`); does nothing otherwise. `level` is a syslog-style
+  /// name ("debug", "info", "warning", "error", ...). Never throws.
+  void log(std::string_view level, const Json& data, std::string_view logger = {}) const;
 
  private:
   [[nodiscard]] const Json* find(std::string_view key) const;

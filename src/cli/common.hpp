@@ -43,5 +43,6 @@ void add_tools_command(CLI::App& app, int& exit_code);
 void add_call_command(CLI::App& app, int& exit_code);
 void add_version_command(CLI::App& app, int& exit_code);
 void add_chat_command(CLI::App& app, int& exit_code);
+void add_mcp_command(CLI::App& app, int& exit_code);
 
 }  // namespace polaris::cli

@@ -16,24 +16,49 @@ bool Request::cancelled() const {
   return context_->deadline && std::chrono::steady_clock::now() >= *context_->deadline;
 }
 
-void Request::progress(double done, std::optional<double> total, std::string_view message) const {
-  if (context_ == nullptr || context_->connection == nullptr ||
-      context_->progress_subject.empty()) {
+namespace {
+
+// Progress and log messages are advisory: a failure to encode or send one never fails the call.
+void notify(const Request::Context* context, Json message) {
+  if (context == nullptr) return;
+  if (context->local_progress) {
+    try {
+      context->local_progress(message);
+    } catch (...) {  // NOLINT(bugprone-empty-catch): the caller's callback must not fail the tool
+    }
     return;
   }
+  if (context->connection == nullptr || context->progress_subject.empty()) return;
+  std::string body;
+  try {
+    body = message.dump();
+  } catch (const std::exception&) {  // invalid UTF-8 in a string
+    body = message.dump(-1, ' ', false, Json::error_handler_t::replace);
+  }
+  (void)natsConnection_Publish(context->connection, context->progress_subject.c_str(), body.data(),
+                               static_cast<int>(body.size()));
+}
+
+bool wants_notifications(const Request::Context* context) {
+  return context != nullptr && (context->local_progress || (context->connection != nullptr &&
+                                                            !context->progress_subject.empty()));
+}
+
+}  // namespace
+
+void Request::progress(double done, std::optional<double> total, std::string_view message) const {
+  if (!wants_notifications(context_)) return;
   Json notification{{"progress", done}};
   if (total) notification["total"] = *total;
   if (!message.empty()) notification["message"] = message;
-  std::string body;
-  try {
-    body = notification.dump();
-  } catch (const std::exception&) {  // invalid UTF-8 in the message: drop the text
-    notification.erase("message");
-    body = notification.dump();
-  }
-  // Best effort by design: progress is advisory, a failed publish must not fail the call.
-  (void)natsConnection_Publish(context_->connection, context_->progress_subject.c_str(),
-                               body.data(), static_cast<int>(body.size()));
+  notify(context_, std::move(notification));
+}
+
+void Request::log(std::string_view level, const Json& data, std::string_view logger) const {
+  if (!wants_notifications(context_)) return;
+  Json entry{{"level", level}, {"data", data}};
+  if (!logger.empty()) entry["logger"] = logger;
+  notify(context_, Json{{"log", std::move(entry)}});
 }
 
 }  // namespace polaris

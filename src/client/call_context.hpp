@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -20,6 +21,8 @@ struct Request::Context {
   /// Where progress goes (Polaris-Progress header); empty: the caller did not ask.
   natsConnection* connection = nullptr;
   std::string progress_subject;
+  /// A local call's progress goes straight to the caller's callback instead.
+  std::function<void(const Json&)> local_progress;
 };
 
 }  // namespace polaris

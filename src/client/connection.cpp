@@ -41,6 +41,19 @@ std::string new_inbox() {
   return text;
 }
 
+// Progress bodies are JSON objects; anything else is dropped (advisory, never fails the call).
+detail::ProgressCallback progress_relay(const std::function<void(const Json&)>& on_progress) {
+  if (!on_progress) return {};
+  return [on_progress](std::string_view body) {
+    Json message = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+    if (message.is_discarded() || !message.is_object()) return;
+    try {
+      on_progress(message);
+    } catch (...) {  // NOLINT(bugprone-empty-catch): a caller's callback must not break delivery
+    }
+  };
+}
+
 Json reply_to_value(const std::string& name, const std::string& body) {
   Json reply = Json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (reply.is_discarded() || !reply.is_object()) {
@@ -340,7 +353,8 @@ void Connection::Impl::remote_call(const std::string& name, const Json& argument
         } catch (...) {
           on_error(std::current_exception());
         }
-      });
+      },
+      progress_relay(options.on_progress));
 }
 
 Json Connection::Impl::call(std::string_view name, const Json& arguments, CallOptions options) {
@@ -349,6 +363,7 @@ Json Connection::Impl::call(std::string_view name, const Json& arguments, CallOp
     Request::Context context;
     context.deadline = std::chrono::steady_clock::now() + timeout_of(options);
     context.closing = &closed_;
+    context.local_progress = options.on_progress;
     return reply_to_value(
         local->tool.name,
         detail::run_tool(local->tool, or_empty_object(arguments), log_, &context).dump());
@@ -361,14 +376,16 @@ std::future<Json> Connection::Impl::call_async(std::string_view name, const Json
   check_callable_name(name);
   if (auto local = find_local(name)) {
     const auto deadline = std::chrono::steady_clock::now() + timeout_of(options);
-    return std::async(std::launch::async, [local, args = or_empty_object(arguments), log = log_,
-                                           deadline, closing = &closed_] {
-      Request::Context context;
-      context.deadline = deadline;
-      context.closing = closing;
-      return reply_to_value(local->tool.name,
-                            detail::run_tool(local->tool, args, log, &context).dump());
-    });
+    return std::async(
+        std::launch::async, [local, args = or_empty_object(arguments), log = log_, deadline,
+                             closing = &closed_, on_progress = options.on_progress] {
+          Request::Context context;
+          context.deadline = deadline;
+          context.closing = closing;
+          context.local_progress = on_progress;
+          return reply_to_value(local->tool.name,
+                                detail::run_tool(local->tool, args, log, &context).dump());
+        });
   }
   auto promise = std::make_shared<std::promise<Json>>();
   auto future = promise->get_future();

@@ -32,7 +32,7 @@ void RequestMux::close() {
 
 void RequestMux::request(const std::string& subject, std::string_view body,
                          std::chrono::milliseconds timeout, const Headers& headers,
-                         ReplyCallback done) {
+                         ReplyCallback done, ProgressCallback progress) {
   std::uint64_t id = 0;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   {
@@ -43,13 +43,15 @@ void RequestMux::request(const std::string& subject, std::string_view body,
     }
     id = next_id_++;
     const bool earliest = deadlines_.empty() || deadline < deadlines_.begin()->first;
-    pending_.emplace(id, Pending{subject, std::move(done), deadline, timeout});
+    pending_.emplace(id, Pending{subject, std::move(done), deadline, timeout, progress});
     deadlines_.emplace(deadline, id);
     if (earliest) timer_cv_.notify_one();
   }
   const std::string reply = inbox_ + "." + std::to_string(id);
+  Headers all_headers = headers;
+  if (progress) all_headers.emplace_back("Polaris-Progress", inbox_ + ".p" + std::to_string(id));
   natsStatus status = NATS_OK;
-  if (headers.empty()) {
+  if (all_headers.empty()) {
     status = natsConnection_PublishRequest(connection_, subject.c_str(), reply.c_str(), body.data(),
                                            static_cast<int>(body.size()));
   } else {
@@ -57,7 +59,7 @@ void RequestMux::request(const std::string& subject, std::string_view body,
     status = natsMsg_Create(&raw, subject.c_str(), reply.c_str(), body.data(),
                             static_cast<int>(body.size()));
     NatsMsgPtr msg(raw);
-    for (const auto& [name, value] : headers) {
+    for (const auto& [name, value] : all_headers) {
       if (status == NATS_OK) status = natsMsgHeader_Set(raw, name.c_str(), value.c_str());
     }
     if (status == NATS_OK) status = natsConnection_PublishMsg(connection_, raw);
@@ -91,9 +93,26 @@ std::optional<RequestMux::Pending> RequestMux::take(std::uint64_t id) {
 
 void RequestMux::on_reply(NatsMsgPtr msg) {
   const std::string_view subject = natsMsg_GetSubject(msg.get());
-  const std::string_view token = subject.substr(subject.rfind('.') + 1);
+  std::string_view token = subject.substr(subject.rfind('.') + 1);
+  const bool is_progress = token.starts_with('p');
+  if (is_progress) token.remove_prefix(1);
   std::uint64_t id = 0;
   if (std::from_chars(token.data(), token.data() + token.size(), id).ec != std::errc{}) return;
+  if (is_progress) {
+    ProgressCallback progress;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = pending_.find(id);
+      if (it == pending_.end()) return;  // the call already ended
+      progress = it->second.progress;
+    }
+    const char* data = natsMsg_GetData(msg.get());
+    if (progress) {
+      progress(std::string_view(data != nullptr ? data : "",
+                                static_cast<std::size_t>(natsMsg_GetDataLength(msg.get()))));
+    }
+    return;
+  }
   auto pending = take(id);
   if (!pending) return;  // a late reply (timed out) or a second reply from another node
   if (natsMsg_IsNoResponders(msg.get())) {

@@ -27,6 +27,8 @@ namespace polaris::detail {
 /// The outcome of one request: the reply body, or the Error that ended it.
 using ReplyOutcome = std::variant<std::string, Error>;
 using ReplyCallback = std::function<void(ReplyOutcome)>;
+/// Receives the messages published on a request's progress subject.
+using ProgressCallback = std::function<void(std::string_view body)>;
 /// Headers sent with a request: (name, value) pairs.
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
@@ -47,8 +49,10 @@ class RequestMux {
 
   /// Sends `body` to `subject`; `done` receives the reply or the error.
   /// A reply carrying the header Polaris-Status: busy ends the request with Errc::busy.
+  /// With `progress`, the request also carries a Polaris-Progress header naming a subject
+  /// ("<inbox>.p<n>") whose messages go to `progress` until the request ends.
   void request(const std::string& subject, std::string_view body, std::chrono::milliseconds timeout,
-               const Headers& headers, ReplyCallback done);
+               const Headers& headers, ReplyCallback done, ProgressCallback progress = {});
 
   /// Fails every pending request with `code` and `message` (e.g. when the connection drops).
   void fail_all(Errc code, const std::string& message);
@@ -62,6 +66,7 @@ class RequestMux {
     ReplyCallback done;
     std::chrono::steady_clock::time_point deadline;
     std::chrono::milliseconds timeout;
+    ProgressCallback progress;
   };
 
   void on_reply(NatsMsgPtr msg);

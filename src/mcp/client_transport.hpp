@@ -1,0 +1,49 @@
+// mcp/client_transport.hpp - how an MCP client reaches its server: stdio, Streamable HTTP,
+// HTTP+SSE.
+//
+// Internal.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "polaris/json.hpp"
+#include "polaris/logging.hpp"
+#include "polaris/mcp.hpp"
+
+namespace polaris::mcp::detail {
+
+/// One JSON-RPC message channel to a server.
+///
+/// Thread safety: send() may be called from any thread at once, also from inside on_message.
+/// on_message and on_closed run on transport threads (on_message may run on several at once for
+/// HTTP, one per open stream).
+class ClientTransport {
+ public:
+  using OnMessage = std::function<void(const Json&)>;
+  using OnClosed = std::function<void(const std::string& why)>;
+  virtual ~ClientTransport() = default;
+
+  /// Starts receiving (launches a stdio server, opens the SSE stream).
+  /// @throws Error(Errc::connection_failed)
+  virtual void start(OnMessage on_message, OnClosed on_closed) = 0;
+  /// Sends one message. For HTTP, replies carried by the response are delivered to on_message
+  /// before send() returns. `cancelled` is polled while a transfer runs; true abandons it.
+  /// @throws Error(Errc::connection_failed / connection_lost / protocol)
+  virtual void send(const Json& message, const std::function<bool()>& cancelled) = 0;
+  /// Called once initialize succeeded with the negotiated version.
+  virtual void initialized(const std::string& protocol_version) { (void)protocol_version; }
+  /// Stops everything; idempotent; never throws.
+  virtual void close() noexcept = 0;
+};
+
+std::unique_ptr<ClientTransport> make_stdio_transport(const ServerAddress& address, Logger log);
+std::unique_ptr<ClientTransport> make_streamable_http_transport(
+    const ServerAddress& address, std::chrono::milliseconds connect_timeout, Logger log);
+std::unique_ptr<ClientTransport> make_sse_transport(const ServerAddress& address,
+                                                    std::chrono::milliseconds connect_timeout,
+                                                    Logger log);
+
+}  // namespace polaris::mcp::detail

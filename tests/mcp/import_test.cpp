@@ -1,0 +1,173 @@
+// Import: real MCP servers (npm) over stdio, Streamable HTTP and HTTP+SSE become polaris tools.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "mcp_support.hpp"
+#include "polaris/error.hpp"
+#include "polaris/mcp.hpp"
+#include "polaris/polaris.hpp"
+#include "process/child_process.hpp"
+#include "support/wait.hpp"
+
+namespace polaris::test {
+namespace {
+
+class McpImport : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    registry_ = std::make_unique<Registry>(Registry::start({.bind = {.port = 0}}));
+    agent_ = std::make_unique<Connection>(connect({.servers = {registry_->client_url()}}));
+    client_ = std::make_unique<Connection>(connect({.servers = {registry_->client_url()}}));
+  }
+
+  // echo and get-sum through the registry, from another connection.
+  void expect_everything_tools(const std::string& prefix) {
+    Json echo;
+    Json original;
+    ASSERT_TRUE(wait_until([&] {
+      for (const auto& tool : client_->list_tools()) {
+        if (tool.name == prefix + "_echo") {
+          echo = tool.parameters;
+          original = tool.extra.value(mcp::kJsonSchemaField, Json());
+        }
+      }
+      return !echo.is_null();
+    }));
+    // The original JSON Schema travels beside the Gemini-subset one.
+    EXPECT_EQ(original["properties"]["message"]["type"], "string") << original.dump();
+    EXPECT_EQ(echo["properties"]["message"]["type"], "STRING");
+    EXPECT_EQ(echo["required"], Json::array({"message"}));
+    const Json reply = client_->call(prefix + "_echo", {{"message", "hello"}},
+                                     {.timeout = std::chrono::seconds(10)});
+    EXPECT_EQ(reply["results"], Json::array({"Echo: hello"}));
+    EXPECT_EQ(reply["content"][0]["type"], "text");
+    const Json sum = client_->call(prefix + "_get-sum", {{"a", 2}, {"b", 40}},
+                                   {.timeout = std::chrono::seconds(10)});
+    EXPECT_NE(sum["results"][0].get<std::string>().find("42"), std::string::npos) << sum.dump();
+  }
+
+  std::unique_ptr<Registry> registry_;
+  std::unique_ptr<Connection> agent_;
+  std::unique_ptr<Connection> client_;
+};
+
+TEST_F(McpImport, EverythingOverStdio) {
+  mcp::Import imported(
+      *agent_,
+      {.client = {.server = {.command = {"node",
+                                         mcp_package("server-everything") + "/dist/index.js",
+                                         "stdio"}}},
+       .prefix = "ev"});
+  EXPECT_TRUE(imported.alive());
+  expect_everything_tools("ev");
+  // Content blocks other than text come back whole.
+  const Json image =
+      client_->call("ev_get-tiny-image", Json::object(), {.timeout = std::chrono::seconds(10)});
+  bool has_image = false;
+  for (const auto& block : image["content"]) {
+    if (block["type"] == "image")
+      has_image = block["mimeType"] == "image/png" && !block["data"].get<std::string>().empty();
+  }
+  EXPECT_TRUE(has_image) << image.dump().substr(0, 300);
+  // Structured content too.
+  const Json weather = client_->call("ev_get-structured-content", {{"location", "Chicago"}},
+                                     {.timeout = std::chrono::seconds(10)});
+  EXPECT_TRUE(weather["structuredContent"].contains("temperature")) << weather.dump();
+  // Closing unregisters.
+  imported.close();
+  EXPECT_TRUE(agent_->local_tools().empty());
+}
+
+TEST_F(McpImport, EverythingOverStreamableHttp) {
+  EverythingHttpServer server("streamableHttp");
+  mcp::Import imported(
+      *agent_,
+      {.client = {.server = {.url = "http://127.0.0.1:" + std::to_string(server.port()) + "/mcp"}},
+       .prefix = "http"});
+  expect_everything_tools("http");
+}
+
+TEST_F(McpImport, EverythingOverSse) {
+  EverythingHttpServer server("sse");
+  mcp::Import imported(
+      *agent_,
+      {.client = {.server = {.url = "http://127.0.0.1:" + std::to_string(server.port()) + "/sse",
+                             .sse = true}},
+       .prefix = "sse"});
+  expect_everything_tools("sse");
+}
+
+TEST_F(McpImport, FilesystemOverStdioAndIsErrorBecomesError) {
+  detail::TempDir dir("polaris-mcp-fs");
+  {
+    std::ofstream file(dir.path() + "/note.txt");
+    file << "polaris was here\n";
+  }
+  mcp::Import imported(
+      *agent_,
+      {.client = {.server = {.command = {"node",
+                                         mcp_package("server-filesystem") + "/dist/index.js",
+                                         dir.path()}}},
+       .prefix = "fs"});
+  const auto names = imported.tools();
+  ASSERT_NE(std::find(names.begin(), names.end(), "fs_read_text_file"), names.end());
+  const Json text = client_->call("fs_read_text_file", {{"path", dir.path() + "/note.txt"}},
+                                  {.timeout = std::chrono::seconds(10)});
+  EXPECT_NE(text["results"][0].get<std::string>().find("polaris was here"), std::string::npos)
+      << text.dump();
+  try {
+    (void)client_->call("fs_read_text_file", {{"path", dir.path() + "/missing.txt"}},
+                        {.timeout = std::chrono::seconds(10)});
+    ADD_FAILURE() << "an isError result must become an _error";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), Errc::tool_failed);
+    EXPECT_NE(std::string(error.what()).find("missing.txt"), std::string::npos) << error.what();
+  }
+}
+
+TEST_F(McpImport, ProgressPassesThroughTheClient) {
+  mcp::Client client(
+      {.server = {
+           .command = {"node", mcp_package("server-everything") + "/dist/index.js", "stdio"}}});
+  std::vector<Json> progress;
+  std::mutex mutex;
+  const Json result =
+      client.call_tool("trigger-long-running-operation", {{"duration", 0.3}, {"steps", 3}},
+                       std::chrono::seconds(10), [&](const Json& p) {
+                         std::lock_guard lock(mutex);
+                         progress.push_back(p);
+                       });
+  EXPECT_FALSE(result.value("isError", false));
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(progress.size(), 3U);
+}
+
+TEST_F(McpImport, TimeoutCancelsAndPingsAreAnswered) {
+  mcp::Client client(
+      {.server = {
+           .command = {"node", mcp_package("server-everything") + "/dist/index.js", "stdio"}}});
+  EXPECT_EQ(client.request("ping"), Json::object());
+  try {
+    (void)client.call_tool("trigger-long-running-operation", {{"duration", 5}, {"steps", 5}},
+                           std::chrono::milliseconds(300));
+    ADD_FAILURE() << "expected a timeout";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), Errc::timeout);
+  }
+  // The session still works after the cancelled request.
+  EXPECT_EQ(client.call_tool("echo", {{"message", "still here"}})["content"][0]["text"],
+            "Echo: still here");
+}
+
+TEST_F(McpImport, MissingProgramIsAConnectionFailure) {
+  try {
+    mcp::Import imported(*agent_, {.client = {.server = {.command = {"/nonexistent/mcp-server"}}}});
+    ADD_FAILURE();
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), Errc::connection_failed);
+  }
+}
+
+}  // namespace
+}  // namespace polaris::test

@@ -1,0 +1,54 @@
+#include "mcp_support.hpp"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "polaris/error.hpp"
+#include "support/wait.hpp"
+
+namespace polaris::test {
+
+std::string mcp_package(const std::string& package) {
+  const std::string path =
+      std::string(POLARIS_MCP_PEERS) + "/node_modules/@modelcontextprotocol/" + package;
+  if (!std::filesystem::exists(path)) {
+    throw Error(Errc::process,
+                "MCP test peer missing: " + path + " (run the mcp.install_peers test)");
+  }
+  return path;
+}
+
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw Error(Errc::internal, "socket failed");
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+    port = ntohs(address.sin_port);
+  }
+  ::close(fd);
+  if (port == 0) throw Error(Errc::internal, "no free port");
+  return port;
+}
+
+EverythingHttpServer::EverythingHttpServer(const std::string& mode) : port_(free_port()) {
+  process_ = std::make_unique<detail::ChildProcess>(detail::ChildProcessOptions{
+      .argv = {"node", mcp_package("server-everything") + "/dist/index.js", mode},
+      .extra_env = {"PORT=" + std::to_string(port_)},
+  });
+  if (!wait_until([this] { return port_accepts(port_) || !process_->running(); },
+                  std::chrono::seconds(20)) ||
+      !process_->running()) {
+    throw Error(Errc::process,
+                "server-everything " + mode + " did not start: " + process_->describe_exit());
+  }
+}
+
+}  // namespace polaris::test

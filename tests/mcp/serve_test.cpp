@@ -1,0 +1,283 @@
+// Serve: the cluster as one MCP server, driven by the official TypeScript SDK client (stdio and
+// Streamable HTTP) and by raw HTTP for the transport's rules.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
+
+#include "http/http_client.hpp"
+#include "mcp_support.hpp"
+#include "polaris/error.hpp"
+#include "polaris/mcp.hpp"
+#include "polaris/polaris.hpp"
+#include "support/process_fixtures.hpp"
+#include "support/run_program.hpp"
+#include "support/wait.hpp"
+
+namespace polaris::test {
+namespace {
+
+class McpServe : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    registry_ = std::make_unique<Registry>(Registry::start({.bind = {.port = 0}}));
+    agent_ = std::make_unique<Connection>(connect({.servers = {registry_->client_url()}}));
+    agent_->register_tool({
+        .name = "add",
+        .description = "adds two integers",
+        .parameters =
+            Object{.properties = {{"a", Int{.required = true}}, {"b", Int{.required = true}}}},
+        .handler = [](const Request& r) -> Result {
+          return {{"result", r.integer("a") + r.integer("b")}};
+        },
+    });
+    agent_->register_tool({
+        .name = "picture",
+        .description = "returns MCP content blocks",
+        .handler = [](const Request&) -> Result {
+          return {
+              {"content",
+               Json::array({{{"type", "text"}, {"text", "a pixel"}},
+                            {{"type", "image"}, {"data", "AA=="}, {"mimeType", "image/png"}}})}};
+        },
+    });
+    agent_->register_tool({
+        .name = "broken",
+        .description = "always fails",
+        .handler = [](const Request&) -> Result { return error("it broke"); },
+    });
+    server_conn_ = std::make_unique<Connection>(connect({.servers = {registry_->client_url()}}));
+  }
+
+  ProgramResult run_sdk(const std::vector<std::string>& args, const Json& script) {
+    std::vector<std::string> argv = {detail::find_executable("node"),
+                                     std::string(POLARIS_MCP_TEST_DIR) + "/sdk_client.mjs"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    (void)mcp_package("sdk");  // fails the test when the peer is missing
+    return run_program(argv, {"POLARIS_MCP_PEERS=" + std::string(POLARIS_MCP_PEERS),
+                              "MCP_SCRIPT=" + script.dump()});
+  }
+
+  static Json script() {
+    return Json::array({{{"call", "add"}, {"arguments", {{"a", 2}, {"b", 3}}}},
+                        {{"call", "picture"}},
+                        {{"call", "broken"}}});
+  }
+
+  static void expect_results(const ProgramResult& run) {
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    const Json out = Json::parse(run.out, nullptr, false);
+    ASSERT_FALSE(out.is_discarded()) << run.out;
+    std::map<std::string, Json> tools;
+    for (const auto& tool : out["tools"]) tools[tool["name"]] = tool;
+    ASSERT_TRUE(tools.count("add")) << out["tools"].dump();
+    EXPECT_EQ(tools["add"]["inputSchema"]["properties"]["a"]["type"], "integer");
+    EXPECT_EQ(tools["add"]["inputSchema"]["required"], Json::array({"a", "b"}));
+    const Json& results = out["results"];
+    EXPECT_EQ(results[0]["structuredContent"], (Json{{"result", 5}}));
+    EXPECT_EQ(results[1]["content"][1],
+              (Json{{"type", "image"}, {"data", "AA=="}, {"mimeType", "image/png"}}));
+    EXPECT_EQ(results[2]["isError"], true);
+    EXPECT_NE(results[2]["content"][0]["text"].get<std::string>().find("it broke"),
+              std::string::npos);
+  }
+
+  std::unique_ptr<Registry> registry_;
+  std::unique_ptr<Connection> agent_;
+  std::unique_ptr<Connection> server_conn_;
+};
+
+TEST_F(McpServe, SdkClientOverStdio) {
+  expect_results(run_sdk(
+      {"stdio", polaris_program(), "mcp", "serve", "--server", registry_->client_url()}, script()));
+}
+
+TEST_F(McpServe, SdkClientOverStreamableHttp) {
+  mcp::Server server(*server_conn_, {});
+  server.listen("127.0.0.1", 0);
+  expect_results(
+      run_sdk({"http", "http://127.0.0.1:" + std::to_string(server.port()) + "/mcp"}, script()));
+}
+
+TEST_F(McpServe, AllowListAndBearerToken) {
+  mcp::Server server(*server_conn_, {.allow = {"add"}, .bearer_token = "s3cret"});
+  server.listen("127.0.0.1", 0);
+  const std::string url = "http://127.0.0.1:" + std::to_string(server.port()) + "/mcp";
+  const auto run = run_sdk({"http", url, "s3cret"},
+                           Json::array({{{"call", "add"}, {"arguments", {{"a", 1}, {"b", 1}}}}}));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const Json out = Json::parse(run.out);
+  ASSERT_EQ(out["tools"].size(), 1U);
+  EXPECT_EQ(out["tools"][0]["name"], "add");
+  EXPECT_NE(run_sdk({"http", url, "wrong"}, Json::array()).exit_code, 0);
+}
+
+// Garbage on stdin gets JSON-RPC errors, never a crash; the session goes on.
+TEST_F(McpServe, StdioSurvivesBadInput) {
+  int to_server[2];
+  int from_server[2];
+  ASSERT_EQ(::pipe2(to_server, O_CLOEXEC), 0);
+  ASSERT_EQ(::pipe2(from_server, O_CLOEXEC), 0);
+  mcp::Server server(*server_conn_, {});
+  std::thread serving([&] { server.serve_stdio(to_server[0], from_server[1]); });
+  const std::string input =
+      "not json\n[1,2]\n{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"no/such\"}\n"
+      "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":5}}\n"
+      "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":\"nope\"}}\n"
+      "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"ping\"}\n";
+  ASSERT_EQ(::write(to_server[1], input.data(), input.size()), static_cast<ssize_t>(input.size()));
+  ::close(to_server[1]);  // end of input: serve_stdio returns after answering
+  serving.join();
+  ::close(from_server[1]);
+  std::string output;
+  char buffer[4096];
+  for (ssize_t n; (n = ::read(from_server[0], buffer, sizeof buffer)) > 0;)
+    output.append(buffer, n);
+  ::close(from_server[0]);
+  ::close(to_server[0]);
+  std::map<int, Json> by_id;
+  int parse_errors = 0;
+  std::size_t start = 0;
+  for (auto nl = output.find('\n'); nl != std::string::npos;
+       start = nl + 1, nl = output.find('\n', start)) {
+    const Json message = Json::parse(output.substr(start, nl - start));
+    if (message["id"].is_number())
+      by_id[message["id"].get<int>()] = message;
+    else if (message["error"]["code"] == -32700)
+      ++parse_errors;
+  }
+  EXPECT_EQ(parse_errors, 1) << output;
+  EXPECT_EQ(by_id[1]["error"]["code"], -32601);
+  EXPECT_EQ(by_id[2]["error"]["code"], -32602);
+  EXPECT_EQ(by_id[3]["error"]["code"], -32602);
+  EXPECT_EQ(by_id[4]["result"], Json::object());
+}
+
+// Raw HTTP: the rules of Streamable HTTP.
+class McpHttpRules : public McpServe {
+ protected:
+  void SetUp() override {
+    McpServe::SetUp();
+    server_ = std::make_unique<mcp::Server>(*server_conn_, mcp::ServerOptions{});
+    server_->listen("127.0.0.1", 0);
+    url_ = "http://127.0.0.1:" + std::to_string(server_->port()) + "/mcp";
+  }
+
+  http::Response post(const Json& body,
+                      std::vector<std::pair<std::string, std::string>> headers = {},
+                      bool default_headers = true) {
+    http::Request request{
+        .method = "POST", .url = url_, .headers = std::move(headers), .body = body.dump()};
+    if (default_headers) {
+      request.headers.emplace_back("Accept", "application/json, text/event-stream");
+      request.headers.emplace_back("Content-Type", "application/json");
+    }
+    return http::perform(request);
+  }
+
+  std::string initialize() {
+    const auto response = post({{"jsonrpc", "2.0"},
+                                {"id", 1},
+                                {"method", "initialize"},
+                                {"params",
+                                 {{"protocolVersion", "2025-06-18"},
+                                  {"capabilities", Json::object()},
+                                  {"clientInfo", {{"name", "t"}, {"version", "1"}}}}}});
+    EXPECT_EQ(response.status, 200);
+    EXPECT_EQ(Json::parse(response.body)["result"]["protocolVersion"], "2025-06-18");
+    return response.header("mcp-session-id");
+  }
+
+  std::unique_ptr<mcp::Server> server_;
+  std::string url_;
+};
+
+TEST_F(McpHttpRules, HeadersSessionsAndStatusCodes) {
+  const Json ping = {{"jsonrpc", "2.0"}, {"id", 2}, {"method", "ping"}};
+  EXPECT_EQ(
+      post(ping, {{"Accept", "application/json"}, {"Content-Type", "application/json"}}, false)
+          .status,
+      406);
+  EXPECT_EQ(
+      post(ping,
+           {{"Accept", "application/json, text/event-stream"}, {"Content-Type", "text/plain"}},
+           false)
+          .status,
+      415);
+  EXPECT_EQ(post(ping).status, 400);  // no session
+  EXPECT_EQ(post(ping, {{"Mcp-Session-Id", "nope"}}).status, 404);
+  const std::string session = initialize();
+  ASSERT_FALSE(session.empty());
+  EXPECT_EQ(
+      post(ping, {{"Mcp-Session-Id", session}, {"MCP-Protocol-Version", "1999-01-01"}}).status,
+      400);
+  const auto pong =
+      post(ping, {{"Mcp-Session-Id", session}, {"MCP-Protocol-Version", "2025-06-18"}});
+  EXPECT_EQ(pong.status, 200);
+  EXPECT_EQ(Json::parse(pong.body)["result"], Json::object());
+  EXPECT_EQ(post({{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}},
+                 {{"Mcp-Session-Id", session}})
+                .status,
+            202);
+  EXPECT_EQ(http::perform({.method = "POST",
+                           .url = url_,
+                           .headers = {{"Accept", "application/json, text/event-stream"},
+                                       {"Content-Type", "application/json"},
+                                       {"Mcp-Session-Id", session}},
+                           .body = "{not json"})
+                .status,
+            400);
+  // DNS rebinding: a foreign Host or Origin is refused.
+  EXPECT_EQ(post(ping, {{"Mcp-Session-Id", session}, {"Host", "evil.example:80"}}).status, 403);
+  EXPECT_EQ(post(ping, {{"Mcp-Session-Id", session}, {"Origin", "http://evil.example"}}).status,
+            403);
+  EXPECT_EQ(post(ping, {{"Mcp-Session-Id", session}, {"Origin", "http://localhost:1234"}}).status,
+            200);
+  EXPECT_EQ(
+      http::perform({.method = "DELETE", .url = url_, .headers = {{"Mcp-Session-Id", session}}})
+          .status,
+      200);
+  EXPECT_EQ(post(ping, {{"Mcp-Session-Id", session}}).status, 404);
+}
+
+TEST_F(McpHttpRules, HundredSseStreamsDoNotStarveRequests) {
+  constexpr int kStreams = 100;
+  std::atomic<bool> stop{false};
+  std::atomic<int> open{0};
+  std::vector<std::thread> streams;
+  std::vector<std::string> sessions;
+  for (int i = 0; i < kStreams; ++i) sessions.push_back(initialize());
+  for (const auto& session : sessions) {
+    streams.emplace_back([&, session] {
+      bool counted = false;
+      (void)http::perform(
+          {.method = "GET",
+           .url = url_,
+           .headers = {{"Accept", "text/event-stream"}, {"Mcp-Session-Id", session}},
+           .cancelled = [&] { return stop.load(); }},
+          [&](std::string_view) {
+            if (!counted) open.fetch_add(1);
+            counted = true;
+            return true;
+          });
+    });
+  }
+  // Each stream gets a tools/list_changed once the catalogue changes: proof that all are open.
+  agent_->register_tool(
+      {.name = "late", .handler = [](const Request&) -> Result { return Json::object(); }});
+  EXPECT_TRUE(wait_until([&] { return open.load() == kStreams; }, std::chrono::seconds(15)))
+      << open.load();
+  const auto start = std::chrono::steady_clock::now();
+  const auto pong = post({{"jsonrpc", "2.0"}, {"id", 9}, {"method", "tools/list"}},
+                         {{"Mcp-Session-Id", sessions[0]}});
+  EXPECT_EQ(pong.status, 200);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  stop.store(true);
+  for (auto& t : streams) t.join();
+}
+
+}  // namespace
+}  // namespace polaris::test
