@@ -2,6 +2,8 @@
 // Streamable HTTP) and by raw HTTP for the transport's rules.
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -49,6 +51,14 @@ class McpServe : public ::testing::Test {
         .description = "always fails",
         .handler = [](const Request&) -> Result { return error("it broke"); },
     });
+    agent_->register_tool({
+        .name = "count",
+        .description = "reports progress 1, 2, 3 of 3",
+        .handler = [](const Request& r) -> Result {
+          for (int step = 1; step <= 3; ++step) r.progress(step, 3, "step " + std::to_string(step));
+          return {{"counted", 3}};
+        },
+    });
     server_conn_ = std::make_unique<Connection>(connect({.servers = {registry_->client_url()}}));
   }
 
@@ -64,10 +74,14 @@ class McpServe : public ::testing::Test {
   static Json script() {
     return Json::array({{{"call", "add"}, {"arguments", {{"a", 2}, {"b", 3}}}},
                         {{"call", "picture"}},
-                        {{"call", "broken"}}});
+                        {{"call", "broken"}},
+                        {{"call", "count"}, {"progress", true}}});
   }
 
-  static void expect_results(const ProgramResult& run) {
+  // expect_progress: the SDK client's stdio transport dispatches notifications in a microtask, so
+  // progress read in the same chunk as the result arrives after the SDK dropped its handler;
+  // over stdio the exact stream is checked by StdioProgressPrecedesTheResult instead.
+  static void expect_results(const ProgramResult& run, bool expect_progress) {
     ASSERT_EQ(run.exit_code, 0) << run.err;
     const Json out = Json::parse(run.out, nullptr, false);
     ASSERT_FALSE(out.is_discarded()) << run.out;
@@ -83,6 +97,16 @@ class McpServe : public ::testing::Test {
     EXPECT_EQ(results[2]["isError"], true);
     EXPECT_NE(results[2]["content"][0]["text"].get<std::string>().find("it broke"),
               std::string::npos);
+    EXPECT_EQ(results[3]["structuredContent"], (Json{{"counted", 3}}));
+    if (!expect_progress) return;
+    // The tool's progress reached the SDK client, in order, before the result.
+    const Json& progress = out["progress"][3];
+    ASSERT_EQ(progress.size(), 3U) << out["progress"].dump();
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_EQ(progress[i]["progress"], i + 1);
+      EXPECT_EQ(progress[i]["total"], 3);
+      EXPECT_EQ(progress[i]["message"], "step " + std::to_string(i + 1));
+    }
   }
 
   std::unique_ptr<Registry> registry_;
@@ -91,15 +115,18 @@ class McpServe : public ::testing::Test {
 };
 
 TEST_F(McpServe, SdkClientOverStdio) {
-  expect_results(run_sdk(
-      {"stdio", polaris_program(), "mcp", "serve", "--server", registry_->client_url()}, script()));
+  expect_results(
+      run_sdk({"stdio", polaris_program(), "mcp", "serve", "--server", registry_->client_url()},
+              script()),
+      /*expect_progress=*/false);
 }
 
 TEST_F(McpServe, SdkClientOverStreamableHttp) {
   mcp::Server server(*server_conn_, {});
   server.listen("127.0.0.1", 0);
   expect_results(
-      run_sdk({"http", "http://127.0.0.1:" + std::to_string(server.port()) + "/mcp"}, script()));
+      run_sdk({"http", "http://127.0.0.1:" + std::to_string(server.port()) + "/mcp"}, script()),
+      /*expect_progress=*/true);
 }
 
 TEST_F(McpServe, AllowListAndBearerToken) {
@@ -277,6 +304,39 @@ TEST_F(McpHttpRules, HundredSseStreamsDoNotStarveRequests) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
   stop.store(true);
   for (auto& t : streams) t.join();
+}
+
+}  // namespace
+}  // namespace polaris::test
+
+namespace polaris::test {
+namespace {
+
+// Over stdio, a tool's progress notifications are written before the call's result, in order.
+TEST_F(McpServe, StdioProgressPrecedesTheResult) {
+  const std::string input =
+      R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18",)"
+      R"("capabilities":{},"clientInfo":{"name":"t","version":"1"}}})"
+      "\n"
+      R"({"jsonrpc":"2.0","method":"notifications/initialized"})"
+      "\n"
+      R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"count","arguments":{},)"
+      R"("_meta":{"progressToken":"tok"}}})"
+      "\n";
+  const auto run = run_program(
+      {polaris_program(), "mcp", "serve", "--server", registry_->client_url()}, {}, input);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  std::vector<Json> lines;
+  std::istringstream out(run.out);
+  for (std::string line; std::getline(out, line);) lines.push_back(Json::parse(line));
+  ASSERT_EQ(lines.size(), 5U) << run.out;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(lines[1 + i]["method"], "notifications/progress") << run.out;
+    EXPECT_EQ(lines[1 + i]["params"]["progressToken"], "tok");
+    EXPECT_EQ(lines[1 + i]["params"]["progress"], i + 1);
+  }
+  EXPECT_EQ(lines[4]["id"], 2);
+  EXPECT_EQ(lines[4]["result"]["structuredContent"], (Json{{"counted", 3}}));
 }
 
 }  // namespace
