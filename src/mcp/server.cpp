@@ -17,6 +17,7 @@
 #include <random>
 #include <thread>
 
+#include "common/line_buffer.hpp"
 #include "common/log.hpp"
 #include "mcp/notify.hpp"
 #include "mcp/write_all.hpp"
@@ -378,7 +379,7 @@ class Server::Impl {
       std::lock_guard lock(mutex_);
       stdio_emit_ = emit;
     }
-    std::string pending;
+    polaris::detail::LineBuffer lines;
     std::array<char, 65536> buffer{};
     while (!closing()) {
       pollfd fd{in_fd, POLLIN, 0};
@@ -389,19 +390,16 @@ class Server::Impl {
       const ssize_t n = ::read(in_fd, buffer.data(), buffer.size());
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
-      pending.append(buffer.data(), static_cast<std::size_t>(n));
-      for (auto nl = pending.find('\n'); nl != std::string::npos; nl = pending.find('\n')) {
-        std::string line = pending.substr(0, nl);
-        pending.erase(0, nl + 1);
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        if (line.find_first_not_of(" \t") == std::string::npos) continue;
-        Json message = Json::parse(line, nullptr, false);
-        if (message.is_discarded()) {
-          emit(rpc_error(nullptr, -32700, "parse error"));
-          continue;
-        }
-        dispatch_stdio(message, session, emit);
-      }
+      lines.append(std::string_view(buffer.data(), static_cast<std::size_t>(n)),
+                   [&](std::string_view line) {
+                     if (line.find_first_not_of(" \t") == std::string_view::npos) return;
+                     Json message = Json::parse(line, nullptr, false);
+                     if (message.is_discarded()) {
+                       emit(rpc_error(nullptr, -32700, "parse error"));
+                       return;
+                     }
+                     dispatch_stdio(message, session, emit);
+                   });
     }
     {
       std::lock_guard lock(mutex_);

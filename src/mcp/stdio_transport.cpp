@@ -14,6 +14,7 @@
 #include <optional>
 #include <thread>
 
+#include "common/line_buffer.hpp"
 #include "common/log.hpp"
 #include "mcp/client_transport.hpp"
 #include "mcp/write_all.hpp"
@@ -208,44 +209,40 @@ class StdioTransport final : public ClientTransport {
 
  private:
   void read_stdout(int fd) {
-    std::string pending;
+    polaris::detail::LineBuffer lines;
     std::array<char, 65536> buffer{};
     for (;;) {
       const ssize_t n = ::read(fd, buffer.data(), buffer.size());
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
-      pending.append(buffer.data(), static_cast<std::size_t>(n));
-      for (auto nl = pending.find('\n'); nl != std::string::npos; nl = pending.find('\n')) {
-        std::string line = pending.substr(0, nl);
-        pending.erase(0, nl + 1);
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        if (line.empty()) continue;
-        Json message = Json::parse(line, nullptr, false);
-        if (message.is_discarded()) {
-          log_->debug("mcp stdio server wrote a non-JSON line: {}", line.substr(0, 200));
-          continue;
-        }
-        try {
-          on_message_(message);
-        } catch (const std::exception& error) {
-          log_->warn("mcp: handling a message failed: {}", error.what());
-        }
-      }
+      lines.append(std::string_view(buffer.data(), static_cast<std::size_t>(n)),
+                   [this](std::string_view line) {
+                     if (line.empty()) return;
+                     Json message = Json::parse(line, nullptr, false);
+                     if (message.is_discarded()) {
+                       log_->debug("mcp stdio server wrote a non-JSON line: {}",
+                                   line.substr(0, 200));
+                       return;
+                     }
+                     try {
+                       on_message_(message);
+                     } catch (const std::exception& error) {
+                       log_->warn("mcp: handling a message failed: {}", error.what());
+                     }
+                   });
     }
   }
 
   void read_stderr(int fd) {
-    std::string pending;
+    polaris::detail::LineBuffer lines;
     std::array<char, 4096> buffer{};
     for (;;) {
       const ssize_t n = ::read(fd, buffer.data(), buffer.size());
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
-      pending.append(buffer.data(), static_cast<std::size_t>(n));
-      for (auto nl = pending.find('\n'); nl != std::string::npos; nl = pending.find('\n')) {
-        log_->debug("[{}] {}", address_.command[0], pending.substr(0, nl));
-        pending.erase(0, nl + 1);
-      }
+      lines.append(
+          std::string_view(buffer.data(), static_cast<std::size_t>(n)),
+          [this](std::string_view line) { log_->debug("[{}] {}", address_.command[0], line); });
     }
   }
 

@@ -10,6 +10,7 @@
 #include <csignal>
 #include <future>
 
+#include "common/line_buffer.hpp"
 #include "polaris/error.hpp"
 
 extern char** environ;  // NOLINT: POSIX
@@ -111,20 +112,16 @@ ChildProcess::ChildProcess(ChildProcessOptions options) : options_(std::move(opt
 }
 
 void ChildProcess::supervise_output(int fd) {
-  std::string pending;
+  LineBuffer lines;
   std::array<char, 4096> buffer{};
   for (;;) {
     const ssize_t count = ::read(fd, buffer.data(), buffer.size());
     if (count < 0 && errno == EINTR) continue;
     if (count <= 0) break;
-    pending.append(buffer.data(), static_cast<std::size_t>(count));
-    for (auto newline = pending.find('\n'); newline != std::string::npos;
-         newline = pending.find('\n')) {
-      keep_line(pending.substr(0, newline));
-      pending.erase(0, newline + 1);
-    }
+    lines.append(std::string_view(buffer.data(), static_cast<std::size_t>(count)),
+                 [this](std::string_view line) { keep_line(std::string(line)); });
   }
-  if (!pending.empty()) keep_line(pending);
+  if (auto rest = lines.take_rest(); !rest.empty()) keep_line(rest);
 }
 
 void ChildProcess::keep_line(const std::string& line) {
