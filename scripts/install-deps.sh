@@ -7,6 +7,7 @@ packages=(
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libcurl4-openssl-dev libssl-dev libcpp-httplib-dev libyaml-cpp-dev libmicrohttpd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  openssl
 )
 # Node.js runs the MCP test peers (npm packages). A machine may already have it from elsewhere,
 # whose packages would conflict with Debian's: install Debian's only when it is missing.

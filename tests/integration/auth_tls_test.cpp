@@ -1,0 +1,134 @@
+// Connection options that reach nats-server: token, user/password, TLS with a client certificate.
+// The servers are real nats-server processes with their own configuration (the registry's
+// auth/TLS configuration is the security issue's work).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "polaris/polaris.hpp"
+#include "process/child_process.hpp"
+#include "support/run_program.hpp"
+#include "support/wait.hpp"
+
+namespace polaris {
+namespace {
+
+// nats-server with `config` (plus a random port and a ports file), ready when started.
+class ConfiguredNatsServer {
+ public:
+  explicit ConfiguredNatsServer(const std::string& config) : dir_("polaris-auth-test-") {
+    const std::string path = dir_.path() + "/nats.conf";
+    std::ofstream(path) << "port: -1\nports_file_dir: \"" << dir_.path() << "\"\n" << config;
+    process_ = std::make_unique<detail::ChildProcess>(
+        detail::ChildProcessOptions{.argv = {"nats-server", "-c", path}});
+    const bool ready =
+        test::wait_until([&] { return !port_file().empty() || !process_->running(); });
+    if (!ready || port_file().empty()) {
+      throw Error(Errc::process, "nats-server did not start: " + process_->describe_exit());
+    }
+    std::ifstream file(port_file());
+    std::stringstream text;
+    text << file.rdbuf();
+    const std::string nats_url = Json::parse(text.str())["nats"][0].get<std::string>();
+    port_ = test::port_of(nats_url);
+  }
+  [[nodiscard]] std::string url(const std::string& scheme = "nats") const {
+    return scheme + "://127.0.0.1:" + std::to_string(port_);
+  }
+  [[nodiscard]] const std::string& dir() const { return dir_.path(); }
+
+ private:
+  std::string port_file() const {
+    for (const auto& entry : std::filesystem::directory_iterator(dir_.path())) {
+      if (entry.path().extension() == ".ports") return entry.path().string();
+    }
+    return {};
+  }
+  detail::TempDir dir_;
+  std::unique_ptr<detail::ChildProcess> process_;
+  int port_ = 0;
+};
+
+std::string connect_error(ConnectOptions options) {
+  options.reconnect = false;
+  try {
+    connect(options);
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), Errc::connection_failed);
+    return error.what();
+  }
+  return "(connected)";
+}
+
+TEST(AuthTls, Token) {
+  ConfiguredNatsServer server("authorization { token: \"s3cret\" }\n");
+  EXPECT_NE(connect_error({.servers = {server.url()}}).find("Authorization Violation"),
+            std::string::npos);
+  EXPECT_NE(connect_error({.servers = {server.url()}, .token = "wrong"}), "(connected)");
+  auto connection = connect({.servers = {server.url()}, .token = "s3cret"});
+  EXPECT_TRUE(connection.connected());
+}
+
+TEST(AuthTls, UserAndPassword) {
+  ConfiguredNatsServer server(
+      "authorization { users = [ { user: \"agent\", password: \"pw\" } ] }\n");
+  EXPECT_NE(connect_error({.servers = {server.url()}}), "(connected)");
+  EXPECT_NE(connect_error({.servers = {server.url()}, .user = "agent", .password = "bad"}),
+            "(connected)");
+  auto connection = connect({.servers = {server.url()}, .user = "agent", .password = "pw"});
+  EXPECT_TRUE(connection.connected());
+}
+
+// A CA, a server certificate for 127.0.0.1 and a client certificate, made with the openssl CLI.
+void make_certificates(const std::string& dir) {
+  const std::vector<std::vector<std::string>> commands = {
+      {"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+       "/CN=polaris test CA", "-keyout", dir + "/ca.key", "-out", dir + "/ca.pem"},
+      {"openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout",
+       dir + "/server.key", "-out", dir + "/server.csr"},
+      {"openssl", "x509", "-req", "-in", dir + "/server.csr", "-CA", dir + "/ca.pem", "-CAkey",
+       dir + "/ca.key", "-CAcreateserial", "-days", "1", "-extfile", dir + "/san.ext", "-out",
+       dir + "/server.pem"},
+      {"openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=polaris client", "-keyout",
+       dir + "/client.key", "-out", dir + "/client.csr"},
+      {"openssl", "x509", "-req", "-in", dir + "/client.csr", "-CA", dir + "/ca.pem", "-CAkey",
+       dir + "/ca.key", "-CAcreateserial", "-days", "1", "-out", dir + "/client.pem"},
+  };
+  std::ofstream(dir + "/san.ext") << "subjectAltName=IP:127.0.0.1\n";
+  for (auto command : commands) {
+    command[0] = detail::find_executable("openssl");
+    const auto result = test::run_program(command);
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+  }
+}
+
+TEST(AuthTls, MutualTls) {
+  detail::TempDir certificates("polaris-certs-");
+  const std::string& dir = certificates.path();
+  make_certificates(dir);
+  if (HasFatalFailure()) return;
+  ConfiguredNatsServer server("tls {\n  cert_file: \"" + dir + "/server.pem\"\n  key_file: \"" +
+                              dir + "/server.key\"\n  ca_file: \"" + dir +
+                              "/ca.pem\"\n  verify: true\n}\n");
+  const TlsOptions with_client_cert{.ca_file = dir + "/ca.pem",
+                                    .cert_file = dir + "/client.pem",
+                                    .key_file = dir + "/client.key"};
+  auto connection = connect({.servers = {server.url("tls")}, .tls = with_client_cert});
+  EXPECT_TRUE(connection.connected());
+  // Without a client certificate the server refuses; without TLS the client cannot talk to it.
+  EXPECT_NE(connect_error(
+                {.servers = {server.url("tls")}, .tls = TlsOptions{.ca_file = dir + "/ca.pem"}}),
+            "(connected)");
+  EXPECT_NE(connect_error({.servers = {server.url()}}), "(connected)");
+  // A server certificate that the given CA did not sign is not trusted.
+  EXPECT_NE(connect_error({.servers = {server.url("tls")},
+                           .tls = TlsOptions{.ca_file = dir + "/client.pem",  // not its issuer
+                                             .cert_file = dir + "/client.pem",
+                                             .key_file = dir + "/client.key"}}),
+            "(connected)");
+}
+
+}  // namespace
+}  // namespace polaris
