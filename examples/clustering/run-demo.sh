@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The seed's failover demo: three registry nodes, the calculator tool, a client calling it;
-# node 1 is killed (SIGKILL) while the client keeps calling, and the results keep coming.
+# The seed's failover demo: three registry nodes, the calculator tool, a client calling it; the
+# node the client is connected to is killed (SIGKILL) while it keeps calling, and the results keep
+# coming.
 # usage: examples/clustering/run-demo.sh [BIN_DIR]   (default: build/bin)
 set -euo pipefail
 bin=$(cd "${1:-build/bin}" && pwd)
@@ -35,7 +36,6 @@ for node in 1 2 3; do
   pids+=($!)
   wait_for "registry $node" "$bin/polaris" tools --server "nats://127.0.0.1:$((4221 + node))"
 done
-node1_pid=${pids[0]}
 
 echo "== starting the calculator tool"
 "$bin/clustering-tool" >"$logs/tool.log" 2>&1 &
@@ -49,14 +49,19 @@ echo "== the catalogue, as seen from node 3"
 echo "== one call"
 "$bin/clustering-client"
 
-echo "== calling every 300 ms; node 1 is killed with SIGKILL after the third call"
-"$bin/clustering-client" 10 300 &
+echo "== calling every 300 ms; after the third result, the node the client uses is killed"
+: >"$logs/client.log"
+"$bin/clustering-client" 10 300 >>"$logs/client.log" 2>&1 &
 client_pid=$!
-sleep 0.8
-echo "== kill -9 registry node 1 (pid $node1_pid)"
-kill -9 "$node1_pid"
+tail -n +1 -f --pid="$client_pid" "$logs/client.log" &
+wait_for "the client's third result" sh -c "[ \$(grep -c 'result = ' '$logs/client.log') -ge 3 ]"
+port=$(grep -o 'via nats://127.0.0.1:[0-9]*' "$logs/client.log" | head -1 | grep -o '[0-9]*$')
+node=$((port - 4221))
+echo "== kill -9 registry node $node (port $port), the one the client is connected to"
+kill -9 "${pids[$((node - 1))]}"
 wait "$client_pid"
+survivor=$((node == 1 ? 4223 : 4222))
 
-echo "== node 1 is gone; the catalogue from node 2:"
-"$bin/polaris" tools --server nats://127.0.0.1:4223
-echo "== demo finished: the client kept getting results while a node died"
+echo "== node $node is gone; the catalogue from the node on port $survivor:"
+"$bin/polaris" tools --server "nats://127.0.0.1:$survivor"
+echo "== demo finished: the client kept getting results while its node died"
