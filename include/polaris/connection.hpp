@@ -90,7 +90,9 @@ class Connection {
   /// @throws Error(Errc::invalid_argument) for a bad name or a missing handler;
   ///         Error(Errc::registration_failed) when the registry refuses (nothing stays subscribed).
   void register_tool(Tool tool);
-  /// Unregisters one tool of this connection and stops serving it.
+  /// Unregisters one tool of this connection and stops serving it (after its calls in flight).
+  /// @throws Error(Errc::invalid_argument) when `name` is not a tool of this connection, or when
+  ///         called from inside that tool's own handler.
   void unregister_tool(std::string_view name);
   /// Unregisters every tool of this connection.
   void unregister_all();
@@ -115,7 +117,9 @@ class Connection {
   /// The server's max payload in bytes.
   [[nodiscard]] std::int64_t max_payload() const;
 
-  /// Unregisters this connection's tools (best effort) and closes. Idempotent.
+  /// Stops taking calls, lets calls in flight finish (drain_timeout), unregisters this
+  /// connection's tools (best effort) and closes. Idempotent.
+  /// @throws Error(Errc::invalid_argument) when called from inside one of its tool handlers.
   void close();
 
   class Impl;

@@ -1,5 +1,6 @@
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 
 #include "client/call_context.hpp"
@@ -100,7 +101,13 @@ Connection::Impl::Impl(ConnectOptions options)
   }
 }
 
-Connection::Impl::~Impl() { close(); }
+Connection::Impl::~Impl() {
+  try {
+    close();
+  } catch (const std::exception& error) {  // destroyed from inside its own handler: a bug
+    log_->error("destroying a connection: {}", error.what());
+  }
+}
 
 void Connection::Impl::on_disconnected() {
   if (closed_) return;
@@ -246,6 +253,12 @@ void Connection::Impl::unregister_locked(const std::string& name) {
     std::unique_lock lock(tools_mutex_);
     auto it = tools_.find(name);
     if (it == tools_.end()) return;
+    // Draining waits for the tool's handlers, so a handler cannot wait for its own drain.
+    if (it->second->pool->on_worker_thread()) {
+      throw Error(Errc::invalid_argument, "unregister: " + name +
+                                              " cannot be unregistered (or its connection "
+                                              "closed) from inside its own handler");
+    }
     local = std::move(it->second);
     tools_.erase(it);
   }
@@ -280,7 +293,15 @@ void Connection::Impl::unregister_tool(std::string_view name) {
 
 void Connection::Impl::unregister_all() {
   std::lock_guard registration(registration_mutex_);
-  for (const auto& name : local_tools()) unregister_locked(name);
+  std::optional<Error> first_error;
+  for (const auto& name : local_tools()) {
+    try {
+      unregister_locked(name);
+    } catch (const Error& error) {  // go on with the other tools, report the first failure
+      if (!first_error) first_error = error;
+    }
+  }
+  if (first_error) throw *first_error;
 }
 
 std::vector<std::string> Connection::Impl::local_tools() const {
@@ -436,7 +457,18 @@ void Connection::Impl::run_keepalive() {
   }
 }
 
+bool Connection::Impl::on_own_handler_thread() const {
+  std::shared_lock lock(tools_mutex_);
+  return std::any_of(tools_.begin(), tools_.end(),
+                     [](const auto& entry) { return entry.second->pool->on_worker_thread(); });
+}
+
 void Connection::Impl::close() {
+  // Closing waits for the handlers and then closes the connection their replies need.
+  if (on_own_handler_thread()) {
+    throw Error(Errc::invalid_argument,
+                "close: a connection cannot be closed from inside one of its tool handlers");
+  }
   if (closed_.exchange(true)) return;
   {
     std::lock_guard lock(keepalive_mutex_);

@@ -57,6 +57,8 @@ class Connection::Impl {
   };
 
   std::shared_ptr<LocalTool> find_local(std::string_view name) const;
+  /// True inside a handler of one of this connection's tools.
+  bool on_own_handler_thread() const;
   /// Sends a request to the registry and returns its parsed JSON reply.
   Json registry_request(std::string_view subject, const Json& body);
   /// Sends register/unregister and throws registration_failed when the registry says no.

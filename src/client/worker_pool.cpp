@@ -1,6 +1,14 @@
 #include "client/worker_pool.hpp"
 
 namespace polaris::detail {
+namespace {
+
+// The pool whose job this thread is running (each worker thread belongs to one pool for life).
+thread_local const WorkerPool* current_pool = nullptr;
+
+}  // namespace
+
+bool WorkerPool::on_worker_thread() const noexcept { return current_pool == this; }
 
 WorkerPool::~WorkerPool() {
   drain(std::chrono::hours(24));
@@ -37,6 +45,7 @@ std::size_t WorkerPool::load() const {
 }
 
 void WorkerPool::work() {
+  current_pool = this;
   std::unique_lock lock(mutex_);
   for (;;) {
     ++idle_threads_;

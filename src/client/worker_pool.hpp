@@ -34,6 +34,8 @@ class WorkerPool {
   bool drain(std::chrono::milliseconds grace);
   /// Jobs running or waiting.
   [[nodiscard]] std::size_t load() const;
+  /// True when called from one of this pool's threads (i.e. from inside one of its jobs).
+  [[nodiscard]] bool on_worker_thread() const noexcept;
 
  private:
   void work();

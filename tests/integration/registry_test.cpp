@@ -333,3 +333,38 @@ TEST_F(ConcurrencyTest, CloseLetsCallsInFlightFinishThenUnregisters) {
 
 }  // namespace
 }  // namespace polaris
+
+namespace polaris {
+namespace {
+
+// Unregistering a tool, or closing its connection, waits for its handlers: from inside one of
+// them that would wait forever, so it is refused with a clear error instead.
+TEST(Registry, AHandlerCannotUnregisterItselfOrCloseItsConnection) {
+  auto registry = Registry::start({.bind = {.port = 0}});
+  auto agent = connect({.servers = {registry.client_url()}});
+  agent.register_tool(
+      {.name = "self_destruct", .handler = [&agent](const Request& request) -> Result {
+         try {
+           if (request.boolean("close")) {
+             agent.close();
+           } else {
+             agent.unregister_tool("self_destruct");
+           }
+         } catch (const Error& error) {
+           return {{"refused", error.what()}};
+         }
+         return {{"refused", nullptr}};
+       }});
+  auto client = connect({.servers = {registry.client_url()}});
+  EXPECT_EQ(client.call("self_destruct")["refused"],
+            "unregister: self_destruct cannot be unregistered (or its connection closed) from "
+            "inside its own handler");
+  EXPECT_EQ(client.call("self_destruct", {{"close", true}})["refused"],
+            "close: a connection cannot be closed from inside one of its tool handlers");
+  EXPECT_EQ(client.list_tools().size(), 1U);  // nothing was half done
+  agent.close();
+  EXPECT_TRUE(client.list_tools().empty());
+}
+
+}  // namespace
+}  // namespace polaris
