@@ -35,11 +35,8 @@ void add_call_command(CLI::App& app, int& exit_code) {
       exit_code = kUsage;
       return;
     }
-    auto connection = connect_client(flags->servers);
-    if (!connection) {
-      exit_code = kCannotConnect;
-      return;
-    }
+    auto connection = connect_client(flags->servers, exit_code);
+    if (!connection) return;
     try {
       std::cout << connection->call(flags->name, arguments, options).dump() << '\n';
     } catch (const std::exception& error) {

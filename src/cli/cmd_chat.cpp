@@ -106,11 +106,8 @@ void run_chat(const ChatFlags& flags, int& exit_code) {
   // JSON output takes no tools, so it needs no cluster.
   std::optional<Connection> connection;
   if (!flags.json) {
-    connection = connect_client(flags.servers);
-    if (!connection) {
-      exit_code = kFailure;
-      return;
-    }
+    connection = connect_client(flags.servers, exit_code, kFailure);
+    if (!connection) return;
   }
   Session session =
       connection ? Session(*connection, std::move(options)) : Session(std::move(options));

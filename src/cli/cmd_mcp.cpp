@@ -116,11 +116,8 @@ void add_import(CLI::App& mcp, int& exit_code) {
       value.erase(0, value.find_first_not_of(' '));
       options.client.server.headers.emplace_back(header.substr(0, colon), value);
     }
-    auto connection = connect_client(flags->servers);
-    if (!connection) {
-      exit_code = kCannotConnect;
-      return;
-    }
+    auto connection = connect_client(flags->servers, exit_code);
+    if (!connection) return;
     try {
       mcp::Import imported(*connection, options);
       std::cerr << "imported " << imported.tools().size() << " tools:";
@@ -208,11 +205,8 @@ void add_serve(CLI::App& mcp, int& exit_code) {
       exit_code = kUsage;
       return;
     }
-    auto connection = connect_client(flags->servers);
-    if (!connection) {
-      exit_code = kCannotConnect;
-      return;
-    }
+    auto connection = connect_client(flags->servers, exit_code);
+    if (!connection) return;
     try {
       mcp::Server server(*connection, options);
       if (flags->http.empty()) {

@@ -75,11 +75,8 @@ void add_tools_command(CLI::App& app, int& exit_code) {
   add_server_option(*command, flags->servers);
   command->add_flag("--json", flags->json, "Print the declarations as one JSON array");
   command->callback([flags, &exit_code] {
-    auto connection = connect_client(flags->servers);
-    if (!connection) {
-      exit_code = kCannotConnect;
-      return;
-    }
+    auto connection = connect_client(flags->servers, exit_code);
+    if (!connection) return;
     try {
       auto tools = connection->list_tools();
       if (flags->json) {

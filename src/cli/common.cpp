@@ -33,7 +33,8 @@ void add_server_option(CLI::App& command, std::vector<std::string>& servers) {
       ->allow_extra_args(false);
 }
 
-std::optional<Connection> connect_client(const std::vector<std::string>& servers) {
+std::optional<Connection> connect_client(const std::vector<std::string>& servers, int& exit_code,
+                                         int failure_code) {
   try {
     // A one-shot command does not need keepalives or its own tools.
     return Connection(ConnectOptions{.servers = servers_from(servers),
@@ -41,6 +42,7 @@ std::optional<Connection> connect_client(const std::vector<std::string>& servers
                                      .keepalive_interval = std::chrono::milliseconds::zero()});
   } catch (const Error& error) {
     print_error(error.what());
+    exit_code = failure_code;
     return std::nullopt;
   }
 }

@@ -25,8 +25,10 @@ std::vector<std::string> servers_from(const std::vector<std::string>& flag);
 /// Adds --server to a client subcommand.
 void add_server_option(CLI::App& command, std::vector<std::string>& servers);
 
-/// Connects for a client command. On failure prints "error: ..." and returns nullopt.
-std::optional<Connection> connect_client(const std::vector<std::string>& servers);
+/// Connects for a client command. On failure prints "error: ...", sets `exit_code` to
+/// `failure_code` and returns nullopt.
+std::optional<Connection> connect_client(const std::vector<std::string>& servers, int& exit_code,
+                                         int failure_code = kCannotConnect);
 
 /// Parses "500ms", "5s", "10m", "1h" or a plain number of seconds.
 /// @throws CLI::ValidationError on anything else.
