@@ -39,6 +39,19 @@ struct RegistryOptions {
   std::chrono::milliseconds sweep_interval{0};
   /// Let a registration replace a tool of the same name instead of refusing it.
   bool allow_overwrite = false;
+  /// A polaris agent that sends heartbeats and is silent for this long is declared gone and its
+  /// tools are removed on every node.
+  std::chrono::milliseconds agent_timeout{3000};
+  /// How long a node waits, before answering a registration, for a concurrent registration of
+  /// the same name on another node (so that exactly one of two racing agents is told OK). Only
+  /// used when other nodes may exist (a cluster or attach mode).
+  std::chrono::milliseconds claim_window{20};
+  /// How long a starting cluster node looks for a peer to copy the catalogue from before it
+  /// concludes that it is alone. It answers no registry request before it has the catalogue.
+  std::chrono::milliseconds sync_timeout{2000};
+  /// How often the supervised nats-server pings its clients; a client that misses three pings
+  /// is disconnected (so a hung agent stops receiving calls). 0: nats-server's default (2 min).
+  std::chrono::milliseconds client_ping_interval{1000};
   /// Attach mode: serve the registry on these existing NATS servers and launch nothing.
   std::vector<std::string> nats_urls;
   /// nats-server binary; empty: $POLARIS_NATS_SERVER, else nats-server from PATH or /usr/sbin.
@@ -74,6 +87,10 @@ class Registry {
   [[nodiscard]] std::string cluster_url() const;
   /// Number of tools in this node's catalogue.
   [[nodiscard]] std::size_t tool_count() const;
+  /// Number of polaris agents owning tools in this node's catalogue.
+  [[nodiscard]] std::size_t agent_count() const;
+  /// This node's id in the cluster (its server name).
+  [[nodiscard]] std::string node_id() const;
 
   /// Blocks until SIGINT or SIGTERM arrives (then returns) or the supervised nats-server dies
   /// (then throws Error(Errc::process) with its last log lines).

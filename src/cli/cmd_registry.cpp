@@ -19,6 +19,10 @@ struct RegistryFlags {
   RegistryOptions options;
   int node = 0;
   std::string keepalive_deadline;
+  std::string agent_timeout;
+  std::string claim_window;
+  std::string sync_timeout;
+  std::string ping_interval;
   std::string ready_file;
 };
 
@@ -41,6 +45,7 @@ void apply_node_defaults(CLI::App& command, RegistryFlags& flags) {
 void write_ready_file(const std::string& path, const Registry& registry) {
   const Json ready{{"client_url", registry.client_url()},
                    {"cluster_url", registry.cluster_url()},
+                   {"node", registry.node_id()},
                    {"pid", ::getpid()}};
   const std::string temporary = path + ".tmp";
   {
@@ -80,6 +85,16 @@ void add_registry_command(CLI::App& app, int& exit_code) {
   command->add_option("--route", o.routes, "Route URL of another node, repeatable");
   command->add_option("--keepalive-deadline", flags->keepalive_deadline,
                       "Remove tools not kept alive for this long (e.g. 30s, 10m; default 10m)");
+  command->add_option(
+      "--agent-timeout", flags->agent_timeout,
+      "Declare a polaris agent gone after this much heartbeat silence (default 3s)");
+  command->add_option("--claim-window", flags->claim_window,
+                      "Wait this long for concurrent registrations on other nodes (default 20ms)");
+  command->add_option("--sync-timeout", flags->sync_timeout,
+                      "Look this long for a peer to copy the catalogue from at start (default 2s)");
+  command->add_option("--client-ping-interval", flags->ping_interval,
+                      "nats-server pings clients this often; 3 missed pings disconnect "
+                      "(default 1s; 0: nats-server's default)");
   command->add_flag("--allow-overwrite", o.allow_overwrite,
                     "A registration may replace a tool of the same name");
   command->add_option("--nats-url", o.nats_urls,
@@ -92,10 +107,16 @@ void add_registry_command(CLI::App& app, int& exit_code) {
 
   command->callback([command, flags, &exit_code] {
     try {
+      RegistryOptions& options = flags->options;
       apply_node_defaults(*command, *flags);
-      if (!flags->keepalive_deadline.empty()) {
-        flags->options.keepalive_deadline = parse_duration(flags->keepalive_deadline);
-      }
+      auto duration = [](const std::string& text, std::chrono::milliseconds& into) {
+        if (!text.empty()) into = parse_duration(text);
+      };
+      duration(flags->keepalive_deadline, options.keepalive_deadline);
+      duration(flags->agent_timeout, options.agent_timeout);
+      duration(flags->claim_window, options.claim_window);
+      duration(flags->sync_timeout, options.sync_timeout);
+      duration(flags->ping_interval, options.client_ping_interval);
       auto registry = Registry::start(flags->options);
       if (!flags->ready_file.empty()) write_ready_file(flags->ready_file, registry);
       registry.run_until_shutdown();

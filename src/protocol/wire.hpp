@@ -13,6 +13,23 @@ inline constexpr std::string_view kUnregisterSubject = "polaris:tool:unregister"
 inline constexpr std::string_view kKeepaliveSubject = "polaris:tool:keepalive";
 inline constexpr std::string_view kListSubject = "polaris:tool:list";
 inline constexpr std::string_view kToolSubjectPrefix = "polaris:user-func:";
+/// polaris-native subjects (docs/PROTOCOL.md, "High availability").
+inline constexpr std::string_view kBatchRegisterSubject = "polaris.registry.register";
+inline constexpr std::string_view kPagedListSubject = "polaris.registry.list";
+inline constexpr std::string_view kAgentHeartbeatSubject = "polaris.agent.heartbeat";
+inline constexpr std::string_view kAgentGoneSubject = "polaris.registry.agent.gone";
+/// Registry nodes among themselves.
+inline constexpr std::string_view kSyncEventSubject = "polaris.registry.sync.event";
+inline constexpr std::string_view kSyncSnapshotSubject = "polaris.registry.sync.snapshot";
+inline constexpr std::string_view kNodeHeartbeatSubject = "polaris.registry.node.heartbeat";
+/// The queue group of every polaris registry node: one node answers each request.
+inline constexpr const char* kRegistryQueue = "polaris-registry";
+
+/// "polaris.agent.<id>.<verb>": subjects one agent serves (resync, revoked, call.<tool>).
+inline std::string agent_subject(std::string_view agent, std::string_view verb) {
+  return "polaris.agent." + std::string(agent) + "." + std::string(verb);
+}
+
 /// polaris extension headers (reference peers ignore headers).
 /// On a call: the caller's timeout in milliseconds, relative because clocks differ.
 inline constexpr const char* kTimeoutHeader = "Polaris-Timeout";

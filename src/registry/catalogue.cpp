@@ -1,6 +1,42 @@
 #include "registry/catalogue.hpp"
 
+#include <algorithm>
+#include <tuple>
+
+#include "polaris/error.hpp"
+
 namespace polaris::detail {
+namespace {
+
+using namespace std::chrono_literals;
+
+/// How long a release is remembered, so that a late copy of the claim it ended is ignored.
+constexpr auto kTombstoneLifetime = 60s;
+/// At most one resync request per agent in this interval, from one node.
+constexpr auto kResyncInterval = 2s;
+
+const Json* polaris_field(const Json& declaration) {
+  auto it = declaration.find("polaris");
+  return it != declaration.end() && it->is_object() ? &*it : nullptr;
+}
+
+Json without_agent(const Json& declaration) {
+  Json copy = declaration;
+  if (auto it = copy.find("polaris"); it != copy.end() && it->is_object()) it->erase("agent");
+  return copy;
+}
+
+/// Replicas must serve the same thing: identical declarations apart from who serves them.
+bool compatible(const Claim& a, const Claim& b) {
+  return a.replicable && b.replicable &&
+         without_agent(a.declaration) == without_agent(b.declaration);
+}
+
+}  // namespace
+
+bool Claim::earlier_than(const Claim& other) const {
+  return std::tie(stamp, agent, origin) < std::tie(other.stamp, other.agent, other.origin);
+}
 
 CheckedName check_declaration(const Json& declaration) {
   if (!declaration.is_object()) return {"", "the declaration is not a JSON object"};
@@ -18,71 +54,388 @@ CheckedName check_declaration(const Json& declaration) {
   return {text, ""};
 }
 
-Catalogue::Outcome Catalogue::add(const Json& declaration, Clock::time_point now) {
-  const CheckedName checked = check_declaration(declaration);
-  if (!checked.problem.empty()) return {false, "register: " + checked.problem};
-  std::lock_guard lock(mutex_);
-  auto [it, inserted] = tools_.try_emplace(checked.name, Entry{declaration, now + deadline_});
-  if (!inserted) {
-    if (!allow_overwrite_) return {false, "register: " + checked.name + " already registered"};
-    it->second = Entry{declaration, now + deadline_};
+ParsedClaim parse_claim(const Json& declaration) {
+  CheckedName checked = check_declaration(declaration);
+  if (!checked.problem.empty()) return {std::nullopt, checked.problem};
+  Claim claim{.name = std::move(checked.name), .declaration = declaration};
+  if (const Json* field = polaris_field(declaration)) {
+    if (auto agent = field->find("agent"); agent != field->end()) {
+      if (!agent->is_string()) return {std::nullopt, "polaris.agent must be a string"};
+      claim.agent = agent->get<std::string>();
+    }
+    if (auto replicable = field->find("replicable"); replicable != field->end()) {
+      claim.replicable = replicable->is_boolean() && replicable->get<bool>();
+    }
   }
-  return {true, "OK"};
+  if (claim.replicable && claim.agent.empty()) {
+    return {std::nullopt, "a replicable tool needs polaris.agent"};
+  }
+  return {std::move(claim), ""};
 }
 
-Catalogue::Outcome Catalogue::remove(const Json& declaration) {
-  const CheckedName checked = check_declaration(declaration);
-  if (!checked.problem.empty()) return {false, "unregister: " + checked.problem};
-  std::lock_guard lock(mutex_);
-  if (tools_.erase(checked.name) == 0) {
-    return {false, "unregister: " + checked.name + " not found"};
-  }
-  return {true, "OK"};
+Json to_json(const Claim& claim) {
+  return Json{{"name", claim.name},
+              {"agent", claim.agent},
+              {"declaration", claim.declaration},
+              {"replicable", claim.replicable},
+              {"stamp", claim.stamp},
+              {"origin", claim.origin}};
 }
 
-Catalogue::Outcome Catalogue::keepalive(const Json& declarations, Clock::time_point now) {
-  if (!declarations.is_array()) {
-    return {false, "keepalive: the body must be a JSON array of declarations"};
+Claim claim_from_json(const Json& json) {
+  Claim claim{.name = json.at("name").get<std::string>(),
+              .agent = json.at("agent").get<std::string>(),
+              .declaration = json.at("declaration"),
+              .replicable = json.at("replicable").get<bool>(),
+              .stamp = json.at("stamp").get<Stamp>(),
+              .origin = json.at("origin").get<std::string>()};
+  if (!check_declaration(claim.declaration).problem.empty()) {
+    throw Error(Errc::protocol, "a claim carries an unusable declaration");
   }
-  std::string problems;
+  return claim;
+}
+
+Catalogue::Outcome Catalogue::claim(const Claim& claim, Clock::time_point now) {
   std::lock_guard lock(mutex_);
-  for (const auto& declaration : declarations) {
-    const CheckedName checked = check_declaration(declaration);
-    if (!checked.problem.empty()) {
-      problems += (problems.empty() ? "" : "; ") + checked.problem;
+  return apply_claim(claim, now + options_.keepalive_deadline, now, false);
+}
+
+Catalogue::Outcome Catalogue::apply_claim(const Claim& claim, Clock::time_point deadline,
+                                          Clock::time_point now, bool from_keepalive) {
+  const std::string& name = claim.name;
+  if (auto tomb = tombstones_.find({name, claim.agent});
+      tomb != tombstones_.end() && tomb->second.stamp >= claim.stamp) {
+    return {false, "register: " + name + " was unregistered after this registration", {}};
+  }
+  touch_agent(claim.agent, now);
+  auto it = tools_.find(name);
+  if (it == tools_.end()) {
+    it = tools_.emplace(name, Entry{}).first;
+    it->second.owners.push_back({claim, deadline});
+    if (!claim.agent.empty()) names_by_agent_[claim.agent].insert(name);
+    relist(it->second);
+    return {true, "OK", {}};
+  }
+  auto& owners = it->second.owners;
+  auto same = std::find_if(owners.begin(), owners.end(),
+                           [&](const Owner& owner) { return owner.claim.agent == claim.agent; });
+  if (same != owners.end()) {
+    // The owner again: a keepalive, a polaris agent re-sending after a resync, or (reference
+    // semantics) a second registration of a known name.
+    if (!from_keepalive && claim.agent.empty() && !options_.allow_overwrite) {
+      return {false, "register: " + name + " already registered", {}};
+    }
+    same->deadline = std::max(same->deadline, deadline);
+    if (!from_keepalive && same->claim.declaration != claim.declaration) {
+      const Stamp stamp = same->claim.stamp;
+      same->claim = claim;
+      same->claim.stamp = std::min(stamp, claim.stamp);
+      relist(it->second);
+    }
+    return {true, "OK", {}};
+  }
+
+  const Claim& winner = owners.front().claim;
+  if (compatible(claim, winner)) {
+    auto position = std::find_if(owners.begin(), owners.end(), [&](const Owner& owner) {
+      return claim.earlier_than(owner.claim);
+    });
+    owners.insert(position, Owner{claim, deadline});
+    names_by_agent_[claim.agent].insert(name);
+    relist(it->second);
+    return {true, "OK", {}};
+  }
+  const bool takes_over =
+      options_.allow_overwrite ? winner.earlier_than(claim) : claim.earlier_than(winner);
+  if (!takes_over) {
+    const bool different = claim.replicable && winner.replicable;
+    return {false,
+            "register: " + name + " already registered" +
+                (different ? " with a different declaration" : ""),
+            {}};
+  }
+  Outcome outcome{true, "OK", {}};
+  for (const Owner& owner : owners) {
+    if (!owner.claim.agent.empty()) {
+      outcome.revoked.push_back({name, owner.claim.agent,
+                                 "register: " + name + " was registered by another agent first"});
+    }
+  }
+  for (const Owner& owner : owners) {
+    auto names = names_by_agent_.find(owner.claim.agent);
+    if (names == names_by_agent_.end()) continue;
+    names->second.erase(name);
+    if (names->second.empty()) names_by_agent_.erase(names);
+  }
+  owners.assign(1, Owner{claim, deadline});
+  if (!claim.agent.empty()) names_by_agent_[claim.agent].insert(name);
+  relist(it->second);
+  return outcome;
+}
+
+std::vector<Catalogue::Revocation> Catalogue::keepalive(const std::vector<Claim>& claims,
+                                                        Clock::time_point now) {
+  std::vector<Revocation> revoked;
+  std::lock_guard lock(mutex_);
+  for (const Claim& claim : claims) {
+    Outcome outcome = apply_claim(claim, now + options_.keepalive_deadline, now, true);
+    if (!outcome.success && !claim.agent.empty()) {
+      revoked.push_back({claim.name, claim.agent, outcome.message});
+    }
+    for (auto& revocation : outcome.revoked) revoked.push_back(std::move(revocation));
+  }
+  return revoked;
+}
+
+Catalogue::Outcome Catalogue::release(const std::string& name, const std::string& agent,
+                                      Stamp stamp, Clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  auto& tomb = tombstones_[{name, agent}];
+  tomb.stamp = std::max(tomb.stamp, stamp);
+  tomb.expires = now + kTombstoneLifetime;
+  auto it = tools_.find(name);
+  if (it != tools_.end()) {
+    auto& owners = it->second.owners;
+    for (std::size_t i = 0; i < owners.size(); ++i) {
+      if (owners[i].claim.agent == agent && owners[i].claim.stamp < stamp) {
+        remove_owner(it, i);
+        return {true, "OK", {}};
+      }
+    }
+  }
+  return {false, "unregister: " + name + " not found", {}};
+}
+
+bool Catalogue::owns(const std::string& name, const std::string& agent) const {
+  std::lock_guard lock(mutex_);
+  auto it = tools_.find(name);
+  if (it == tools_.end()) return false;
+  return std::any_of(it->second.owners.begin(), it->second.owners.end(),
+                     [&](const Owner& owner) { return owner.claim.agent == agent; });
+}
+
+void Catalogue::remove_owner(std::map<std::string, Entry>::iterator entry, std::size_t index) {
+  auto& owners = entry->second.owners;
+  const std::string agent = owners[index].claim.agent;
+  owners.erase(owners.begin() + static_cast<std::ptrdiff_t>(index));
+  if (!agent.empty()) {
+    auto names = names_by_agent_.find(agent);
+    if (names != names_by_agent_.end()) {
+      names->second.erase(entry->first);
+      if (names->second.empty()) names_by_agent_.erase(names);
+    }
+  }
+  if (owners.empty()) {
+    tools_.erase(entry);
+  } else {
+    relist(entry->second);
+  }
+}
+
+void Catalogue::relist(Entry& entry) const {
+  Json listed = without_agent(entry.owners.front().claim.declaration);
+  if (auto it = listed.find("polaris"); it != listed.end() && it->is_object()) {
+    (*it)["replicas"] = entry.owners.size();
+  }
+  entry.listed = listed.dump();
+}
+
+void Catalogue::touch_agent(const std::string& agent, Clock::time_point now) {
+  if (agent.empty()) return;
+  auto& record = agents_[agent];
+  record.last_heard = std::max(record.last_heard, now);
+}
+
+bool Catalogue::heartbeat(const std::string& agent, std::size_t tools, Clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  auto& record = agents_[agent];
+  record.last_heard = now;
+  record.heartbeating = true;
+  record.reported_tools = tools;
+  auto names = names_by_agent_.find(agent);
+  const std::size_t held = names == names_by_agent_.end() ? 0 : names->second.size();
+  if (held >= tools) return false;
+  if (record.last_resync && now - *record.last_resync < kResyncInterval) return false;
+  record.last_resync = now;
+  return true;
+}
+
+Catalogue::SweepResult Catalogue::sweep(Clock::time_point now) {
+  SweepResult result;
+  std::lock_guard lock(mutex_);
+  std::set<std::string> touched;
+  for (auto agent = agents_.begin(); agent != agents_.end();) {
+    if (now - agent->second.last_heard <= options_.agent_timeout) {
+      ++agent;
       continue;
     }
-    auto [it, inserted] = tools_.try_emplace(checked.name, Entry{declaration, now + deadline_});
-    if (!inserted) it->second.deadline = now + deadline_;
+    const bool held_names = names_by_agent_.count(agent->first) > 0;
+    if (!agent->second.heartbeating && held_names) {
+      ++agent;  // a polaris agent without heartbeats lives by its keepalive deadline
+      continue;
+    }
+    if (held_names) {
+      const std::set<std::string> names = names_by_agent_[agent->first];
+      for (const auto& name : names) {
+        auto entry = tools_.find(name);
+        auto& owners = entry->second.owners;
+        for (std::size_t i = 0; i < owners.size(); ++i) {
+          if (owners[i].claim.agent == agent->first) {
+            touched.insert(name);
+            remove_owner(entry, i);
+            break;
+          }
+        }
+      }
+    }
+    if (agent->second.heartbeating) result.gone_agents.push_back(agent->first);
+    agent = agents_.erase(agent);
   }
-  if (!problems.empty()) return {false, "keepalive: " + problems};
-  return {true, "OK"};
-}
-
-Json Catalogue::list() const {
-  Json array = Json::array();
-  std::lock_guard lock(mutex_);
-  for (const auto& [name, entry] : tools_) array.push_back(entry.declaration);
-  return array;
-}
-
-std::vector<std::string> Catalogue::sweep(Clock::time_point now) {
-  std::vector<std::string> removed;
-  std::lock_guard lock(mutex_);
-  for (auto it = tools_.begin(); it != tools_.end();) {
-    if (it->second.deadline <= now) {
-      removed.push_back(it->first);
-      it = tools_.erase(it);
+  for (auto entry = tools_.begin(); entry != tools_.end();) {
+    auto& owners = entry->second.owners;
+    for (std::size_t i = owners.size(); i-- > 0;) {
+      if (owners[i].deadline <= now) {
+        const std::string agent = owners[i].claim.agent;
+        owners.erase(owners.begin() + static_cast<std::ptrdiff_t>(i));
+        if (!agent.empty()) {
+          auto names = names_by_agent_.find(agent);
+          if (names != names_by_agent_.end()) {
+            names->second.erase(entry->first);
+            if (names->second.empty()) names_by_agent_.erase(names);
+          }
+        }
+      }
+    }
+    if (owners.empty()) {
+      touched.insert(entry->first);
+      entry = tools_.erase(entry);
     } else {
-      ++it;
+      relist(entry->second);
+      ++entry;
     }
   }
-  return removed;
+  for (const auto& name : touched) {
+    if (tools_.count(name) == 0) result.expired.push_back(name);
+  }
+  std::erase_if(tombstones_, [&](const auto& item) { return item.second.expires <= now; });
+  return result;
+}
+
+std::string Catalogue::list_json() const {
+  std::lock_guard lock(mutex_);
+  std::string out = "[";
+  for (const auto& [name, entry] : tools_) {
+    if (out.size() > 1) out += ',';
+    out += entry.listed;
+  }
+  out += ']';
+  return out;
+}
+
+std::string Catalogue::page_json(const std::string& after, std::size_t limit,
+                                 std::size_t max_bytes) const {
+  std::lock_guard lock(mutex_);
+  std::string tools;
+  std::size_t count = 0;
+  auto it = after.empty() ? tools_.begin() : tools_.upper_bound(after);
+  std::string last;
+  // The wrapper and the "next" name stay below this many bytes of JSON.
+  const std::size_t reserve = 256;
+  for (; it != tools_.end() && count < limit; ++it) {
+    if (count > 0 && tools.size() + it->second.listed.size() + reserve > max_bytes) break;
+    if (count > 0) tools += ',';
+    tools += it->second.listed;
+    last = it->first;
+    ++count;
+  }
+  std::string out = "{\"tools\":[" + tools + "]";
+  if (it != tools_.end()) out += ",\"next\":" + Json(last).dump();
+  out += '}';
+  return out;
+}
+
+Json Catalogue::snapshot_page(const std::string& after, std::size_t max_bytes,
+                              Clock::time_point now) const {
+  std::lock_guard lock(mutex_);
+  Json page{{"owners", Json::array()}};
+  if (after.empty()) {
+    Json agents = Json::array();
+    for (const auto& [id, record] : agents_) {
+      agents.push_back({{"agent", id}, {"heartbeating", record.heartbeating}});
+    }
+    Json tombstones = Json::array();
+    for (const auto& [key, tomb] : tombstones_) {
+      tombstones.push_back({{"name", key.first}, {"agent", key.second}, {"stamp", tomb.stamp}});
+    }
+    page["agents"] = std::move(agents);
+    page["tombstones"] = std::move(tombstones);
+  }
+  std::size_t bytes = page.dump().size();
+  auto it = after.empty() ? tools_.begin() : tools_.upper_bound(after);
+  for (; it != tools_.end(); ++it) {
+    Json owners = Json::array();
+    for (const Owner& owner : it->second.owners) {
+      Json item = to_json(owner.claim);
+      item["deadline_ms"] =
+          std::chrono::duration_cast<std::chrono::milliseconds>(owner.deadline - now).count();
+      owners.push_back(std::move(item));
+    }
+    const std::size_t size = owners.dump().size();
+    if (!page["owners"].empty() && bytes + size > max_bytes) break;
+    bytes += size;
+    for (auto& item : owners) page["owners"].push_back(std::move(item));
+    page["next"] = it->first;
+  }
+  if (it == tools_.end()) page.erase("next");
+  return page;
+}
+
+Stamp Catalogue::load_snapshot_page(const Json& page, Clock::time_point now) {
+  Stamp highest = 0;
+  std::lock_guard lock(mutex_);
+  for (const auto& item : page.value("agents", Json::array())) {
+    auto& record = agents_[item.at("agent").get<std::string>()];
+    record.last_heard = now;
+    record.heartbeating = item.value("heartbeating", false);
+  }
+  for (const auto& item : page.value("tombstones", Json::array())) {
+    auto& tomb =
+        tombstones_[{item.at("name").get<std::string>(), item.at("agent").get<std::string>()}];
+    tomb.stamp = std::max(tomb.stamp, item.at("stamp").get<Stamp>());
+    tomb.expires = now + kTombstoneLifetime;
+    highest = std::max(highest, tomb.stamp);
+  }
+  for (const auto& item : page.at("owners")) {
+    const Claim claim = claim_from_json(item);
+    const auto deadline = now + std::chrono::milliseconds(item.value("deadline_ms", 0));
+    apply_claim(claim, deadline, now, false);
+    highest = std::max(highest, claim.stamp);
+  }
+  return highest;
 }
 
 std::size_t Catalogue::size() const {
   std::lock_guard lock(mutex_);
   return tools_.size();
+}
+
+std::size_t Catalogue::agent_count() const {
+  std::lock_guard lock(mutex_);
+  return names_by_agent_.size();
+}
+
+Stamp StampClock::next() {
+  const auto wall = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+  std::lock_guard lock(mutex_);
+  last_ = std::max(last_ + 1, static_cast<Stamp>(wall));
+  return last_;
+}
+
+void StampClock::observe(Stamp seen) {
+  std::lock_guard lock(mutex_);
+  last_ = std::max(last_, seen);
 }
 
 }  // namespace polaris::detail

@@ -1,52 +1,47 @@
-// Internal: one registry node's tool catalogue (the reference's semantics).
+// Internal: the tool catalogue every registry node holds, replicated by applying the same claims
+// and releases in any order (see docs/ARCHITECTURE.md, "One catalogue").
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "polaris/json.hpp"
 
 namespace polaris::detail {
 
-/// The tools one node knows, each with the deadline by which a keepalive must refresh it.
-/// Thread safety: all methods may be called from any thread.
-class Catalogue {
- public:
-  using Clock = std::chrono::steady_clock;
+/// Orders claims cluster-wide: nanoseconds of wall clock made unique per node (see StampClock).
+using Stamp = std::uint64_t;
 
-  struct Outcome {
-    bool success;
-    std::string message;  ///< "OK" on success
-  };
+/// One agent's registration of one tool name.
+struct Claim {
+  std::string name;
+  std::string agent;  ///< "" for a reference agent (its declarations carry no polaris.agent)
+  Json declaration;   ///< as registered (with its polaris field)
+  bool replicable = false;
+  Stamp stamp = 0;
+  std::string origin;  ///< the node that stamped the claim; breaks ties between equal stamps
 
-  Catalogue(bool allow_overwrite, std::chrono::milliseconds keepalive_deadline)
-      : allow_overwrite_(allow_overwrite), deadline_(keepalive_deadline) {}
-
-  /// Adds one declaration; refuses a known name unless overwriting is allowed.
-  Outcome add(const Json& declaration, Clock::time_point now);
-  /// Removes the tool named in `declaration`.
-  Outcome remove(const Json& declaration);
-  /// Refreshes (or re-adds) every declaration of the array.
-  Outcome keepalive(const Json& declarations, Clock::time_point now);
-  /// Every declaration, sorted by name.
-  [[nodiscard]] Json list() const;
-  /// Removes tools whose deadline has passed; returns their names.
-  std::vector<std::string> sweep(Clock::time_point now);
-  [[nodiscard]] std::size_t size() const;
-
- private:
-  struct Entry {
-    Json declaration;
-    Clock::time_point deadline;
-  };
-
-  bool allow_overwrite_;
-  std::chrono::milliseconds deadline_;
-  mutable std::mutex mutex_;
-  std::map<std::string, Entry> tools_;
+  /// Earlier claims win. Every node compares the same fields, so every node picks one winner.
+  [[nodiscard]] bool earlier_than(const Claim& other) const;
 };
+
+/// A declaration turned into an unstamped claim, or the reason it cannot be one.
+struct ParsedClaim {
+  std::optional<Claim> claim;
+  std::string problem;  ///< empty when `claim` is set
+};
+ParsedClaim parse_claim(const Json& declaration);
+
+/// A claim as nodes exchange it (replication events and snapshots).
+Json to_json(const Claim& claim);
+/// @throws Json::exception or Error(Errc::protocol) when `json` is not a claim.
+Claim claim_from_json(const Json& json);
 
 /// The name of a declaration when it is usable as a tool, else an explanation (no name, not a
 /// string, or characters a NATS subject cannot carry).
@@ -55,5 +50,123 @@ struct CheckedName {
   std::string problem;  ///< empty when the name is usable
 };
 CheckedName check_declaration(const Json& declaration);
+
+struct CatalogueOptions {
+  bool allow_overwrite = false;  ///< a newer registration replaces the owner (reference option)
+  std::chrono::milliseconds keepalive_deadline{std::chrono::minutes(10)};
+  std::chrono::milliseconds agent_timeout{3000};  ///< heartbeat silence that makes an agent gone
+};
+
+/// The tools of the cluster, as one node knows them.
+///
+/// Each name has one owner, or several when every owner declared it replicable with identical
+/// declarations. When claims conflict the earliest wins on every node, whatever order the nodes
+/// learn of them in; a release leaves a tombstone so that a late copy of an older claim does not
+/// bring a tool back. Agents that send heartbeats are declared gone after `agent_timeout` of
+/// silence; other entries (reference agents) live until their keepalive deadline.
+///
+/// Thread safety: all methods may be called from any thread.
+class Catalogue {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  /// An owner that lost its name to an earlier claim and must be told.
+  struct Revocation {
+    std::string name;
+    std::string agent;
+    std::string message;
+  };
+  struct Outcome {
+    bool success = false;
+    std::string message;  ///< "OK" on success
+    std::vector<Revocation> revoked;
+  };
+
+  explicit Catalogue(CatalogueOptions options) : options_(options) {}
+
+  /// Applies a registration.
+  Outcome claim(const Claim& claim, Clock::time_point now);
+  /// Applies a keepalive: refreshes the owners it names and claims the names it does not know.
+  /// Returns the owners revoked and the polaris agents whose re-added claim lost.
+  std::vector<Revocation> keepalive(const std::vector<Claim>& claims, Clock::time_point now);
+  /// Removes `agent`'s ownership of `name` (an agent-less release removes a reference owner).
+  Outcome release(const std::string& name, const std::string& agent, Stamp stamp,
+                  Clock::time_point now);
+  [[nodiscard]] bool owns(const std::string& name, const std::string& agent) const;
+
+  /// Records a heartbeat. True when this node holds fewer tools of the agent than it serves and
+  /// has not asked it to re-send them lately.
+  bool heartbeat(const std::string& agent, std::size_t tools, Clock::time_point now);
+
+  struct SweepResult {
+    std::vector<std::string> expired;      ///< names whose last owner's deadline passed
+    std::vector<std::string> gone_agents;  ///< agents silent for longer than agent_timeout
+  };
+  SweepResult sweep(Clock::time_point now);
+
+  /// The reference list reply: every name once, sorted, as a JSON array text.
+  [[nodiscard]] std::string list_json() const;
+  /// One page of the polaris list: at most `limit` names after `after`, at most `max_bytes`.
+  [[nodiscard]] std::string page_json(const std::string& after, std::size_t limit,
+                                      std::size_t max_bytes) const;
+
+  /// A page of this node's full state for a node that is starting (names after `after`, at most
+  /// about `max_bytes`); the first page also carries agents and tombstones.
+  [[nodiscard]] Json snapshot_page(const std::string& after, std::size_t max_bytes,
+                                   Clock::time_point now) const;
+  /// Applies a snapshot page. Returns the highest stamp seen.
+  Stamp load_snapshot_page(const Json& page, Clock::time_point now);
+
+  [[nodiscard]] std::size_t size() const;
+  [[nodiscard]] std::size_t agent_count() const;
+
+ private:
+  struct Owner {
+    Claim claim;
+    Clock::time_point deadline;
+  };
+  struct Entry {
+    std::vector<Owner> owners;  ///< sorted, earliest claim first
+    std::string listed;         ///< the declaration as lists show it (JSON text)
+  };
+  struct Agent {
+    Clock::time_point last_heard;
+    bool heartbeating = false;
+    std::size_t reported_tools = 0;
+    std::optional<Clock::time_point> last_resync;
+  };
+  using OwnerKey = std::pair<std::string, std::string>;  // name, agent
+  struct Tombstone {
+    Stamp stamp;
+    Clock::time_point expires;
+  };
+
+  Outcome apply_claim(const Claim& claim, Clock::time_point deadline, Clock::time_point now,
+                      bool from_keepalive);
+  void remove_owner(std::map<std::string, Entry>::iterator entry, std::size_t index);
+  void relist(Entry& entry) const;
+  void touch_agent(const std::string& agent, Clock::time_point now);
+
+  CatalogueOptions options_;
+  mutable std::mutex mutex_;
+  std::map<std::string, Entry> tools_;
+  std::map<std::string, std::set<std::string>> names_by_agent_;
+  std::map<std::string, Agent> agents_;
+  std::map<OwnerKey, Tombstone> tombstones_;
+};
+
+/// Makes stamps: wall-clock nanoseconds, strictly increasing on this node and never below a
+/// stamp seen from another node (a Lamport clock over wall time, so that stamps from nodes with
+/// close clocks order roughly by real time).
+/// Thread safety: all methods may be called from any thread.
+class StampClock {
+ public:
+  Stamp next();
+  void observe(Stamp seen);
+
+ private:
+  std::mutex mutex_;
+  Stamp last_ = 0;
+};
 
 }  // namespace polaris::detail

@@ -78,6 +78,13 @@ std::string render_nats_config(const RegistryOptions& options, const std::string
   config << "port: " << config_port(options.bind.port) << "\n";
   config << "max_payload: " << options.max_payload << "\n";
   config << "ports_file_dir: " << quoted(ports_dir) << "\n";
+  if (options.client_ping_interval > std::chrono::milliseconds::zero()) {
+    // nats-server takes whole seconds here; a client missing three pings is disconnected.
+    const auto seconds = std::max<std::int64_t>(
+        1, std::chrono::duration_cast<std::chrono::seconds>(options.client_ping_interval).count());
+    config << "ping_interval: \"" << seconds << "s\"\n";
+    config << "ping_max: 3\n";
+  }
   if (!options.cluster.name.empty()) {
     config << "cluster {\n";
     config << "  name: " << quoted(options.cluster.name) << "\n";

@@ -13,6 +13,8 @@
 #include "protocol/wire.hpp"
 #include "registry/catalogue.hpp"
 #include "registry/nats_server.hpp"
+#include "registry/node_id.hpp"
+#include "registry/peer_sync.hpp"
 #include "transport/nats_error.hpp"
 #include "transport/nats_options.hpp"
 #include "transport/subscription.hpp"
@@ -20,9 +22,17 @@
 namespace polaris {
 namespace {
 
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+/// How often a node tells the others it is alive (and whether it holds the catalogue yet).
+constexpr auto kNodeHeartbeatInterval = 250ms;
+
 std::chrono::milliseconds sweep_interval_of(const RegistryOptions& options) {
   if (options.sweep_interval > std::chrono::milliseconds::zero()) return options.sweep_interval;
-  return std::clamp(options.keepalive_deadline / 10, std::chrono::milliseconds(10),
+  // Often enough to notice a silent agent well within its timeout.
+  return std::clamp(std::min(options.keepalive_deadline / 10, options.agent_timeout / 6),
+                    std::chrono::milliseconds(10),
                     std::chrono::milliseconds(std::chrono::minutes(1)));
 }
 
@@ -38,6 +48,9 @@ void validate(const RegistryOptions& options) {
   if (options.keepalive_deadline <= std::chrono::milliseconds::zero()) {
     throw Error(Errc::invalid_argument, "keepalive_deadline must be positive");
   }
+  if (options.agent_timeout <= std::chrono::milliseconds::zero()) {
+    throw Error(Errc::invalid_argument, "agent_timeout must be positive");
+  }
   if (!options.routes.empty() && options.cluster.name.empty() && options.nats_urls.empty()) {
     throw Error(Errc::invalid_argument, "routes need a cluster name");
   }
@@ -48,35 +61,64 @@ std::string_view body_of(natsMsg* msg) {
   return {data != nullptr ? data : "", static_cast<std::size_t>(natsMsg_GetDataLength(msg))};
 }
 
+/// One registration answered after the claim window: who asked, and for which claims.
+struct PendingReply {
+  Clock::time_point due;
+  std::string reply_subject;
+  /// Accepted claims still to confirm, each with its index in `results`.
+  std::vector<std::pair<std::size_t, detail::Claim>> open;
+  std::vector<Json> results;  ///< per tool, in request order; null until decided
+  bool batch = false;         ///< polaris.registry.register (else the reference subject)
+};
+
 }  // namespace
 
-/// Thread safety: subject handlers run on nats.c delivery threads (one per subject); the sweeper
-/// on its own thread; the catalogue is internally locked.
+/// Thread safety: subject handlers run on nats.c delivery threads (one per subscription); the
+/// housekeeper (node heartbeats, sweeps, delayed replies) on its own thread; the catalogue is
+/// internally locked; `mutex_` guards the rest.
 class Registry::Impl {
  public:
   explicit Impl(RegistryOptions options)
       : options_(std::move(options)),
         log_(detail::logger_or_default(options_.logger)),
-        catalogue_(options_.allow_overwrite, options_.keepalive_deadline) {
+        catalogue_({.allow_overwrite = options_.allow_overwrite,
+                    .keepalive_deadline = options_.keepalive_deadline,
+                    .agent_timeout = options_.agent_timeout}) {
     validate(options_);
+    if (options_.server_name.empty()) options_.server_name = detail::make_node_id();
+    node_id_ = options_.server_name;
+    clustered_ = !options_.cluster.name.empty() || !options_.nats_urls.empty();
     std::vector<std::string> servers = options_.nats_urls;
     if (servers.empty()) {
       server_ = std::make_unique<detail::NatsServer>(options_, log_);
       servers = {server_->client_url()};
     }
-    ConnectOptions connect_options{.servers = servers, .name = "polaris-registry"};
+    ConnectOptions connect_options{.servers = servers, .name = "polaris-registry " + node_id_};
     connect_options.randomize = false;
     auto nats_options = detail::make_nats_options(connect_options, {});
     connection_ = detail::connect_nats(nats_options.get(), servers);
-    subscribe(wire::kRegisterSubject, [this](natsMsg* msg) { on_register(msg); });
-    subscribe(wire::kUnregisterSubject, [this](natsMsg* msg) { on_unregister(msg); });
-    subscribe(wire::kKeepaliveSubject, [this](natsMsg* msg) { on_keepalive(msg); });
-    subscribe(wire::kListSubject, [this](natsMsg* msg) { on_list(msg); });
+    sync_ =
+        std::make_unique<detail::PeerSync>(connection_.get(), node_id_, catalogue_, stamps_, log_);
+    subscribe(wire::kSyncEventSubject, "", [this](natsMsg* msg) { on_event(msg); });
+    subscribe(wire::kNodeHeartbeatSubject, "",
+              [this](natsMsg* msg) { sync_->on_node_heartbeat(body_of(msg)); });
+    subscribe(wire::kAgentHeartbeatSubject, "", [this](natsMsg* msg) { on_agent_heartbeat(msg); });
+    housekeeper_ = std::thread([this] { run_housekeeper(); });
+    if (clustered_) sync_->synchronise(options_.sync_timeout);
+    sync_->mark_synced([this](const Json& event) { apply_event(event); });
+    // Only now, with the catalogue in hand, does this node take requests.
+    const char* queue = wire::kRegistryQueue;
+    subscribe(wire::kSyncSnapshotSubject, queue, [this](natsMsg* msg) { on_snapshot(msg); });
+    subscribe(wire::kRegisterSubject, queue, [this](natsMsg* msg) { on_register(msg); });
+    subscribe(wire::kBatchRegisterSubject, queue, [this](natsMsg* msg) { on_batch_register(msg); });
+    subscribe(wire::kUnregisterSubject, queue, [this](natsMsg* msg) { on_unregister(msg); });
+    subscribe(wire::kKeepaliveSubject, queue, [this](natsMsg* msg) { on_keepalive(msg); });
+    subscribe(wire::kListSubject, queue, [this](natsMsg* msg) { on_list(msg); });
+    subscribe(wire::kPagedListSubject, queue, [this](natsMsg* msg) { on_page(msg); });
     detail::check_nats(natsConnection_FlushTimeout(connection_.get(), 5000),
                        "cannot confirm the registry subscriptions");
-    sweeper_ = std::thread([this] { run_sweeper(); });
-    log_->info("registry serving on {}{}", client_url(),
-               cluster_url().empty() ? "" : " (cluster " + cluster_url() + ")");
+    log_->info("registry node {} serving on {}{} with {} tools", node_id_, client_url(),
+               cluster_url().empty() ? "" : " (cluster " + cluster_url() + ")", tool_count());
   }
 
   ~Impl() { close(); }
@@ -88,6 +130,8 @@ class Registry::Impl {
   }
   std::string cluster_url() const { return server_ ? server_->cluster_url() : std::string(); }
   std::size_t tool_count() const { return catalogue_.size(); }
+  std::size_t agent_count() const { return catalogue_.agent_count(); }
+  const std::string& node_id() const { return node_id_; }
 
   void run_until_shutdown() {
     const int signal = detail::wait_for_signal_or(server_ ? server_->process().exit_fd() : -1);
@@ -103,9 +147,10 @@ class Registry::Impl {
       if (closed_) return;
       closed_ = true;
     }
-    stop_cv_.notify_all();
-    if (sweeper_.joinable()) sweeper_.join();
+    wake_.notify_all();
+    if (housekeeper_.joinable()) housekeeper_.join();
     subscriptions_.clear();  // each waits until its callback can no longer run
+    sync_.reset();
     if (connection_) natsConnection_Close(connection_.get());
     connection_.reset();
     if (server_) server_->stop();
@@ -114,24 +159,25 @@ class Registry::Impl {
   }
 
  private:
-  void subscribe(std::string_view subject, std::function<void(natsMsg*)> handler) {
+  void subscribe(std::string_view subject, const char* queue,
+                 std::function<void(natsMsg*)> handler) {
     subscriptions_.emplace_back(
-        connection_.get(), std::string(subject), "",
+        connection_.get(), std::string(subject), queue,
         [handler = std::move(handler)](detail::NatsMsgPtr msg) { handler(msg.get()); });
+  }
+
+  void publish(const std::string& subject, const std::string& body) {
+    const natsStatus status = natsConnection_Publish(connection_.get(), subject.c_str(),
+                                                     body.data(), static_cast<int>(body.size()));
+    if (status != NATS_OK) {
+      log_->error("cannot publish on {}: {}", subject, natsStatus_GetText(status));
+    }
   }
 
   void respond(natsMsg* msg, const std::string& body) {
     const char* reply = natsMsg_GetReply(msg);
     if (reply == nullptr || *reply == '\0') return;
-    const natsStatus status = natsConnection_Publish(connection_.get(), reply, body.data(),
-                                                     static_cast<int>(body.size()));
-    if (status != NATS_OK) {
-      log_->error("cannot reply on {}: {}", natsMsg_GetSubject(msg), natsStatus_GetText(status));
-    }
-  }
-
-  void respond_status(natsMsg* msg, const detail::Catalogue::Outcome& outcome) {
-    respond(msg, wire::status_reply(outcome.success, outcome.message).dump());
+    publish(reply, body);
   }
 
   // Parses a request body; answers with a clear failure when it is not JSON.
@@ -147,37 +193,198 @@ class Registry::Impl {
     return json;
   }
 
+  /// Parses and stamps the declarations of a register or keepalive request.
+  std::vector<detail::Claim> stamp_claims(const Json& declarations, std::string& problems) {
+    std::vector<detail::Claim> claims;
+    const detail::Stamp stamp = stamps_.next();
+    for (const auto& declaration : declarations) {
+      detail::ParsedClaim parsed = detail::parse_claim(declaration);
+      if (!parsed.claim) {
+        problems += (problems.empty() ? "" : "; ") + parsed.problem;
+        continue;
+      }
+      parsed.claim->stamp = stamp;
+      parsed.claim->origin = node_id_;
+      claims.push_back(std::move(*parsed.claim));
+    }
+    return claims;
+  }
+
   void on_register(natsMsg* msg) {
     auto json = parse(msg, "register");
     if (!json) return;
-    const auto outcome = catalogue_.add(*json, detail::Catalogue::Clock::now());
-    if (outcome.success) {
-      log_->info("registered {}", (*json)["name"].get<std::string>());
-    } else {
-      log_->info("{}", outcome.message);
+    std::string problem;
+    auto claims = stamp_claims(Json::array({*json}), problem);
+    if (claims.empty()) {
+      respond(msg, wire::status_reply(false, "register: " + problem).dump());
+      return;
     }
-    respond_status(msg, outcome);
+    register_claims(msg, std::move(claims), false);
+  }
+
+  void on_batch_register(natsMsg* msg) {
+    auto json = parse(msg, "register");
+    if (!json) return;
+    auto tools = json->is_object() ? json->find("tools") : json->end();
+    if (!json->is_object() || tools == json->end() || !tools->is_array()) {
+      respond(msg,
+              wire::status_reply(false, "register: the body must be {\"tools\": [...]}").dump());
+      return;
+    }
+    std::vector<detail::Claim> claims;
+    std::vector<Json> results;
+    const detail::Stamp stamp = stamps_.next();
+    for (const auto& declaration : *tools) {
+      detail::ParsedClaim parsed = detail::parse_claim(declaration);
+      if (!parsed.claim) {
+        results.push_back({{"name", declaration.is_object() ? declaration.value("name", "") : ""},
+                           {"success", false},
+                           {"msg", "register: " + parsed.problem}});
+        continue;
+      }
+      parsed.claim->stamp = stamp;
+      parsed.claim->origin = node_id_;
+      claims.push_back(std::move(*parsed.claim));
+      results.push_back(nullptr);  // decided below
+    }
+    register_claims(msg, std::move(claims), true, std::move(results));
+  }
+
+  // Applies claims here, tells the other nodes, and answers once no concurrent claim on another
+  // node can still beat them (claim_window).
+  void register_claims(natsMsg* msg, std::vector<detail::Claim> claims, bool batch,
+                       std::vector<Json> results = {}) {
+    const auto now = Clock::now();
+    std::vector<detail::Claim> accepted;
+    std::vector<std::pair<std::size_t, detail::Claim>> open;
+    if (results.empty()) results.assign(claims.size(), nullptr);
+    std::size_t slot = 0;
+    for (auto& claim : claims) {
+      while (slot < results.size() && !results[slot].is_null()) ++slot;  // refused while parsing
+      auto outcome = catalogue_.claim(claim, now);
+      publish_revocations(outcome.revoked);
+      if (outcome.success) {
+        log_->info("registered {}{}", claim.name,
+                   claim.agent.empty() ? "" : " (agent " + claim.agent + ")");
+        accepted.push_back(claim);
+        open.emplace_back(slot, std::move(claim));
+      } else {
+        log_->info("{}", outcome.message);
+        results[slot] = {{"name", claim.name}, {"success", false}, {"msg", outcome.message}};
+      }
+      ++slot;
+    }
+    if (!accepted.empty()) {
+      publish(std::string(wire::kSyncEventSubject),
+              Json{{"op", "claim"}, {"claims", claims_json(accepted)}}.dump());
+    }
+    PendingReply pending{.due = now + (clustered_ ? options_.claim_window : 0ms),
+                         .reply_subject = natsMsg_GetReply(msg) ? natsMsg_GetReply(msg) : "",
+                         .open = std::move(open),
+                         .results = std::move(results),
+                         .batch = batch};
+    if (pending.due <= now) {
+      answer(pending);
+      return;
+    }
+    std::lock_guard lock(mutex_);
+    pending_.push_back(std::move(pending));
+    wake_.notify_all();
+  }
+
+  // The final answer to a registration: each claim this node accepted must still stand.
+  void answer(PendingReply& pending) {
+    for (const auto& [slot, claim] : pending.open) {
+      const bool stands = catalogue_.owns(claim.name, claim.agent);
+      pending.results[slot] = {
+          {"name", claim.name},
+          {"success", stands},
+          {"msg", stands ? "OK"
+                         : "register: " + claim.name +
+                               " already registered (another agent registered it first)"}};
+    }
+    if (pending.reply_subject.empty()) return;
+    if (!pending.batch) {
+      const Json& result = pending.results.front();
+      publish(pending.reply_subject,
+              wire::status_reply(result["success"].get<bool>(), result["msg"].get<std::string>())
+                  .dump());
+      return;
+    }
+    bool all = true;
+    std::string failures;
+    for (const auto& result : pending.results) {
+      if (result["success"].get<bool>()) continue;
+      all = false;
+      failures += (failures.empty() ? "" : "; ") + result["msg"].get<std::string>();
+    }
+    Json reply = wire::status_reply(all, all ? "OK" : failures);
+    reply["results"] = pending.results;
+    publish(pending.reply_subject, reply.dump());
+  }
+
+  static Json claims_json(const std::vector<detail::Claim>& claims) {
+    Json array = Json::array();
+    for (const auto& claim : claims) array.push_back(detail::to_json(claim));
+    return array;
+  }
+
+  void publish_revocations(const std::vector<detail::Catalogue::Revocation>& revoked) {
+    for (const auto& revocation : revoked) {
+      log_->warn("revoked {} from agent {}: {}", revocation.name, revocation.agent,
+                 revocation.message);
+      publish(wire::agent_subject(revocation.agent, "revoked"),
+              Json{{"name", revocation.name}, {"msg", revocation.message}}.dump());
+    }
   }
 
   void on_unregister(natsMsg* msg) {
     auto json = parse(msg, "unregister");
     if (!json) return;
-    const auto outcome = catalogue_.remove(*json);
-    if (outcome.success) log_->info("unregistered {}", (*json)["name"].get<std::string>());
-    respond_status(msg, outcome);
+    std::string problem;
+    auto claims = stamp_claims(Json::array({*json}), problem);
+    if (claims.empty()) {
+      respond(msg, wire::status_reply(false, "unregister: " + problem).dump());
+      return;
+    }
+    const auto& claim = claims.front();
+    const auto outcome = catalogue_.release(claim.name, claim.agent, claim.stamp, Clock::now());
+    if (outcome.success) log_->info("unregistered {}", claim.name);
+    publish(
+        std::string(wire::kSyncEventSubject),
+        Json{
+            {"op", "release"}, {"name", claim.name}, {"agent", claim.agent}, {"stamp", claim.stamp}}
+            .dump());
+    respond(msg, wire::status_reply(outcome.success, outcome.message).dump());
   }
 
   void on_keepalive(natsMsg* msg) {
     auto json = parse(msg, "keepalive");
     if (!json) return;
-    respond_status(msg, catalogue_.keepalive(*json, detail::Catalogue::Clock::now()));
+    if (!json->is_array()) {
+      respond(msg,
+              wire::status_reply(false, "keepalive: the body must be a JSON array of declarations")
+                  .dump());
+      return;
+    }
+    std::string problems;
+    auto claims = stamp_claims(*json, problems);
+    publish_revocations(catalogue_.keepalive(claims, Clock::now()));
+    if (!claims.empty()) {
+      publish(std::string(wire::kSyncEventSubject),
+              Json{{"op", "keepalive"}, {"claims", claims_json(claims)}}.dump());
+    }
+    respond(msg,
+            wire::status_reply(problems.empty(), problems.empty() ? "OK" : "keepalive: " + problems)
+                .dump());
   }
 
   void on_list(natsMsg* msg) {
-    const std::string body = catalogue_.list().dump();
+    const std::string body = catalogue_.list_json();
     if (static_cast<std::int64_t>(body.size()) > natsConnection_GetMaxPayload(connection_.get())) {
-      const std::string message =
-          "list: the catalogue (" + std::to_string(body.size()) + " bytes) exceeds the max payload";
+      const std::string message = "list: the catalogue (" + std::to_string(body.size()) +
+                                  " bytes) exceeds the max payload; polaris clients page through " +
+                                  std::string(wire::kPagedListSubject);
       log_->error("{}", message);
       respond(msg, wire::status_reply(false, message).dump());
       return;
@@ -185,26 +392,141 @@ class Registry::Impl {
     respond(msg, body);
   }
 
-  void run_sweeper() {
-    const auto interval = sweep_interval_of(options_);
-    std::unique_lock lock(mutex_);
-    while (!stop_cv_.wait_for(lock, interval, [this] { return closed_; })) {
-      for (const auto& name : catalogue_.sweep(detail::Catalogue::Clock::now())) {
-        log_->info("removed {}: no keepalive before its deadline", name);
-      }
+  void on_page(natsMsg* msg) {
+    Json request = Json::parse(body_of(msg), nullptr, false);
+    if (!request.is_object()) request = Json::object();
+    const std::string after = request.value("after", Json("")).is_string()
+                                  ? request.value("after", std::string())
+                                  : std::string();
+    std::size_t limit = 1000;
+    if (auto it = request.find("limit"); it != request.end() && it->is_number_unsigned()) {
+      limit = std::clamp<std::size_t>(it->get<std::size_t>(), 1, 100000);
     }
+    respond(msg, catalogue_.page_json(after, limit, max_reply_bytes()));
+  }
+
+  void on_snapshot(natsMsg* msg) {
+    Json request = Json::parse(body_of(msg), nullptr, false);
+    const std::string after = request.is_object() ? request.value("after", std::string()) : "";
+    respond(msg, catalogue_.snapshot_page(after, max_reply_bytes() / 2, Clock::now()).dump());
+  }
+
+  std::size_t max_reply_bytes() const {
+    return static_cast<std::size_t>(
+        std::max<std::int64_t>(4096, natsConnection_GetMaxPayload(connection_.get()) - 1024));
+  }
+
+  // Another node applied a change; replay it here (any order converges, see Catalogue).
+  void on_event(natsMsg* msg) {
+    Json event = Json::parse(body_of(msg), nullptr, false);
+    if (!sync_->hold_until_synced(event)) apply_event(event);
+  }
+
+  void apply_event(const Json& event) {
+    try {
+      const auto now = Clock::now();
+      const std::string op = event.at("op").get<std::string>();
+      if (op == "claim" || op == "keepalive") {
+        std::vector<detail::Claim> claims;
+        for (const auto& item : event.at("claims")) {
+          claims.push_back(detail::claim_from_json(item));
+          stamps_.observe(claims.back().stamp);
+        }
+        if (op == "keepalive") {
+          // Revocations of lost keepalives are told by the node that took the keepalive.
+          catalogue_.keepalive(claims, now);
+          return;
+        }
+        for (const auto& claim : claims) publish_revocations(catalogue_.claim(claim, now).revoked);
+      } else if (op == "release") {
+        const auto stamp = event.at("stamp").get<detail::Stamp>();
+        stamps_.observe(stamp);
+        catalogue_.release(event.at("name").get<std::string>(),
+                           event.at("agent").get<std::string>(), stamp, now);
+      }
+    } catch (const std::exception& e) {
+      log_->warn("ignored a malformed replication event: {}", e.what());
+    }
+  }
+
+  void on_agent_heartbeat(natsMsg* msg) {
+    Json beat = Json::parse(body_of(msg), nullptr, false);
+    if (!beat.is_object() || !beat.value("agent", Json()).is_string()) return;
+    const std::string agent = beat["agent"].get<std::string>();
+    const auto tools = beat.value("tools", Json(0)).is_number_unsigned()
+                           ? beat["tools"].get<std::size_t>()
+                           : std::size_t{0};
+    if (catalogue_.heartbeat(agent, tools, Clock::now())) {
+      log_->info("agent {} serves {} tools this node does not hold; asking it to resync", agent,
+                 tools);
+      publish(wire::agent_subject(agent, "resync"), "{}");
+    }
+  }
+
+  void run_housekeeper() {
+    const auto sweep_every = sweep_interval_of(options_);
+    auto next_sweep = Clock::now() + sweep_every;
+    auto next_beat = Clock::now();
+    std::unique_lock lock(mutex_);
+    while (!closed_) {
+      const auto now = Clock::now();
+      if (now >= next_beat) {
+        lock.unlock();
+        sync_->publish_node_heartbeat(catalogue_.size());
+        lock.lock();
+        next_beat = now + kNodeHeartbeatInterval;
+      }
+      if (now >= next_sweep) {
+        lock.unlock();
+        sweep(now);
+        lock.lock();
+        next_sweep = now + sweep_every;
+      }
+      std::vector<PendingReply> due;
+      for (auto it = pending_.begin(); it != pending_.end();) {
+        if (it->due <= now) {
+          due.push_back(std::move(*it));
+          it = pending_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      if (!due.empty()) {
+        lock.unlock();
+        for (auto& pending : due) answer(pending);
+        lock.lock();
+        continue;
+      }
+      auto wake_at = std::min(next_beat, next_sweep);
+      for (const auto& pending : pending_) wake_at = std::min(wake_at, pending.due);
+      wake_.wait_until(lock, wake_at);
+    }
+  }
+
+  void sweep(Clock::time_point now) {
+    const auto result = catalogue_.sweep(now);
+    for (const auto& agent : result.gone_agents) {
+      log_->info("agent {} is gone: no heartbeat for {} ms", agent, options_.agent_timeout.count());
+      publish(std::string(wire::kAgentGoneSubject), Json{{"agent", agent}}.dump());
+    }
+    for (const auto& name : result.expired) log_->info("removed {}", name);
   }
 
   RegistryOptions options_;
   Logger log_;
   detail::Catalogue catalogue_;
+  detail::StampClock stamps_;
+  std::string node_id_;
+  bool clustered_ = false;
   std::unique_ptr<detail::NatsServer> server_;
   detail::NatsConnectionPtr connection_;
+  std::unique_ptr<detail::PeerSync> sync_;
   std::vector<detail::Subscription> subscriptions_;
   std::mutex mutex_;
-  std::condition_variable stop_cv_;
+  std::condition_variable wake_;
   bool closed_ = false;
-  std::thread sweeper_;
+  std::vector<PendingReply> pending_;
+  std::thread housekeeper_;
 };
 
 Registry Registry::start(RegistryOptions options) {
@@ -219,6 +541,8 @@ Registry& Registry::operator=(Registry&&) noexcept = default;
 std::string Registry::client_url() const { return impl_->client_url(); }
 std::string Registry::cluster_url() const { return impl_->cluster_url(); }
 std::size_t Registry::tool_count() const { return impl_->tool_count(); }
+std::size_t Registry::agent_count() const { return impl_->agent_count(); }
+std::string Registry::node_id() const { return impl_->node_id(); }
 void Registry::run_until_shutdown() { impl_->run_until_shutdown(); }
 void Registry::close() { impl_->close(); }
 

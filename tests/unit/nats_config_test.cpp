@@ -13,6 +13,7 @@ TEST(NatsConfig, SingleNode) {
   EXPECT_NE(config.find("port: -1\n"), std::string::npos) << config;
   EXPECT_NE(config.find("max_payload: 1048576\n"), std::string::npos);
   EXPECT_NE(config.find("ports_file_dir: \"/tmp/x\"\n"), std::string::npos);
+  EXPECT_NE(config.find("ping_interval: \"1s\"\nping_max: 3\n"), std::string::npos) << config;
   EXPECT_EQ(config.find("cluster"), std::string::npos);
 }
 
