@@ -5,12 +5,11 @@
 #include <fmt/format.h>
 #include <nats/nats.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
+#include <malloc.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
-#include <fstream>
 #include <vector>
 
 #include "polaris/polaris.hpp"
@@ -22,13 +21,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::size_t resident_bytes() {
-  std::ifstream statm("/proc/self/statm");
-  std::size_t size = 0;
-  std::size_t resident = 0;
-  statm >> size >> resident;
-  return resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-}
+// Heap bytes in use (glibc): unlike the resident size, it does not count freed memory the
+// allocator keeps, so the difference before and after registering is what the catalogue holds.
+std::size_t heap_in_use() { return mallinfo2().uordblks; }
 
 std::string request(natsConnection* connection, std::string_view subject, const std::string& body) {
   natsMsg* raw = nullptr;
@@ -71,7 +66,7 @@ Row measure(int tools, int repetitions) {
   polaris::detail::check_nats(natsConnection_ConnectTo(&raw, registry.client_url().c_str()),
                               "connect");
   polaris::detail::NatsConnectionPtr connection(raw);
-  const std::size_t before = resident_bytes();
+  const std::size_t before = heap_in_use();
   polaris::Json batch = polaris::Json::array();
   for (int i = 0; i < tools; ++i) {
     batch.push_back(declaration(i));
@@ -81,7 +76,7 @@ Row measure(int tools, int repetitions) {
       batch = polaris::Json::array();
     }
   }
-  const std::size_t after = resident_bytes();
+  const std::size_t after = heap_in_use();
 
   std::vector<double> paged;
   int pages = 0;
