@@ -47,6 +47,8 @@ struct RegistryOptions {
   std::string server_name;
   /// How long to wait for nats-server to accept connections.
   std::chrono::milliseconds startup_timeout{10000};
+  /// Where to serve Prometheus metrics (GET /metrics; port 0: any free port); empty: nowhere.
+  std::optional<Endpoint> metrics;
   Logger logger;  ///< empty: spdlog's default logger
 };
 
@@ -74,6 +76,8 @@ class Registry {
   [[nodiscard]] std::string cluster_url() const;
   /// Number of tools in this node's catalogue.
   [[nodiscard]] std::size_t tool_count() const;
+  /// The Prometheus metrics URL, e.g. "http://127.0.0.1:9464/metrics"; empty without metrics.
+  [[nodiscard]] std::string metrics_url() const;
 
   /// Blocks until SIGINT or SIGTERM arrives (then returns) or the supervised nats-server dies
   /// (then throws Error(Errc::process) with its last log lines).

@@ -13,6 +13,7 @@
 #include "protocol/wire.hpp"
 #include "registry/catalogue.hpp"
 #include "registry/nats_server.hpp"
+#include "registry/observer.hpp"  // [observe]
 #include "transport/nats_error.hpp"
 #include "transport/nats_options.hpp"
 #include "transport/subscription.hpp"
@@ -72,6 +73,13 @@ class Registry::Impl {
     subscribe(wire::kUnregisterSubject, [this](natsMsg* msg) { on_unregister(msg); });
     subscribe(wire::kKeepaliveSubject, [this](natsMsg* msg) { on_keepalive(msg); });
     subscribe(wire::kListSubject, [this](natsMsg* msg) { on_list(msg); });
+    observer_ = std::make_unique<detail::NodeObserver>(  // [observe] status, peers, metrics
+        connection_.get(), detail::node_facts(options_, server_.get()), options_.metrics,
+        [this] {
+          return detail::CatalogueCounts{catalogue_.size(),
+                                         detail::count_agents(catalogue_.list())};
+        },
+        log_);
     detail::check_nats(natsConnection_FlushTimeout(connection_.get(), 5000),
                        "cannot confirm the registry subscriptions");
     sweeper_ = std::thread([this] { run_sweeper(); });
@@ -88,6 +96,8 @@ class Registry::Impl {
   }
   std::string cluster_url() const { return server_ ? server_->cluster_url() : std::string(); }
   std::size_t tool_count() const { return catalogue_.size(); }
+  // [observe]
+  std::string metrics_url() const { return observer_ ? observer_->metrics_url() : std::string(); }
 
   void run_until_shutdown() {
     const int signal = detail::wait_for_signal_or(server_ ? server_->process().exit_fd() : -1);
@@ -105,6 +115,7 @@ class Registry::Impl {
     }
     stop_cv_.notify_all();
     if (sweeper_.joinable()) sweeper_.join();
+    observer_.reset();       // [observe]
     subscriptions_.clear();  // each waits until its callback can no longer run
     if (connection_) natsConnection_Close(connection_.get());
     connection_.reset();
@@ -201,6 +212,7 @@ class Registry::Impl {
   std::unique_ptr<detail::NatsServer> server_;
   detail::NatsConnectionPtr connection_;
   std::vector<detail::Subscription> subscriptions_;
+  std::unique_ptr<detail::NodeObserver> observer_;  // [observe]
   std::mutex mutex_;
   std::condition_variable stop_cv_;
   bool closed_ = false;
@@ -219,6 +231,7 @@ Registry& Registry::operator=(Registry&&) noexcept = default;
 std::string Registry::client_url() const { return impl_->client_url(); }
 std::string Registry::cluster_url() const { return impl_->cluster_url(); }
 std::size_t Registry::tool_count() const { return impl_->tool_count(); }
+std::string Registry::metrics_url() const { return impl_->metrics_url(); }  // [observe]
 void Registry::run_until_shutdown() { impl_->run_until_shutdown(); }
 void Registry::close() { impl_->close(); }
 
