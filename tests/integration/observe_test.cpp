@@ -31,7 +31,8 @@ Json divide(double a, double b) { return {{"operation", "divide"}, {"a", a}, {"b
 std::vector<Json> gather_json(const std::string& url, const std::string& subject) {
   test::RawNats raw(url);
   std::vector<Json> answers;
-  for (const auto& body : detail::gather(raw.get(), subject, "", {.timeout = 3s, .quiet = 300ms})) {
+  // A generous quiet period: on a loaded machine the second agent may answer late.
+  for (const auto& body : detail::gather(raw.get(), subject, "", {.timeout = 5s, .quiet = 1s})) {
     answers.push_back(Json::parse(body));
   }
   return answers;
