@@ -2,6 +2,7 @@
 // `polaris status` against a cluster, Prometheus metrics scraped over HTTP, JSON log lines.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <future>
 #include <sstream>
 
@@ -257,6 +258,26 @@ TEST(ObserveCli, JsonLogLinesParse) {
     ++parsed;
   }
   EXPECT_GT(parsed, 0) << "debug logging printed nothing";
+}
+
+TEST(ObserveCli, RegistryLogsJsonLinesIncludingItsNatsServer) {
+  test::RegistryProcess node({"--log-format", "json"});  // at --log-level debug
+  std::vector<std::string> lines;
+  auto has = [&](const std::string& text) {
+    return std::any_of(lines.begin(), lines.end(),
+                       [&](const auto& line) { return line.find(text) != std::string::npos; });
+  };
+  ASSERT_TRUE(test::wait_until([&] {
+    lines = node.process().last_lines();
+    return has("registry serving on") && has("nats-server: ");
+  }));
+  for (const auto& line : lines) {
+    const Json record = Json::parse(line);  // throws (fails the test) on a non-JSON line
+    EXPECT_EQ(line.rfind(R"({"time":")", 0), 0U) << line;
+    EXPECT_EQ(record.at("logger"), "polaris");
+    EXPECT_TRUE(record.at("level").is_string());
+    EXPECT_TRUE(record.at("message").is_string());
+  }
 }
 
 TEST(ObserveCli, UsageErrors) {
