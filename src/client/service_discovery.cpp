@@ -55,7 +55,7 @@ ServiceDiscovery::~ServiceDiscovery() {
 void ServiceDiscovery::add_endpoint(const std::string& name, const std::string& subject,
                                     const std::string& queue_group, const std::string& description,
                                     std::shared_ptr<const ToolStats> stats) {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   endpoints_[name] = Endpoint{subject, queue_group, description, std::move(stats)};
   if (subscribed_) return;
   // Answers to "all services", "all polaris services" and "this one".
@@ -67,7 +67,11 @@ void ServiceDiscovery::add_endpoint(const std::string& name, const std::string& 
                                   [this](NatsMsgPtr msg) { on_request(msg); });
     }
   } catch (const std::exception& error) {  // discovery is best effort: the tool still works
+    // Unsubscribing waits for a running callback, which may be waiting for our lock: release it.
+    std::vector<Subscription> made = std::move(subscriptions_);
     subscriptions_.clear();
+    lock.unlock();
+    made.clear();
     log_->warn("service discovery: cannot subscribe: {}", error.what());
     return;
   }
