@@ -14,9 +14,9 @@ using namespace std::chrono_literals;
 
 TEST(LatencyHistogram, BucketsAreInclusiveUpperBounds) {
   LatencyHistogram histogram;
-  histogram.record(1us);       // bucket 0: up to 1 us
-  histogram.record(1001ns);    // bucket 1: up to 1.25 us
-  histogram.record(150s);      // overflow
+  histogram.record(1us);     // bucket 0: up to 1 us
+  histogram.record(1001ns);  // bucket 1: up to 1.25 us
+  histogram.record(150s);    // overflow
   const auto counts = histogram.snapshot();
   EXPECT_EQ(counts[0], 1U);
   EXPECT_EQ(counts[1], 1U);
@@ -89,7 +89,10 @@ TEST(Status, BuildsPeersAndCounts) {
 }
 
 TEST(MetricsText, RendersTheAgentsHistogramsCumulatively) {
-  const Json status{{"node", "n\"1"}, {"tools", 2}, {"agents", 1}, {"peers_up", 1},
+  const Json status{{"node", "n\"1"},
+                    {"tools", 2},
+                    {"agents", 1},
+                    {"peers_up", 1},
                     {"peers", Json::array({Json::object(), Json::object()})}};
   const Json stats = Json::parse(R"({
     "type": "io.nats.micro.v1.stats_response", "name": "polaris", "id": "AG",
