@@ -8,10 +8,17 @@
 
 namespace spdlog {
 class logger;
+class formatter;
 }  // namespace spdlog
 
 namespace polaris {
 
 using Logger = std::shared_ptr<spdlog::logger>;
+
+/// A spdlog formatter writing one JSON object per line:
+/// {"time": "<RFC 3339 UTC>", "level": "info", "logger": "<name>", "message": "..."}
+/// (levels as spdlog names them: trace, debug, info, warning, error, critical). Install it with
+/// `logger->set_formatter(polaris::make_json_log_formatter())`; `polaris --log-format json` does.
+std::unique_ptr<spdlog::formatter> make_json_log_formatter();
 
 }  // namespace polaris

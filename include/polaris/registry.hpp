@@ -60,6 +60,8 @@ struct RegistryOptions {
   std::string server_name;
   /// How long to wait for nats-server to accept connections.
   std::chrono::milliseconds startup_timeout{10000};
+  /// Where to serve Prometheus metrics (GET /metrics; port 0: any free port); empty: nowhere.
+  std::optional<Endpoint> metrics;
   Logger logger;  ///< empty: spdlog's default logger
 };
 
@@ -91,6 +93,8 @@ class Registry {
   [[nodiscard]] std::size_t agent_count() const;
   /// This node's id in the cluster (its server name).
   [[nodiscard]] std::string node_id() const;
+  /// The Prometheus metrics URL, e.g. "http://127.0.0.1:9464/metrics"; empty without metrics.
+  [[nodiscard]] std::string metrics_url() const;
 
   /// Blocks until SIGINT or SIGTERM arrives (then returns) or the supervised nats-server dies
   /// (then throws Error(Errc::process) with its last log lines).

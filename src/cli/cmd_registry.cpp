@@ -24,7 +24,26 @@ struct RegistryFlags {
   std::string sync_timeout;
   std::string ping_interval;
   std::string ready_file;
+  std::string metrics;  // HOST:PORT
 };
+
+// "127.0.0.1:9464" -> Endpoint; "9464" alone means 127.0.0.1 (metrics stay local unless asked).
+Endpoint parse_listen_address(const std::string& text) {
+  const auto colon = text.rfind(':');
+  const std::string host = colon == std::string::npos ? "127.0.0.1" : text.substr(0, colon);
+  const std::string port = colon == std::string::npos ? text : text.substr(colon + 1);
+  std::size_t used = 0;
+  int value = -1;
+  try {
+    value = std::stoi(port, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (host.empty() || used != port.size() || value < 0 || value > 65535) {
+    throw CLI::ValidationError("--metrics", "'" + text + "' is not HOST:PORT");
+  }
+  return Endpoint{.host = host, .port = value};
+}
 
 // The seed's numbering: node N listens on 4221+N, routes on 5221+N, and nodes after the first
 // route to node 1. Advertise is the cluster address (host:cluster-port), which route gossip needs.
@@ -46,6 +65,7 @@ void write_ready_file(const std::string& path, const Registry& registry) {
   const Json ready{{"client_url", registry.client_url()},
                    {"cluster_url", registry.cluster_url()},
                    {"node", registry.node_id()},
+                   {"metrics_url", registry.metrics_url()},
                    {"pid", ::getpid()}};
   const std::string temporary = path + ".tmp";
   {
@@ -102,13 +122,17 @@ void add_registry_command(CLI::App& app, int& exit_code) {
   command->add_option("--nats-server", o.nats_server_path,
                       "nats-server binary (default: $POLARIS_NATS_SERVER, else from PATH)");
   command->add_option("--server-name", o.server_name, "Name of this node's nats-server");
-  command->add_option("--ready-file", flags->ready_file,
-                      "Write {client_url, cluster_url, pid} as JSON here once serving");
+  command->add_option(
+      "--ready-file", flags->ready_file,
+      "Write {client_url, cluster_url, metrics_url, pid} as JSON here once serving");
+  command->add_option("--metrics", flags->metrics,
+                      "Serve Prometheus metrics on HOST:PORT at /metrics (port 0: any free port)");
 
   command->callback([command, flags, &exit_code] {
     try {
       RegistryOptions& options = flags->options;
       apply_node_defaults(*command, *flags);
+      if (!flags->metrics.empty()) flags->options.metrics = parse_listen_address(flags->metrics);
       auto duration = [](const std::string& text, std::chrono::milliseconds& into) {
         if (!text.empty()) into = parse_duration(text);
       };

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/common.hpp"
+#include "polaris/logging.hpp"
 
 namespace {
 
@@ -16,6 +17,11 @@ int run(int argc, char** argv) {
   app.add_option("--log-level", log_level,
                  "trace, debug, info, warn, error or off (default: warn; info for registry)")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  std::string log_format = "text";
+  app.add_option("--log-format", log_format,
+                 "text (default) or json: one JSON object per line with time, level, logger, "
+                 "message")
+      ->check(CLI::IsMember({"text", "json"}));
 
   int exit_code = polaris::cli::kSuccess;
   polaris::cli::add_registry_command(app, exit_code);
@@ -24,6 +30,8 @@ int run(int argc, char** argv) {
   polaris::cli::add_version_command(app, exit_code);
   polaris::cli::add_chat_command(app, exit_code);
   polaris::cli::add_mcp_command(app, exit_code);
+  polaris::cli::add_status_command(app, exit_code);
+  polaris::cli::add_stats_command(app, exit_code);
 
   // One logger for the whole program, on stderr so that stdout carries only results.
   auto logger = spdlog::stderr_color_mt("polaris");
@@ -34,6 +42,7 @@ int run(int argc, char** argv) {
                            ? spdlog::level::from_str(log_level)
                            : spdlog::level::info;
     spdlog::set_level(level);
+    if (log_format == "json") logger->set_formatter(polaris::make_json_log_formatter());
   });
   try {
     app.parse(argc, argv);

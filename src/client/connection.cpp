@@ -95,6 +95,8 @@ Connection::Impl::Impl(ConnectOptions options)
     closed_event_.get_future().wait_for(std::chrono::seconds(5));
     throw;
   }
+  discovery_ = std::make_unique<detail::ServiceDiscovery>(  // [observe]
+      connection_.get(), detail::ServiceIdentity{.connection_name = options_.name}, log_);
   log_->debug("connected to {}", connected_url());
   if (options_.keepalive_interval > std::chrono::milliseconds::zero()) {
     keepalive_thread_ = std::thread([this] { run_keepalive(); });
@@ -206,6 +208,7 @@ void Connection::Impl::register_tool(Tool tool) {
                            .to_json();
   local->tool = std::move(tool);
   const std::string& name = local->tool.name;
+  local->stats = detail::instrument(local->tool);  // [observe] wraps the handler to count calls
 
   local->pool =
       std::make_unique<detail::WorkerPool>(local->tool.concurrency, local->tool.concurrency);
@@ -220,6 +223,7 @@ void Connection::Impl::register_tool(Tool tool) {
           detail::serve_call(connection, shared.get(), served.tool, payload_limit, log, closing);
         });
     if (!accepted) {
+      served.stats->record_busy("busy");  // [observe]
       detail::refuse_busy(connection, shared.get(), served.tool, served.pool->load(), log);
     }
   };
@@ -244,6 +248,11 @@ void Connection::Impl::register_tool(Tool tool) {
     std::unique_lock lock(tools_mutex_);
     tools_.emplace(name, local);
   }
+  // [observe] the tool becomes an endpoint of this agent's NATS service ($SRV.INFO/STATS).
+  if (discovery_) {
+    discovery_->add_endpoint(name, wire::tool_subject(name), "", local->tool.description,
+                             local->stats);
+  }
   log_->info("registered tool {}", name);
 }
 
@@ -262,6 +271,7 @@ void Connection::Impl::unregister_locked(const std::string& name) {
     local = std::move(it->second);
     tools_.erase(it);
   }
+  if (discovery_) discovery_->remove_endpoint(name);  // [observe]
   // Stop taking calls, let those in flight finish, then leave the catalogue.
   local->subscription.unsubscribe();
   if (!local->pool->drain(options_.drain_timeout)) {
@@ -481,6 +491,10 @@ void Connection::Impl::close() {
     unregister_all();
   } catch (const std::exception& error) {
     log_->warn("close: {}", error.what());
+  }
+  {  // [observe] stop answering $SRV while still connected
+    std::lock_guard registration(registration_mutex_);
+    discovery_.reset();
   }
   mux_ready_ = nullptr;
   mux_->close();

@@ -12,6 +12,8 @@
 #include <thread>
 
 #include "client/call_gate.hpp"
+#include "client/service_discovery.hpp"  // [observe]
+#include "client/tool_stats.hpp"         // [observe]
 #include "client/worker_pool.hpp"
 #include "polaris/connection.hpp"
 #include "transport/nats_handles.hpp"
@@ -54,6 +56,7 @@ class Connection::Impl {
     detail::CallGate gate;
     std::unique_ptr<detail::WorkerPool> pool;  // runs the calls; outlives the subscription
     detail::Subscription subscription;
+    std::shared_ptr<detail::ToolStats> stats;  // [observe] calls, errors, latencies
   };
 
   std::shared_ptr<LocalTool> find_local(std::string_view name) const;
@@ -89,6 +92,7 @@ class Connection::Impl {
   std::thread keepalive_thread_;
 
   std::promise<void> closed_event_;
+  std::unique_ptr<detail::ServiceDiscovery> discovery_;  // [observe] $SRV.PING/INFO/STATS
 };
 
 }  // namespace polaris

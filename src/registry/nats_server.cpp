@@ -85,6 +85,7 @@ std::string render_nats_config(const RegistryOptions& options, const std::string
     config << "ping_interval: \"" << seconds << "s\"\n";
     config << "ping_max: 3\n";
   }
+  config << "http: " << quoted("127.0.0.1:-1") << "\n";  // [observe] /routez for status, loopback
   if (!options.cluster.name.empty()) {
     config << "cluster {\n";
     config << "  name: " << quoted(options.cluster.name) << "\n";
@@ -139,6 +140,10 @@ NatsServer::NatsServer(const RegistryOptions& options, const Logger& log)
     throw Error(Errc::process, "nats-server reported no client port: " + ports->dump());
   }
   client_url_ = "nats://" + dial_host(options.bind.host) + ":" + std::to_string(client_port);
+  // [observe] the monitoring endpoint polaris status reads peers from.
+  if (const int port = port_from(*ports, "monitoring"); port > 0) {
+    monitoring_url_ = "http://127.0.0.1:" + std::to_string(port);
+  }
   if (!options.cluster.name.empty()) {
     const int cluster_port = port_from(*ports, "cluster");
     if (cluster_port > 0) {

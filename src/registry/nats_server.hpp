@@ -29,6 +29,8 @@ class NatsServer {
   [[nodiscard]] const std::string& client_url() const noexcept { return client_url_; }
   [[nodiscard]] const std::string& cluster_url() const noexcept { return cluster_url_; }
   [[nodiscard]] const ChildProcess& process() const noexcept { return *process_; }
+  /// nats-server's HTTP monitoring endpoint (loopback only), e.g. "http://127.0.0.1:8222".
+  [[nodiscard]] const std::string& monitoring_url() const noexcept { return monitoring_url_; }
   void stop();
 
  private:
@@ -36,6 +38,7 @@ class NatsServer {
   std::unique_ptr<ChildProcess> process_;
   std::string client_url_;
   std::string cluster_url_;
+  std::string monitoring_url_;  // [observe]
 };
 
 }  // namespace polaris::detail

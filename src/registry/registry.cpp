@@ -15,6 +15,7 @@
 #include "registry/nats_server.hpp"
 #include "registry/node_id.hpp"
 #include "registry/peer_sync.hpp"
+#include "registry/observer.hpp"  // [observe]
 #include "transport/nats_error.hpp"
 #include "transport/nats_options.hpp"
 #include "transport/subscription.hpp"
@@ -115,6 +116,12 @@ class Registry::Impl {
     subscribe(wire::kKeepaliveSubject, queue, [this](natsMsg* msg) { on_keepalive(msg); });
     subscribe(wire::kListSubject, queue, [this](natsMsg* msg) { on_list(msg); });
     subscribe(wire::kPagedListSubject, queue, [this](natsMsg* msg) { on_page(msg); });
+    observer_ = std::make_unique<detail::NodeObserver>(  // [observe] status, peers, metrics
+        connection_.get(), detail::node_facts(options_, server_.get()), options_.metrics,
+        [this] {
+          return detail::CatalogueCounts{catalogue_.size(), catalogue_.agent_count()};
+        },
+        log_);
     detail::check_nats(natsConnection_FlushTimeout(connection_.get(), 5000),
                        "cannot confirm the registry subscriptions");
     log_->info("registry node {} serving on {}{} with {} tools", node_id_, client_url(),
@@ -132,6 +139,8 @@ class Registry::Impl {
   std::size_t tool_count() const { return catalogue_.size(); }
   std::size_t agent_count() const { return catalogue_.agent_count(); }
   const std::string& node_id() const { return node_id_; }
+  // [observe]
+  std::string metrics_url() const { return observer_ ? observer_->metrics_url() : std::string(); }
 
   void run_until_shutdown() {
     const int signal = detail::wait_for_signal_or(server_ ? server_->process().exit_fd() : -1);
@@ -149,6 +158,7 @@ class Registry::Impl {
     }
     wake_.notify_all();
     if (housekeeper_.joinable()) housekeeper_.join();
+    observer_.reset();  // [observe]
     subscriptions_.clear();  // each waits until its callback can no longer run
     sync_.reset();
     if (connection_) natsConnection_Close(connection_.get());
@@ -522,6 +532,7 @@ class Registry::Impl {
   detail::NatsConnectionPtr connection_;
   std::unique_ptr<detail::PeerSync> sync_;
   std::vector<detail::Subscription> subscriptions_;
+  std::unique_ptr<detail::NodeObserver> observer_;  // [observe]
   std::mutex mutex_;
   std::condition_variable wake_;
   bool closed_ = false;
@@ -543,6 +554,7 @@ std::string Registry::cluster_url() const { return impl_->cluster_url(); }
 std::size_t Registry::tool_count() const { return impl_->tool_count(); }
 std::size_t Registry::agent_count() const { return impl_->agent_count(); }
 std::string Registry::node_id() const { return impl_->node_id(); }
+std::string Registry::metrics_url() const { return impl_->metrics_url(); }  // [observe]
 void Registry::run_until_shutdown() { impl_->run_until_shutdown(); }
 void Registry::close() { impl_->close(); }
 

@@ -1,0 +1,167 @@
+// `polaris status`: every registry node's status at a glance (polaris.registry.status).
+#include <algorithm>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <set>
+#include <thread>
+
+#include "cli/common.hpp"
+#include "cli/observe_common.hpp"
+#include "polaris/error.hpp"
+#include "polaris/json.hpp"
+#include "registry/status.hpp"  // kStatusSubject
+#include "transport/gather.hpp"
+
+namespace polaris::cli {
+namespace {
+
+// Nodes named as peers by some answering node but not answering themselves: each is "down"
+// when every node that knows it has lost its route, else "no answer" (routed, but no polaris
+// registry answers there: e.g. a plain nats-server or a hung registry). `known` maps the
+// server ids of nodes seen in earlier rounds (--watch) to their names, so a node that went
+// away keeps its name, and is reported even when no peer remembers it.
+Json missing_nodes(const Json& nodes, const std::map<std::string, std::string>& known) {
+  std::set<std::string> answering;
+  for (const auto& node : nodes) answering.insert(node.value("server_id", ""));
+  std::map<std::string, Json> missing;
+  auto entry = [&](const std::string& id) -> Json& {
+    auto [it, added] = missing.try_emplace(
+        id,
+        Json{{"server_id", id}, {"node", ""}, {"state", "down"}, {"reported_by", Json::array()}});
+    if (auto name = known.find(id); name != known.end()) it->second["node"] = name->second;
+    return it->second;
+  };
+  for (const auto& node : nodes) {
+    for (const auto& peer : node.value("peers", Json::array())) {
+      const std::string id = peer.value("id", "");
+      if (id.empty() || answering.count(id) > 0) continue;
+      Json& record = entry(id);
+      record["reported_by"].push_back(node.value("node", ""));
+      if (peer.value("up", false)) record["state"] = "no answer";
+    }
+  }
+  for (const auto& [id, name] : known) {
+    if (answering.count(id) == 0) entry(id);
+  }
+  Json list = Json::array();
+  for (auto& [id, record] : missing) list.push_back(std::move(record));
+  return list;
+}
+
+std::string short_id(const std::string& id) { return id.size() > 12 ? id.substr(0, 12) : id; }
+
+void print_table(const Json& report) {
+  std::vector<std::vector<std::string>> table{{"NODE", "STATE", "CLIENT_URL", "CLUSTER_URL",
+                                               "PEERS_UP", "TOOLS", "AGENTS", "UPTIME", "VERSION"}};
+  for (const auto& node : report["nodes"]) {
+    const auto peers = node.value("peers", Json::array());
+    std::string peers_up =
+        node.value("monitoring", false)
+            ? std::to_string(node.value("peers_up", 0)) + "/" + std::to_string(peers.size())
+            : "?";
+    // An unnamed nats-server's name is its 56-character id: shorten it like the missing ones.
+    const std::string name = node.value("node", "");
+    table.push_back({name == node.value("server_id", "") ? short_id(name) : name, "up",
+                     node.value("client_url", ""),
+                     node.value("cluster_url", "").empty() ? "-" : node.value("cluster_url", ""),
+                     peers_up, std::to_string(node.value("tools", 0)),
+                     std::to_string(node.value("agents", 0)),
+                     format_uptime(node.value("uptime_s", 0.0)), node.value("version", "")});
+  }
+  for (const auto& node : report["missing"]) {
+    const std::string name = node.value("node", "");
+    table.push_back({name.empty() ? short_id(node.value("server_id", "")) : name,
+                     node.value("state", ""), "-", "-", "-", "-", "-", "-", "-"});
+  }
+  std::cout << format_table(table);
+  const std::size_t answering = report["nodes"].size();
+  const std::size_t total = answering + report["missing"].size();
+  std::cout << answering << " of " << total << " node" << (total == 1 ? "" : "s") << " answering\n";
+}
+
+struct Flags {
+  std::vector<std::string> servers;
+  bool json = false;
+  std::string wait = "300ms";
+  std::string watch;  // empty: once
+  bool watching = false;
+  int count = 0;  // with --watch: stop after this many rounds; 0: until interrupted
+};
+
+// One round: ask every node, report. Returns false when no node answered.
+bool report_once(natsConnection* connection, const Flags& flags,
+                 std::map<std::string, std::string>& known) {
+  const auto quiet = parse_duration(flags.wait);
+  Json nodes = Json::array();
+  for (const auto& body : detail::gather(
+           connection, std::string(detail::kStatusSubject), "",
+           {.timeout = std::max(quiet * 10, std::chrono::milliseconds(2000)), .quiet = quiet})) {
+    Json node = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+    if (node.is_object()) nodes.push_back(std::move(node));
+  }
+  std::sort(nodes.begin(), nodes.end(),
+            [](const Json& a, const Json& b) { return a.value("node", "") < b.value("node", ""); });
+  const Json report{{"nodes", nodes}, {"missing", missing_nodes(nodes, known)}};
+  for (const auto& node : nodes) {
+    const std::string id = node.value("server_id", "");
+    if (!id.empty()) known[id] = node.value("node", "");
+  }
+  if (flags.json) {
+    std::cout << report.dump() << '\n';
+  } else {
+    if (flags.watching) std::cout << "\033[H\033[2J";  // clear the terminal between rounds
+    print_table(report);
+  }
+  std::cout.flush();
+  return !nodes.empty();
+}
+
+}  // namespace
+
+void add_status_command(CLI::App& app, int& exit_code) {
+  auto flags = std::make_shared<Flags>();
+  CLI::App* command =
+      app.add_subcommand("status", "The registry cluster at a glance: every node and its peers");
+  add_server_option(*command, flags->servers);
+  command->add_flag("--json", flags->json,
+                    "Print {\"nodes\": [status, ...], \"missing\": [...]} as one JSON line");
+  command->add_option("--wait", flags->wait,
+                      "Stop collecting answers after this long without one (default 300ms)");
+  command
+      ->add_option("--watch", flags->watch, "Refresh every INTERVAL (default 2s) until interrupted")
+      ->expected(0, 1)
+      ->default_str("2s");
+  command->add_option("--count", flags->count, "With --watch: stop after N refreshes")
+      ->check(CLI::PositiveNumber);
+  command->callback([command, flags, &exit_code] {
+    try {
+      flags->watching = command->get_option("--watch")->count() > 0;
+      const auto interval = parse_duration(flags->watch.empty() ? "2s" : flags->watch);
+      parse_duration(flags->wait);  // validate before connecting
+      auto connection = connect_plain(flags->servers, exit_code);
+      if (!connection) return;
+      std::map<std::string, std::string> known;
+      for (int round = 1;; ++round) {
+        const bool answered = report_once(connection->get(), *flags, known);
+        if (!flags->watching) {
+          if (!answered) {
+            print_error("no registry node answered on " + std::string(detail::kStatusSubject));
+            exit_code = kFailure;
+          }
+          return;
+        }
+        if (flags->count > 0 && round >= flags->count) return;
+        std::this_thread::sleep_for(interval);  // the refresh period itself, not a wait for state
+      }
+    } catch (const CLI::ValidationError& error) {
+      print_error(error.what());
+      exit_code = kUsage;
+    } catch (const std::exception& error) {
+      print_error(error.what());
+      exit_code = exit_code_for(error);
+    }
+  });
+}
+
+}  // namespace polaris::cli

@@ -1,0 +1,58 @@
+#include "cli/observe_common.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "cli/common.hpp"
+#include "polaris/error.hpp"
+#include "transport/nats_options.hpp"
+
+namespace polaris::cli {
+
+std::optional<detail::NatsConnectionPtr> connect_plain(const std::vector<std::string>& servers,
+                                                       int& exit_code) {
+  try {
+    const ConnectOptions options{.servers = servers_from(servers), .name = "polaris-cli"};
+    auto nats_options = detail::make_nats_options(options, {});
+    return detail::connect_nats(nats_options.get(), options.servers);
+  } catch (const Error& error) {
+    print_error(error.what());
+    exit_code = kCannotConnect;
+    return std::nullopt;
+  }
+}
+
+std::string format_table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> widths;
+  for (const auto& row : rows) {
+    if (widths.size() < row.size()) widths.resize(row.size(), 0);
+    for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  }
+  std::string text;
+  for (const auto& row : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
+    }
+    text += line + "\n";
+  }
+  return text;
+}
+
+std::string format_ms(double milliseconds) { return fmt::format("{:.3f}", milliseconds); }
+
+std::string format_uptime(double seconds) {
+  const auto total = static_cast<long long>(seconds);
+  const long long days = total / 86400;
+  const long long hours = (total % 86400) / 3600;
+  const long long minutes = (total % 3600) / 60;
+  const long long secs = total % 60;
+  if (days > 0) return fmt::format("{}d{:02}h", days, hours);
+  if (hours > 0) return fmt::format("{}h{:02}m", hours, minutes);
+  if (minutes > 0) return fmt::format("{}m{:02}s", minutes, secs);
+  return fmt::format("{}s", secs);
+}
+
+}  // namespace polaris::cli

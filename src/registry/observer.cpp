@@ -1,0 +1,77 @@
+#include "registry/observer.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "client/service_discovery.hpp"  // kServiceName
+#include "registry/metrics_text.hpp"
+#include "registry/nats_server.hpp"
+#include "transport/gather.hpp"
+
+namespace polaris::detail {
+
+NodeFacts node_facts(const RegistryOptions& options, const NatsServer* server) {
+  NodeFacts facts;
+  facts.name = options.server_name;
+  facts.cluster_name = options.cluster.name;
+  if (server != nullptr) {
+    facts.client_url = server->client_url();
+    facts.cluster_url = server->cluster_url();
+    facts.monitoring_url = server->monitoring_url();
+  } else if (!options.nats_urls.empty()) {
+    facts.client_url = options.nats_urls.front();
+  }
+  return facts;
+}
+
+NodeObserver::NodeObserver(natsConnection* connection, NodeFacts facts,
+                           const std::optional<Endpoint>& metrics, Counter count, Logger log)
+    : connection_(connection),
+      facts_(std::move(facts)),
+      count_(std::move(count)),
+      log_(std::move(log)),
+      peers_(facts_.monitoring_url, std::chrono::seconds(1), log_) {
+  status_subscription_ =
+      Subscription(connection_, std::string(kStatusSubject), "", [this](NatsMsgPtr msg) {
+        const char* reply = natsMsg_GetReply(msg.get());
+        if (reply == nullptr || *reply == '\0') return;
+        std::string body;
+        try {
+          body = status().dump(-1, ' ', false, Json::error_handler_t::replace);
+        } catch (const std::exception& error) {
+          log_->warn("status: {}", error.what());
+          return;
+        }
+        if (const natsStatus sent = natsConnection_Publish(connection_, reply, body.data(),
+                                                           static_cast<int>(body.size()));
+            sent != NATS_OK) {
+          log_->warn("status: cannot reply: {}", natsStatus_GetText(sent));
+        }
+      });
+  if (metrics) {
+    metrics_ = std::make_unique<MetricsServer>(
+        metrics->host, metrics->port, [this] { return render_metrics_now(); }, log_);
+  }
+}
+
+NodeObserver::~NodeObserver() {
+  metrics_.reset();
+  status_subscription_.unsubscribe();
+}
+
+Json NodeObserver::status() { return build_status(facts_, peers_.refresh(), count_()); }
+
+std::string NodeObserver::metrics_url() const { return metrics_ ? metrics_->url() : std::string(); }
+
+std::string NodeObserver::render_metrics_now() {
+  // The agents keep the call counters (calls never pass through the registry): ask them all.
+  std::vector<Json> answers;
+  for (const auto& body : gather(connection_, "$SRV.STATS." + std::string(kServiceName), "",
+                                 GatherOptions{.timeout = std::chrono::seconds(3),
+                                 .quiet = std::chrono::milliseconds(250)})) {
+    Json answer = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+    if (!answer.is_discarded()) answers.push_back(std::move(answer));
+  }
+  return render_metrics(status(), answers);
+}
+
+}  // namespace polaris::detail

@@ -1,0 +1,61 @@
+// Internal: everything a registry node does for operators: status answers, metrics.
+#pragma once
+
+#include <nats/nats.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "polaris/json.hpp"
+#include "polaris/logging.hpp"
+#include "polaris/registry.hpp"
+#include "registry/metrics_server.hpp"
+#include "registry/peer_tracker.hpp"
+#include "registry/status.hpp"
+#include "transport/subscription.hpp"
+
+namespace polaris::detail {
+
+class NatsServer;
+
+/// Answers polaris.registry.status, tracks the cluster peers, and serves Prometheus metrics
+/// when asked to. It only needs the node's NATS connection, a few facts and a way to count
+/// the catalogue, so the registry service stays free of it.
+///
+/// Thread safety: status() may be called from any thread; status requests are answered on the
+/// subscription's delivery thread, metrics on the metrics server's thread. Destroy it before the
+/// NATS connection closes.
+class NodeObserver {
+ public:
+  using Counter = std::function<CatalogueCounts()>;
+
+  /// @throws Error when subscribing fails or the metrics address cannot be bound.
+  NodeObserver(natsConnection* connection, NodeFacts facts, const std::optional<Endpoint>& metrics,
+               Counter count, Logger log);
+  ~NodeObserver();
+  NodeObserver(const NodeObserver&) = delete;
+  NodeObserver& operator=(const NodeObserver&) = delete;
+
+  /// This node's status now (polls the peers first).
+  [[nodiscard]] Json status();
+  /// The metrics URL; empty when metrics are off.
+  [[nodiscard]] std::string metrics_url() const;
+
+ private:
+  std::string render_metrics_now();
+
+  natsConnection* connection_;
+  NodeFacts facts_;
+  Counter count_;
+  Logger log_;
+  PeerTracker peers_;
+  Subscription status_subscription_;
+  std::unique_ptr<MetricsServer> metrics_;  // last: stopped first
+};
+
+/// The facts of a node from its options and (unless attaching) its nats-server.
+NodeFacts node_facts(const RegistryOptions& options, const NatsServer* server);
+
+}  // namespace polaris::detail

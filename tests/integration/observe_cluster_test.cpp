@@ -1,0 +1,143 @@
+// `polaris status` against a 3-node cluster of real registry processes: every node listed with
+// healthy peers; a killed node is shown as down.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "polaris/polaris.hpp"
+#include "support/process_fixtures.hpp"
+#include "support/run_program.hpp"
+#include "support/wait.hpp"
+#include "transport/subscription.hpp"
+
+namespace polaris {
+namespace {
+
+using test::RegistryProcess;
+
+test::ProgramResult polaris_cli(std::vector<std::string> args) {
+  args.insert(args.begin(), test::polaris_program());
+  return test::run_program(args);
+}
+
+// `polaris status --json` through `servers`; nullopt when it failed.
+std::optional<Json> status_json(const std::vector<std::string>& servers) {
+  // --wait 1s: a node slowed down by a loaded machine still counts as answering.
+  std::vector<std::string> args{"status", "--json", "--wait", "1s"};
+  for (const auto& url : servers) args.insert(args.end(), {"--server", url});
+  const auto result = polaris_cli(args);
+  if (result.exit_code != 0) return std::nullopt;
+  return Json::parse(result.out);
+}
+
+bool all_peers_up(const Json& report, std::size_t nodes) {
+  if (report.at("nodes").size() != nodes || !report.at("missing").empty()) return false;
+  for (const auto& node : report.at("nodes")) {
+    if (node.at("peers_up") != nodes - 1 || node.at("peers").size() != nodes - 1) return false;
+  }
+  return true;
+}
+
+class ObserveClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    nodes_.push_back(std::make_unique<RegistryProcess>(std::vector<std::string>{
+        "--cluster-name", "obs-test", "--cluster-port", "0", "--server-name", "node-1"}));
+    for (int i = 2; i <= 3; ++i) {
+      nodes_.push_back(std::make_unique<RegistryProcess>(std::vector<std::string>{
+          "--cluster-name", "obs-test", "--cluster-port", "0", "--route", nodes_[0]->cluster_url(),
+          "--server-name", "node-" + std::to_string(i)}));
+    }
+  }
+
+  std::vector<std::unique_ptr<RegistryProcess>> nodes_;
+};
+
+TEST_F(ObserveClusterTest, EveryNodeListedAndAKilledNodeShownDown) {
+  const std::vector<std::string> servers{nodes_[0]->client_url(), nodes_[1]->client_url()};
+  // Routes form asynchronously (node 2 and 3 find each other through node 1's gossip).
+  std::optional<Json> report;
+  ASSERT_TRUE(test::wait_until(
+      [&] {
+        report = status_json(servers);
+        return report && all_peers_up(*report, 3);
+      },
+      std::chrono::seconds(30)))
+      << (report ? report->dump(2) : "no report");
+  std::set<std::string> names;
+  std::set<std::string> client_urls;
+  std::map<std::string, std::string> id_of;
+  for (const auto& node : report->at("nodes")) {
+    names.insert(node.at("node").get<std::string>());
+    client_urls.insert(node.at("client_url").get<std::string>());
+    id_of[node.at("node").get<std::string>()] = node.at("server_id").get<std::string>();
+    EXPECT_EQ(node.at("cluster"), "obs-test");
+    EXPECT_EQ(node.at("version"), std::string(version()));
+    EXPECT_TRUE(node.at("monitoring").get<bool>());
+    EXPECT_EQ(node.at("tools"), 0);
+    for (const auto& peer : node.at("peers")) EXPECT_TRUE(peer.at("up").get<bool>());
+  }
+  EXPECT_EQ(names, (std::set<std::string>{"node-1", "node-2", "node-3"}));
+  EXPECT_EQ(client_urls, (std::set<std::string>{nodes_[0]->client_url(), nodes_[1]->client_url(),
+                                                nodes_[2]->client_url()}));
+
+  // The table: a header, one row per node, a summary.
+  std::vector<std::string> args{"status", "--wait", "1s", "--server", nodes_[0]->client_url()};
+  const auto table = polaris_cli(args);
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_EQ(table.out.rfind("NODE", 0), 0U) << table.out;
+  for (const auto& node : nodes_) EXPECT_NE(table.out.find(node->client_url()), std::string::npos);
+  EXPECT_NE(table.out.find(" 2/2 "), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("3 of 3 nodes answering\n"), std::string::npos) << table.out;
+
+  // A tool registered anywhere is counted by every node.
+  auto agent = connect({.servers = {nodes_[2]->client_url()}});
+  agent.register_tool(
+      {.name = "echo", .handler = [](const Request& r) { return Result(r.json()); }});
+  EXPECT_TRUE(test::wait_until([&] {
+    report = status_json(servers);
+    if (!report) return false;
+    for (const auto& node : report->at("nodes")) {
+      if (node.at("tools") != 1) return false;
+    }
+    return true;
+  }));
+  agent.close();
+
+  nodes_[2]->kill_hard();
+  // The survivors lose their route to node 3 and report it down.
+  ASSERT_TRUE(test::wait_until(
+      [&] {
+        report = status_json(servers);
+        return report && report->at("nodes").size() == 2 && report->at("missing").size() == 1 &&
+               report->at("missing")[0].at("state") == "down";
+      },
+      std::chrono::seconds(30)))
+      << (report ? report->dump(2) : "no report");
+  const Json& missing = report->at("missing")[0];
+  EXPECT_EQ(missing.at("server_id"), id_of["node-3"]);
+  EXPECT_EQ(missing.at("reported_by").size(), 2U);
+  for (const auto& node : report->at("nodes")) EXPECT_EQ(node.at("peers_up"), 1);
+
+  const auto after = polaris_cli(args);
+  EXPECT_NE(after.out.find("down"), std::string::npos) << after.out;
+  EXPECT_NE(after.out.find("2 of 3 nodes answering\n"), std::string::npos) << after.out;
+}
+
+TEST_F(ObserveClusterTest, WatchPrintsOneReportPerRound) {
+  const auto result = polaris_cli({"status", "--json", "--watch", "100ms", "--count", "2",
+                                   "--server", nodes_[0]->client_url()});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  std::istringstream lines(result.out);
+  int rounds = 0;
+  for (std::string line; std::getline(lines, line); ++rounds) {
+    const Json report = Json::parse(line);
+    EXPECT_FALSE(report.at("nodes").empty());
+  }
+  EXPECT_EQ(rounds, 2);
+}
+
+}  // namespace
+}  // namespace polaris
