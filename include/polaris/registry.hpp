@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "polaris/logging.hpp"
+#include "polaris/security.hpp"
 
 namespace polaris {
 
@@ -47,6 +48,9 @@ struct RegistryOptions {
   std::string server_name;
   /// How long to wait for nats-server to accept connections.
   std::chrono::milliseconds startup_timeout{10000};
+  /// Auth, TLS, roles and tool allow-lists (docs/SECURITY.md); empty: open, as the reference.
+  /// With SecurityConfig::source_file set, SIGHUP during run_until_shutdown() re-reads it.
+  std::optional<SecurityConfig> security;
   Logger logger;  ///< empty: spdlog's default logger
 };
 
@@ -76,8 +80,14 @@ class Registry {
   [[nodiscard]] std::size_t tool_count() const;
 
   /// Blocks until SIGINT or SIGTERM arrives (then returns) or the supervised nats-server dies
-  /// (then throws Error(Errc::process) with its last log lines).
+  /// (then throws Error(Errc::process) with its last log lines). With a security config read
+  /// from a file, SIGHUP re-reads it (see reload_security()) and keeps waiting.
   void run_until_shutdown();
+
+  /// Re-reads the security config file, applies the new roles and allow-lists, and makes the
+  /// nats-server reload its configuration. On an invalid file the old configuration stays.
+  /// @throws Error(Errc::invalid_argument) for an invalid file or when there is none to read.
+  void reload_security();
 
   /// Stops serving and stops the nats-server child. Idempotent.
   void close();

@@ -11,6 +11,7 @@
 #include "polaris/error.hpp"
 #include "polaris/json.hpp"
 #include "polaris/registry.hpp"
+#include "polaris/security.hpp"
 
 namespace polaris::cli {
 namespace {
@@ -20,6 +21,7 @@ struct RegistryFlags {
   int node = 0;
   std::string keepalive_deadline;
   std::string ready_file;
+  std::string config_file;
 };
 
 // The seed's numbering: node N listens on 4221+N, routes on 5221+N, and nodes after the first
@@ -87,12 +89,18 @@ void add_registry_command(CLI::App& app, int& exit_code) {
   command->add_option("--nats-server", o.nats_server_path,
                       "nats-server binary (default: $POLARIS_NATS_SERVER, else from PATH)");
   command->add_option("--server-name", o.server_name, "Name of this node's nats-server");
+  command->add_option("--config", flags->config_file,
+                      "Security configuration (YAML): users, roles, tool allow-lists, TLS; "
+                      "re-read on SIGHUP (docs/SECURITY.md)");
   command->add_option("--ready-file", flags->ready_file,
                       "Write {client_url, cluster_url, pid} as JSON here once serving");
 
   command->callback([command, flags, &exit_code] {
     try {
       apply_node_defaults(*command, *flags);
+      if (!flags->config_file.empty()) {
+        flags->options.security = load_security_config(flags->config_file);
+      }
       if (!flags->keepalive_deadline.empty()) {
         flags->options.keepalive_deadline = parse_duration(flags->keepalive_deadline);
       }

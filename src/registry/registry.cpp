@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <condition_variable>
+#include <array>
 #include <mutex>
 #include <thread>
 
@@ -13,6 +14,7 @@
 #include "protocol/wire.hpp"
 #include "registry/catalogue.hpp"
 #include "registry/nats_server.hpp"
+#include "security/registry_security.hpp"
 #include "transport/nats_error.hpp"
 #include "transport/nats_options.hpp"
 #include "transport/subscription.hpp"
@@ -59,13 +61,19 @@ class Registry::Impl {
         log_(detail::logger_or_default(options_.logger)),
         catalogue_(options_.allow_overwrite, options_.keepalive_deadline) {
     validate(options_);
+    // [security hook 1/6] auth and TLS of the launched nats-server and of our own connection.
+    if (options_.security) {
+      security_ = std::make_unique<detail::RegistrySecurity>(*options_.security, log_);
+    }
     std::vector<std::string> servers = options_.nats_urls;
     if (servers.empty()) {
-      server_ = std::make_unique<detail::NatsServer>(options_, log_);
+      server_ = std::make_unique<detail::NatsServer>(
+          options_, log_, security_ ? security_->nats_config() : detail::NatsConfigExtras{});
       servers = {server_->client_url()};
     }
     ConnectOptions connect_options{.servers = servers, .name = "polaris-registry"};
     connect_options.randomize = false;
+    if (security_) security_->apply_to(connect_options, !server_, options_.bind.host);
     auto nats_options = detail::make_nats_options(connect_options, {});
     connection_ = detail::connect_nats(nats_options.get(), servers);
     subscribe(wire::kRegisterSubject, [this](natsMsg* msg) { on_register(msg); });
@@ -90,11 +98,42 @@ class Registry::Impl {
   std::size_t tool_count() const { return catalogue_.size(); }
 
   void run_until_shutdown() {
-    const int signal = detail::wait_for_signal_or(server_ ? server_->process().exit_fd() : -1);
-    if (signal == 0) {
-      throw Error(Errc::process, "the registry's " + server_->process().describe_exit());
+    // [security hook 5/6] SIGHUP re-reads the security config file (only when there is one,
+    // so that SIGHUP keeps its default action otherwise).
+    const bool reloadable = security_ && !options_.security->source_file.empty();
+    const std::array<int, 2> fds{server_ ? server_->process().exit_fd() : -1,
+                                 reloadable ? detail::hangup_fd() : -1};
+    for (;;) {
+      std::size_t ready = 0;
+      const int signal = detail::wait_for_signal_or(fds, ready);
+      if (signal == 0 && ready == 1) {
+        if (detail::take_hangup()) reload_after_hangup();
+        continue;
+      }
+      if (signal == 0) {
+        throw Error(Errc::process, "the registry's " + server_->process().describe_exit());
+      }
+      log_->info("received signal {}; stopping", signal);
+      return;
     }
-    log_->info("received signal {}; stopping", signal);
+  }
+
+  // [security hook 6/6]
+  void reload_security() {
+    if (!security_) {
+      throw Error(Errc::invalid_argument, "the registry runs without a security configuration");
+    }
+    const auto extras = security_->reload();
+    if (server_) server_->reload(extras);
+  }
+
+  void reload_after_hangup() {
+    log_->info("SIGHUP: reloading the security configuration");
+    try {
+      reload_security();
+    } catch (const Error& error) {
+      log_->error("reload refused, the previous configuration stays: {}", error.what());
+    }
   }
 
   void close() {
@@ -150,6 +189,13 @@ class Registry::Impl {
   void on_register(natsMsg* msg) {
     auto json = parse(msg, "register");
     if (!json) return;
+    // [security hook 2/6] roles: may the requester register this tool?
+    if (auto refusal = security_ ? security_->refuse_register(natsMsg_GetReply(msg), *json,
+                                                              "register")
+                                 : std::nullopt) {
+      respond(msg, wire::status_reply(false, *refusal).dump());
+      return;
+    }
     const auto outcome = catalogue_.add(*json, detail::Catalogue::Clock::now());
     if (outcome.success) {
       log_->info("registered {}", (*json)["name"].get<std::string>());
@@ -162,6 +208,13 @@ class Registry::Impl {
   void on_unregister(natsMsg* msg) {
     auto json = parse(msg, "unregister");
     if (!json) return;
+    // [security hook 2/6] roles: only who may register a tool may unregister it.
+    if (auto refusal = security_ ? security_->refuse_register(natsMsg_GetReply(msg), *json,
+                                                              "unregister")
+                                 : std::nullopt) {
+      respond(msg, wire::status_reply(false, *refusal).dump());
+      return;
+    }
     const auto outcome = catalogue_.remove(*json);
     if (outcome.success) log_->info("unregistered {}", (*json)["name"].get<std::string>());
     respond_status(msg, outcome);
@@ -170,11 +223,22 @@ class Registry::Impl {
   void on_keepalive(natsMsg* msg) {
     auto json = parse(msg, "keepalive");
     if (!json) return;
-    respond_status(msg, catalogue_.keepalive(*json, detail::Catalogue::Clock::now()));
+    // [security hook 3/6] roles: keep alive only the tools the requester may register.
+    std::vector<std::string> refusals;
+    if (security_) refusals = security_->filter_keepalive(natsMsg_GetReply(msg), *json);
+    auto outcome = catalogue_.keepalive(*json, detail::Catalogue::Clock::now());
+    for (const auto& refusal : refusals) {
+      outcome.message = outcome.success ? refusal : outcome.message + "; " + refusal;
+      outcome.success = false;
+    }
+    respond_status(msg, outcome);
   }
 
   void on_list(natsMsg* msg) {
-    const std::string body = catalogue_.list().dump();
+    Json tools = catalogue_.list();
+    // [security hook 4/6] per-caller allow-lists: show the requester only its tools.
+    if (security_) tools = security_->filter_list(natsMsg_GetReply(msg), std::move(tools));
+    const std::string body = tools.dump();
     if (static_cast<std::int64_t>(body.size()) > natsConnection_GetMaxPayload(connection_.get())) {
       const std::string message =
           "list: the catalogue (" + std::to_string(body.size()) + " bytes) exceeds the max payload";
@@ -198,6 +262,7 @@ class Registry::Impl {
   RegistryOptions options_;
   Logger log_;
   detail::Catalogue catalogue_;
+  std::unique_ptr<detail::RegistrySecurity> security_;  // null: no security configuration
   std::unique_ptr<detail::NatsServer> server_;
   detail::NatsConnectionPtr connection_;
   std::vector<detail::Subscription> subscriptions_;
@@ -220,6 +285,7 @@ std::string Registry::client_url() const { return impl_->client_url(); }
 std::string Registry::cluster_url() const { return impl_->cluster_url(); }
 std::size_t Registry::tool_count() const { return impl_->tool_count(); }
 void Registry::run_until_shutdown() { impl_->run_until_shutdown(); }
+void Registry::reload_security() { impl_->reload_security(); }
 void Registry::close() { impl_->close(); }
 
 }  // namespace polaris
