@@ -385,7 +385,7 @@ TEST_F(TlsTest, RoutesWithoutTheClusterCertificateAreRefused) {
                                    .cluster = {.name = "sec-test"},
                                    .routes = {node.cluster_url()},
                                    .logger = log});
-  ASSERT_TRUE(test::wait_until([&] { return sink->contains("TLS"); }))
+  ASSERT_TRUE(test::wait_until([&] { return sink->contains("TLS route handshake error"); }))
       << "no route attempt was refused";
   auto agent = connect({.servers = {stranger.client_url()}});
   agent.register_tool(calculator());
