@@ -30,8 +30,8 @@ void add_server_option(CLI::App& command, std::vector<std::string>& servers);
 /// POLARIS_TLS_KEY (docs/SECURITY.md).
 void apply_credentials_from_env(ConnectOptions& options);
 
-/// Connects for a client command (credentials: apply_credentials_from_env). On failure prints "error: ...", sets `exit_code` to
-/// `failure_code` and returns nullopt.
+/// Connects for a client command (credentials: apply_credentials_from_env). On failure prints
+/// "error: ...", sets `exit_code` to `failure_code` and returns nullopt.
 std::optional<Connection> connect_client(const std::vector<std::string>& servers, int& exit_code,
                                          int failure_code = kCannotConnect);
 

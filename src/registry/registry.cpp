@@ -2,8 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include <condition_variable>
 #include <array>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 
@@ -190,9 +190,9 @@ class Registry::Impl {
     auto json = parse(msg, "register");
     if (!json) return;
     // [security hook 2/6] roles: may the requester register this tool?
-    if (auto refusal = security_ ? security_->refuse_register(natsMsg_GetReply(msg), *json,
-                                                              "register")
-                                 : std::nullopt) {
+    if (auto refusal = security_
+                           ? security_->refuse_register(natsMsg_GetReply(msg), *json, "register")
+                           : std::nullopt) {
       respond(msg, wire::status_reply(false, *refusal).dump());
       return;
     }
@@ -209,9 +209,9 @@ class Registry::Impl {
     auto json = parse(msg, "unregister");
     if (!json) return;
     // [security hook 2/6] roles: only who may register a tool may unregister it.
-    if (auto refusal = security_ ? security_->refuse_register(natsMsg_GetReply(msg), *json,
-                                                              "unregister")
-                                 : std::nullopt) {
+    if (auto refusal = security_
+                           ? security_->refuse_register(natsMsg_GetReply(msg), *json, "unregister")
+                           : std::nullopt) {
       respond(msg, wire::status_reply(false, *refusal).dump());
       return;
     }

@@ -15,9 +15,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-[[noreturn]] void fail(const std::string& message) {
-  throw Error(Errc::invalid_argument, message);
-}
+[[noreturn]] void fail(const std::string& message) { throw Error(Errc::invalid_argument, message); }
 
 bool is_name_token(std::string_view text) {
   if (text.empty()) return false;
@@ -30,8 +28,8 @@ bool is_name_token(std::string_view text) {
 }
 
 bool is_bcrypt(const std::string& hash) {
-  return hash.size() == 60 && (hash.starts_with("$2a$") || hash.starts_with("$2b$") ||
-                               hash.starts_with("$2y$"));
+  return hash.size() == 60 &&
+         (hash.starts_with("$2a$") || hash.starts_with("$2b$") || hash.starts_with("$2y$"));
 }
 
 // A tool name that can be part of an exact subject: no white space, no wildcard.
@@ -174,8 +172,7 @@ void parse_auth(const Section& auth, const fs::path& base, SecurityConfig& confi
   std::size_t index = 0;
   for (const auto& node : users) {
     const Section user(node, auth.path_of("users") + "[" + std::to_string(index++) + "]",
-                       {"name", "password_hash", "password_env", "password_file", "role",
-                        "tools"});
+                       {"name", "password_hash", "password_env", "password_file", "role", "tools"});
     UserConfig entry{.name = user.text("name"), .password_hash = user.text("password_hash")};
     const std::string where = user.where() + " (" + entry.name + ")";
     if (entry.password_hash.empty()) {
@@ -269,10 +266,10 @@ SecurityConfig load_security_config(const std::string& path) {
     if (root.IsNull()) return config;
     const Section top(root, path, {"auth", "tls", "cluster_tls", "attach"});
     if (top.has("auth")) {
-      parse_auth(Section(top.node("auth"), "auth",
-                         {"token_env", "token_file", "users", "reference_compat",
-                          "response_window"}),
-                 base, config);
+      parse_auth(
+          Section(top.node("auth"), "auth",
+                  {"token_env", "token_file", "users", "reference_compat", "response_window"}),
+          base, config);
     }
     if (top.has("tls")) {
       const Section tls(top.node("tls"), "tls",
@@ -286,10 +283,10 @@ SecurityConfig load_security_config(const std::string& path) {
           base);
     }
     if (top.has("attach")) {
-      parse_attach(Section(top.node("attach"), "attach",
-                           {"user", "password_env", "password_file", "token_env", "token_file",
-                            "tls"}),
-                   base, config);
+      parse_attach(
+          Section(top.node("attach"), "attach",
+                  {"user", "password_env", "password_file", "token_env", "token_file", "tls"}),
+          base, config);
     }
     validate_security_config(config);
   } catch (const Error& error) {

@@ -58,8 +58,7 @@ Json agent_permissions(const UserConfig& user, std::chrono::seconds window) {
   if (!deny_subscribe.empty()) permissions["subscribe"]["deny"] = deny_subscribe;
   // Agents answer calls (reply, and an acknowledgement before it) on the caller's reply subject
   // only: they may not publish into inboxes otherwise.
-  permissions["allow_responses"] = {{"max", 2},
-                                    {"expires", std::to_string(window.count()) + "s"}};
+  permissions["allow_responses"] = {{"max", 2}, {"expires", std::to_string(window.count()) + "s"}};
   return permissions;
 }
 

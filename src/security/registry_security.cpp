@@ -54,9 +54,9 @@ void RegistrySecurity::apply_to(ConnectOptions& options, bool attach,
   if (config_.tls) {
     TlsOptions tls{.ca_file = config_.tls->ca_file, .expected_hostname = config_.tls_hostname};
     if (tls.expected_hostname.empty()) {
-      tls.expected_hostname =
-          bind_host.empty() || bind_host == "0.0.0.0" || bind_host == "::" ? "127.0.0.1"
-                                                                           : bind_host;
+      tls.expected_hostname = bind_host.empty() || bind_host == "0.0.0.0" || bind_host == "::"
+                                  ? "127.0.0.1"
+                                  : bind_host;
     }
     // With client certificates required, the registry presents the server's own certificate
     // (it must then allow client authentication, docs/SECURITY.md).

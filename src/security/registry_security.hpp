@@ -59,7 +59,7 @@ class RegistrySecurity {
   Logger log_;
   InternalUser internal_;
   mutable std::mutex mutex_;
-  SecurityConfig config_;                        // guarded by mutex_
+  SecurityConfig config_;                       // guarded by mutex_
   std::shared_ptr<const AccessPolicy> policy_;  // guarded by mutex_; null while roles are off
 };
 

@@ -63,8 +63,7 @@ NatsOptionsPtr make_nats_options(const ConnectOptions& options, const NatsEventH
                "invalid user/password");
   }
   if (const std::string inbox = inbox_prefix_of(options); inbox != "_INBOX") {
-    check_nats(natsOptions_SetCustomInboxPrefix(o, inbox.c_str()),
-               "invalid inbox prefix " + inbox);
+    check_nats(natsOptions_SetCustomInboxPrefix(o, inbox.c_str()), "invalid inbox prefix " + inbox);
   }
   if (!options.token.empty()) {
     check_nats(natsOptions_SetToken(o, options.token.c_str()), "invalid token");

@@ -40,7 +40,9 @@ SecurityConfig roles_config() {
   SecurityConfig config;
   config.users = {
       {.name = "ops", .password_hash = pw_hash(), .role = Role::admin},
-      {.name = "worker", .password_hash = pw_hash(), .role = Role::agent,
+      {.name = "worker",
+       .password_hash = pw_hash(),
+       .role = Role::agent,
        .tools = {"calculator", "secret"}},
       {.name = "alice", .password_hash = pw_hash(), .role = Role::caller, .tools = {"calculator"}},
       {.name = "bob", .password_hash = pw_hash(), .role = Role::caller, .tools = {"secret"}},
@@ -49,11 +51,8 @@ SecurityConfig roles_config() {
 }
 
 ConnectOptions as(const std::string& user, const std::string& url) {
-  return ConnectOptions{.servers = {url},
-                        .user = user,
-                        .password = "pw",
-                        .reconnect = false,
-                        .request_timeout = 2s};
+  return ConnectOptions{
+      .servers = {url}, .user = user, .password = "pw", .reconnect = false, .request_timeout = 2s};
 }
 
 std::string connect_error(ConnectOptions options) {
@@ -141,7 +140,7 @@ class RawClient {
     natsConnection_GetLastError(connection, &text);
     std::lock_guard lock(self->mutex_);
     self->errors_.emplace_back(text != nullptr && *text != '\0' ? text
-                                                                 : natsStatus_GetText(status));
+                                                                : natsStatus_GetText(status));
   }
 
   std::mutex mutex_;
@@ -165,8 +164,7 @@ class RolesTest : public ::testing::Test {
 };
 
 TEST_F(RolesTest, NoCredentialsOrAWrongPasswordAreRefused) {
-  EXPECT_NE(connect_error({.servers = {url()}}).find("Authorization Violation"),
-            std::string::npos);
+  EXPECT_NE(connect_error({.servers = {url()}}).find("Authorization Violation"), std::string::npos);
   auto wrong = as("alice", url());
   wrong.password = "PW";
   EXPECT_NE(connect_error(wrong).find("Authorization Violation"), std::string::npos);
@@ -207,9 +205,11 @@ TEST_F(RolesTest, ACallerCannotRegisterAndNothingChanges) {
 
 TEST_F(RolesTest, ACallerCannotSubscribeToAToolSubject) {
   RawClient spy(as("alice", url()));
+  // One at a time: nats.c reports each violation through the connection's last error, which
+  // the next violation would overwrite.
   natsSubscription* tool = spy.subscribe("polaris:user-func:calculator");
-  natsSubscription* direct = spy.subscribe("polaris.agent.*.call.calculator");
   ASSERT_TRUE(spy.await_violation("polaris:user-func:calculator")) << spy.errors();
+  natsSubscription* direct = spy.subscribe("polaris.agent.*.call.calculator");
   ASSERT_TRUE(spy.await_violation("polaris.agent.*.call.calculator")) << spy.errors();
   auto alice = connect(as("alice", url()));
   for (int i = 0; i < 3; ++i) EXPECT_EQ(alice.call("calculator", add(i, 1))["result"], i + 1.0);
@@ -221,8 +221,8 @@ TEST_F(RolesTest, ACallerCannotSubscribeToAToolSubject) {
 TEST_F(RolesTest, NobodyReadsAnotherUsersReplies) {
   RawClient spy(as("alice", url()));
   natsSubscription* bobs = spy.subscribe("_INBOX.bob.>");
-  natsSubscription* everyones = spy.subscribe("_INBOX.>");
   ASSERT_TRUE(spy.await_violation("_INBOX.bob.>")) << spy.errors();
+  natsSubscription* everyones = spy.subscribe("_INBOX.>");
   ASSERT_TRUE(spy.await_violation("_INBOX.>")) << spy.errors();
   auto bob = connect(as("bob", url()));
   EXPECT_EQ(bob.call("secret")["secret"], 42);
@@ -306,9 +306,8 @@ TEST_F(TlsTest, MutualTlsRequiresAClientCertificate) {
   config.tls = server_tls(/*verify_clients=*/true);
   auto registry = Registry::start({.bind = {.port = 0}, .security = config});
   ConnectOptions with_certificate{.servers = {registry.client_url()}};
-  with_certificate.tls =
-      TlsOptions{.ca_file = file("ca.pem"), .cert_file = file("client.pem"),
-                 .key_file = file("client.key")};
+  with_certificate.tls = TlsOptions{
+      .ca_file = file("ca.pem"), .cert_file = file("client.pem"), .key_file = file("client.key")};
   auto agent = connect(with_certificate);
   agent.register_tool(calculator());
   EXPECT_EQ(connect(with_certificate).call("calculator", add(1, 1))["result"], 2.0);
@@ -376,10 +375,8 @@ TEST_F(TlsTest, RoutesWithoutTheClusterCertificateAreRefused) {
   log->set_level(spdlog::level::debug);
   SecurityConfig secured;
   secured.cluster_tls = server_tls();
-  auto node = Registry::start({.bind = {.port = 0},
-                               .cluster = {.name = "sec-test"},
-                               .security = secured,
-                               .logger = log});
+  auto node = Registry::start(
+      {.bind = {.port = 0}, .cluster = {.name = "sec-test"}, .security = secured, .logger = log});
   // A node without cluster TLS tries to join; the secured node refuses the route.
   auto stranger = Registry::start({.bind = {.port = 0},
                                    .cluster = {.name = "sec-test"},
@@ -443,8 +440,8 @@ class SecurityCliTest : public ::testing::Test {
     file << "auth:\n  users:\n"
          << "    - {name: worker, password_hash: '" << pw_hash()
          << "', role: agent, tools: [calculator, secret]}\n"
-         << "    - {name: alice, password_hash: '" << pw_hash()
-         << "', role: caller, tools: [" << alice_tools << "]}\n";
+         << "    - {name: alice, password_hash: '" << pw_hash() << "', role: caller, tools: ["
+         << alice_tools << "]}\n";
     if (!carol_hash.empty()) {
       file << "    - {name: carol, password_hash: '" << carol_hash << "', role: admin}\n";
     }
@@ -456,8 +453,7 @@ class SecurityCliTest : public ::testing::Test {
 };
 
 TEST_F(SecurityCliTest, PasswdHashIsAcceptedAndSighupReloadTakesEffect) {
-  const auto passwd =
-      test::run_program({test::polaris_program(), "passwd"}, {}, "correct horse\n");
+  const auto passwd = test::run_program({test::polaris_program(), "passwd"}, {}, "correct horse\n");
   ASSERT_EQ(passwd.exit_code, 0) << passwd.err;
   std::string carol_hash = passwd.out;
   while (!carol_hash.empty() && carol_hash.back() == '\n') carol_hash.pop_back();
@@ -491,11 +487,31 @@ TEST_F(SecurityCliTest, PasswdHashIsAcceptedAndSighupReloadTakesEffect) {
     }
   })) << "nats-server did not reload alice's permissions";
   EXPECT_EQ(connect(carol).list_tools().size(), 2U);  // the `polaris passwd` hash works
+
+  // The command-line client takes its credentials from the environment.
+  const auto tools = test::run_program(
+      {test::polaris_program(), "tools", "--json", "--server", registry.client_url()},
+      {"POLARIS_USER=alice", "POLARIS_PASSWORD=pw"});
+  ASSERT_EQ(tools.exit_code, 0) << tools.err;
+  EXPECT_EQ(Json::parse(tools.out).size(), 2U) << tools.out;
+
+  // An invalid file is refused and the running configuration stays.
+  std::ofstream(config_path()) << "auth:\n  users: [oops\n";
+  registry.process().signal(SIGHUP);
+  ASSERT_TRUE(test::wait_until([&] {
+    for (const auto& line : registry.process().last_lines()) {
+      if (line.find("reload refused") != std::string::npos) return true;
+    }
+    return false;
+  })) << "the registry did not report the invalid file";
   EXPECT_TRUE(registry.process().running());
+  EXPECT_EQ(names_of(alice.list_tools()), (std::vector<std::string>{"calculator", "secret"}));
+  EXPECT_EQ(connect(carol).list_tools().size(), 2U);
 }
 
 TEST_F(SecurityCliTest, InvalidConfigsAreRefusedWithOneLine) {
-  std::ofstream(config_path()) << "auth:\n  users:\n    - {name: x, password_hash: nope, role: caller}\n";
+  std::ofstream(config_path())
+      << "auth:\n  users:\n    - {name: x, password_hash: nope, role: caller}\n";
   const auto result = test::run_program(
       {test::polaris_program(), "registry", "--port", "0", "--config", config_path()});
   EXPECT_EQ(result.exit_code, 2) << result.err;
@@ -504,6 +520,41 @@ TEST_F(SecurityCliTest, InvalidConfigsAreRefusedWithOneLine) {
   const auto empty = test::run_program({test::polaris_program(), "passwd"}, {}, "\n");
   EXPECT_NE(empty.exit_code, 0);
   EXPECT_NE(empty.err.find("error: the password is empty"), std::string::npos) << empty.err;
+}
+
+// Payloads beyond the server's max payload get a clear error instead of a timeout (calls are
+// covered by errors_test): a registration, and a list answer (measured after the allow-list
+// filter, so a caller with a short list still gets its answer).
+TEST(SecurityPayload, OversizedRegistrationAndListAreClearErrors) {
+  SecurityConfig config = roles_config();
+  config.users[1].tools = {"*"};
+  auto registry =
+      Registry::start({.bind = {.port = 0}, .max_payload = 16 * 1024, .security = config});
+  auto agent = connect(as("worker", registry.client_url()));
+  Tool huge = calculator("huge");
+  huge.description = std::string(20 * 1024, 'd');
+  try {
+    agent.register_tool(huge);
+    ADD_FAILURE() << "an oversized registration was sent";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), Errc::payload_too_large) << error.what();
+  }
+  for (const char* name : {"big_a", "big_b"}) {
+    Tool big = calculator(name);
+    big.description = std::string(10 * 1024, 'd');
+    agent.register_tool(big);
+  }
+  agent.register_tool(calculator());
+  auto ops = connect(as("ops", registry.client_url()));
+  try {
+    const auto tools = ops.list_tools();
+    ADD_FAILURE() << "an oversized list was answered: " << tools.size() << " tools";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("exceeds the max payload"), std::string::npos)
+        << error.what();
+  }
+  EXPECT_EQ(names_of(connect(as("alice", registry.client_url())).list_tools()),
+            std::vector<std::string>{"calculator"});
 }
 
 }  // namespace

@@ -54,19 +54,25 @@ TEST_F(SecurityConfigTest, LoadsUsersRolesTlsAndResolvesPaths) {
   std::ofstream(dir_.path() + "/key.pem") << "x";
   std::ofstream(dir_.path() + "/ca.pem") << "x";
   std::ofstream(dir_.path() + "/attach-password") << "s3cret\n";
-  const auto config = load_security_config(write(
-      "auth:\n"
-      "  response_window: 30m\n"
-      "  users:\n"
-      "    - {name: ops, password_hash: '" + known_hash() + "', role: admin}\n"
-      "    - name: alice\n"
-      "      password_hash: '" + known_hash() + "'\n"
-      "      role: caller\n"
-      "      tools: [calculator, weather]\n"
-      "    - {name: worker, password_hash: '" + known_hash() + "', role: agent, tools: ['*']}\n"
-      "tls: {cert_file: cert.pem, key_file: key.pem, ca_file: ca.pem, verify_clients: true}\n"
-      "cluster_tls: {cert_file: cert.pem, key_file: key.pem, ca_file: ca.pem}\n"
-      "attach: {user: registry, password_file: attach-password}\n"));
+  const auto config = load_security_config(
+      write("auth:\n"
+            "  response_window: 30m\n"
+            "  users:\n"
+            "    - {name: ops, password_hash: '" +
+            known_hash() +
+            "', role: admin}\n"
+            "    - name: alice\n"
+            "      password_hash: '" +
+            known_hash() +
+            "'\n"
+            "      role: caller\n"
+            "      tools: [calculator, weather]\n"
+            "    - {name: worker, password_hash: '" +
+            known_hash() +
+            "', role: agent, tools: ['*']}\n"
+            "tls: {cert_file: cert.pem, key_file: key.pem, ca_file: ca.pem, verify_clients: true}\n"
+            "cluster_tls: {cert_file: cert.pem, key_file: key.pem, ca_file: ca.pem}\n"
+            "attach: {user: registry, password_file: attach-password}\n"));
   ASSERT_EQ(config.users.size(), 3U);
   EXPECT_EQ(config.users[1].name, "alice");
   EXPECT_EQ(config.users[1].role, Role::caller);
@@ -94,37 +100,38 @@ TEST_F(SecurityConfigTest, RefusesWhatWouldBeInsecureOrAmbiguous) {
   EXPECT_NE(load_error("auth:\n  users:\n    - {name: a, password_hash: nothash, role: caller}\n")
                 .find("bcrypt"),
             std::string::npos);
-  EXPECT_NE(load_error("auth:\n  users:\n    - {name: a.b, password_hash: " + hash +
-                       ", role: caller}\n")
-                .find("letters, digits"),
-            std::string::npos);
-  EXPECT_NE(load_error("auth:\n  users:\n    - {name: a, password_hash: " + hash +
-                       ", role: caller}\n    - {name: a, password_hash: " + hash +
-                       ", role: agent}\n")
-                .find("appears twice"),
-            std::string::npos);
+  EXPECT_NE(
+      load_error("auth:\n  users:\n    - {name: a.b, password_hash: " + hash + ", role: caller}\n")
+          .find("letters, digits"),
+      std::string::npos);
+  EXPECT_NE(
+      load_error("auth:\n  users:\n    - {name: a, password_hash: " + hash +
+                 ", role: caller}\n    - {name: a, password_hash: " + hash + ", role: agent}\n")
+          .find("appears twice"),
+      std::string::npos);
   EXPECT_NE(load_error("auth:\n  users:\n    - {name: a, password_hash: " + hash +
                        ", role: caller, tools: ['x*']}\n")
                 .find("cannot be a tool name"),
             std::string::npos);
-  EXPECT_NE(load_error("auth:\n  reference_compat: true\n  users:\n    - {name: a, password_hash: " +
-                       hash + ", role: caller}\n")
-                .find("reference_compat is on"),
-            std::string::npos);
+  EXPECT_NE(
+      load_error("auth:\n  reference_compat: true\n  users:\n    - {name: a, password_hash: " +
+                 hash + ", role: caller}\n")
+          .find("reference_compat is on"),
+      std::string::npos);
   EXPECT_NE(load_error("auth: {token_env: SEC_UNIT_TEST_SURELY_UNSET}\n").find("is not set"),
             std::string::npos);
-  EXPECT_NE(load_error("tls: {cert_file: missing.pem, key_file: missing.key}\n")
-                .find("cannot read"),
-            std::string::npos);
+  EXPECT_NE(
+      load_error("tls: {cert_file: missing.pem, key_file: missing.key}\n").find("cannot read"),
+      std::string::npos);
   EXPECT_NE(load_error("auth: [1, 2]\n").find("must be a mapping"), std::string::npos);
   EXPECT_NE(load_error("auth: {response_window: soon}\n").find("not a duration"),
             std::string::npos);
 }
 
 TEST_F(SecurityConfigTest, ReferenceCompatAuthenticatesWithoutRoles) {
-  const auto config = load_security_config(write(
-      "auth:\n  reference_compat: true\n  users:\n    - {name: go, password_hash: '" +
-      known_hash() + "'}\n"));
+  const auto config = load_security_config(
+      write("auth:\n  reference_compat: true\n  users:\n    - {name: go, password_hash: '" +
+            known_hash() + "'}\n"));
   EXPECT_FALSE(config.roles());
   const auto extras = detail::render_nats_security(config, {.password_hash = known_hash()});
   EXPECT_EQ(extras.top_level.find("permissions"), std::string::npos) << extras.top_level;
@@ -175,7 +182,8 @@ TEST(NatsPermissions, CallersCallAndListTheirToolsOnly) {
   EXPECT_TRUE(contains(pub, "polaris:tool:list"));
   EXPECT_TRUE(contains(pub, "polaris.agent.*.call.calc"));
   EXPECT_FALSE(contains(pub, "polaris:tool:register"));
-  EXPECT_EQ(p["subscribe"]["allow"], Json::array({"_INBOX.alice.>", "polaris.registry.agent.gone"}));
+  EXPECT_EQ(p["subscribe"]["allow"],
+            Json::array({"_INBOX.alice.>", "polaris.registry.agent.gone"}));
   EXPECT_FALSE(p.contains("allow_responses"));
 }
 
