@@ -263,6 +263,26 @@ TEST_F(RolesTest, ARequestWithSomeoneElsesInboxIsAnsweredThereNotToTheRequester)
   EXPECT_EQ(tools[0]["name"], "calculator");
 }
 
+// Attach mode: the registry connects to existing servers with the attach credentials (here the
+// nats-server of another registry, as its admin).
+TEST_F(RolesTest, AttachModeConnectsWithTheAttachCredentials) {
+  SecurityConfig config = roles_config();
+  config.attach = AttachCredentials{.user = "ops", .password = "wrong"};
+  try {
+    auto refused = Registry::start({.nats_urls = {url()}, .security = config});
+    ADD_FAILURE() << "attached with a wrong password";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), Errc::connection_failed) << error.what();
+  }
+  config.attach.password = "pw";
+  auto attached = Registry::start({.nats_urls = {url()}, .security = config});
+  EXPECT_EQ(attached.client_url(), url());
+  // It serves the registry subjects through that connection: it records a new registration.
+  auto ops = connect(as("ops", url()));
+  ops.register_tool(calculator("ops_tool"));
+  EXPECT_TRUE(test::wait_until([&] { return attached.tool_count() == 1; }));
+}
+
 // Certificates for every TLS test, made once.
 class TlsTest : public ::testing::Test {
  protected:
