@@ -123,8 +123,9 @@ class Registry::Impl {
     if (!security_) {
       throw Error(Errc::invalid_argument, "the registry runs without a security configuration");
     }
-    const auto extras = security_->reload();
-    if (server_) server_->reload(extras);
+    security_->reload([this](const detail::NatsConfigExtras& extras) {
+      if (server_) server_->reload(extras);
+    });
   }
 
   void reload_after_hangup() {

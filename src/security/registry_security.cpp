@@ -68,7 +68,8 @@ void RegistrySecurity::apply_to(ConnectOptions& options, bool attach,
   }
 }
 
-NatsConfigExtras RegistrySecurity::reload() {
+void RegistrySecurity::reload(const std::function<void(const NatsConfigExtras&)>& apply) {
+  std::lock_guard reloading(reload_mutex_);
   std::string source;
   {
     std::lock_guard lock(mutex_);
@@ -79,11 +80,15 @@ NatsConfigExtras RegistrySecurity::reload() {
   }
   SecurityConfig fresh = load_security_config(source);  // throws: the old one stays
   auto policy = policy_for(fresh);
-  std::lock_guard lock(mutex_);
-  config_ = std::move(fresh);
-  policy_ = std::move(policy);
+  // internal_ never changes after construction; hashing (slow) stays outside the lock.
+  const NatsConfigExtras extras = render_nats_security(fresh, internal_);
+  {
+    std::lock_guard lock(mutex_);
+    config_ = std::move(fresh);
+    policy_ = std::move(policy);
+  }
+  apply(extras);
   log_->info("reloaded the security configuration from {}", source);
-  return render_nats_security(config_, internal_);
 }
 
 std::shared_ptr<const AccessPolicy> RegistrySecurity::policy() const {

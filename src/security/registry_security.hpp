@@ -2,6 +2,7 @@
 // registry's own credentials, the access checks of the request handlers, and reloading.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -35,11 +36,12 @@ class RegistrySecurity {
   /// attaches to existing servers.
   void apply_to(ConnectOptions& options, bool attach, const std::string& bind_host) const;
 
-  /// Re-reads SecurityConfig::source_file and returns the new nats-server configuration. The
-  /// new checks apply from now on.
+  /// Re-reads SecurityConfig::source_file, makes the new checks apply, and hands the new
+  /// nats-server configuration to `apply` (e.g. NatsServer::reload). Concurrent reloads run one
+  /// after the other, so the last file read is also the last configuration applied.
   /// @throws Error(Errc::invalid_argument) when there is no file or it is invalid (the old
   ///         configuration stays).
-  NatsConfigExtras reload();
+  void reload(const std::function<void(const NatsConfigExtras&)>& apply);
 
   /// The list answer for the requester whose reply subject is `reply` (may be null): `tools`
   /// (a JSON array of declarations) without the tools it may not see.
@@ -58,6 +60,7 @@ class RegistrySecurity {
 
   Logger log_;
   InternalUser internal_;
+  std::mutex reload_mutex_;  // held through a whole reload
   mutable std::mutex mutex_;
   SecurityConfig config_;                       // guarded by mutex_
   std::shared_ptr<const AccessPolicy> policy_;  // guarded by mutex_; null while roles are off
