@@ -6,6 +6,7 @@ packages=(
   nats-server libnats-dev
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libcurl4-openssl-dev libssl-dev libcpp-httplib-dev libyaml-cpp-dev libmicrohttpd-dev
+  libcrypt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   openssl
 )

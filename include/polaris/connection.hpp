@@ -35,6 +35,10 @@ struct ConnectOptions {
   std::string user;  ///< user/password auth; empty: none
   std::string password;
   std::string token;  ///< token auth; empty: none
+  /// Prefix of this connection's reply subjects ("<prefix>.<unique id>.<n>"). Empty:
+  /// "_INBOX.<user>" when `user` is a valid subject token, else "_INBOX". A registry with roles
+  /// lets each user subscribe only below "_INBOX.<user>" (docs/SECURITY.md).
+  std::string inbox_prefix;
   std::optional<TlsOptions> tls;
   std::chrono::milliseconds connect_timeout{2000};
   bool reconnect = true;

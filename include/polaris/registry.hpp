@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "polaris/logging.hpp"
+#include "polaris/security.hpp"
 
 namespace polaris {
 
@@ -62,6 +63,9 @@ struct RegistryOptions {
   std::chrono::milliseconds startup_timeout{10000};
   /// Where to serve Prometheus metrics (GET /metrics; port 0: any free port); empty: nowhere.
   std::optional<Endpoint> metrics;
+  /// Auth, TLS, roles and tool allow-lists (docs/SECURITY.md); empty: open, as the reference.
+  /// With SecurityConfig::source_file set, SIGHUP during run_until_shutdown() re-reads it.
+  std::optional<SecurityConfig> security;
   Logger logger;  ///< empty: spdlog's default logger
 };
 
@@ -97,8 +101,14 @@ class Registry {
   [[nodiscard]] std::string metrics_url() const;
 
   /// Blocks until SIGINT or SIGTERM arrives (then returns) or the supervised nats-server dies
-  /// (then throws Error(Errc::process) with its last log lines).
+  /// (then throws Error(Errc::process) with its last log lines). With a security config read
+  /// from a file, SIGHUP re-reads it (see reload_security()) and keeps waiting.
   void run_until_shutdown();
+
+  /// Re-reads the security config file, applies the new roles and allow-lists, and makes the
+  /// nats-server reload its configuration. On an invalid file the old configuration stays.
+  /// @throws Error(Errc::invalid_argument) for an invalid file or when there is none to read.
+  void reload_security();
 
   /// Stops serving and stops the nats-server child. Idempotent.
   void close();

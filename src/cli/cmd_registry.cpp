@@ -11,6 +11,7 @@
 #include "polaris/error.hpp"
 #include "polaris/json.hpp"
 #include "polaris/registry.hpp"
+#include "polaris/security.hpp"
 
 namespace polaris::cli {
 namespace {
@@ -25,6 +26,7 @@ struct RegistryFlags {
   std::string ping_interval;
   std::string ready_file;
   std::string metrics;  // HOST:PORT
+  std::string config_file;
 };
 
 // "127.0.0.1:9464" -> Endpoint; "9464" alone means 127.0.0.1 (metrics stay local unless asked).
@@ -122,6 +124,9 @@ void add_registry_command(CLI::App& app, int& exit_code) {
   command->add_option("--nats-server", o.nats_server_path,
                       "nats-server binary (default: $POLARIS_NATS_SERVER, else from PATH)");
   command->add_option("--server-name", o.server_name, "Name of this node's nats-server");
+  command->add_option("--config", flags->config_file,
+                      "Security configuration (YAML): users, roles, tool allow-lists, TLS; "
+                      "re-read on SIGHUP (docs/SECURITY.md)");
   command->add_option(
       "--ready-file", flags->ready_file,
       "Write {client_url, cluster_url, metrics_url, pid} as JSON here once serving");
@@ -132,6 +137,9 @@ void add_registry_command(CLI::App& app, int& exit_code) {
     try {
       RegistryOptions& options = flags->options;
       apply_node_defaults(*command, *flags);
+      if (!flags->config_file.empty()) {
+        flags->options.security = load_security_config(flags->config_file);
+      }
       if (!flags->metrics.empty()) flags->options.metrics = parse_listen_address(flags->metrics);
       auto duration = [](const std::string& text, std::chrono::milliseconds& into) {
         if (!text.empty()) into = parse_duration(text);

@@ -33,13 +33,35 @@ void add_server_option(CLI::App& command, std::vector<std::string>& servers) {
       ->allow_extra_args(false);
 }
 
+namespace {
+
+std::string env_or_empty(const char* name) {
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): read before any thread starts
+  const char* value = std::getenv(name);
+  return value != nullptr ? value : "";
+}
+
+}  // namespace
+
+void apply_credentials_from_env(ConnectOptions& options) {
+  options.user = env_or_empty("POLARIS_USER");
+  options.password = env_or_empty("POLARIS_PASSWORD");
+  options.token = env_or_empty("POLARIS_TOKEN");
+  TlsOptions tls{.ca_file = env_or_empty("POLARIS_TLS_CA"),
+                 .cert_file = env_or_empty("POLARIS_TLS_CERT"),
+                 .key_file = env_or_empty("POLARIS_TLS_KEY")};
+  if (!tls.ca_file.empty() || !tls.cert_file.empty()) options.tls = tls;
+}
+
 std::optional<Connection> connect_client(const std::vector<std::string>& servers, int& exit_code,
                                          int failure_code) {
   try {
     // A one-shot command does not need keepalives or its own tools.
-    return Connection(ConnectOptions{.servers = servers_from(servers),
-                                     .name = "polaris-cli",
-                                     .keepalive_interval = std::chrono::milliseconds::zero()});
+    ConnectOptions options{.servers = servers_from(servers),
+                           .name = "polaris-cli",
+                           .keepalive_interval = std::chrono::milliseconds::zero()};
+    apply_credentials_from_env(options);
+    return Connection(std::move(options));
   } catch (const Error& error) {
     print_error(error.what());
     exit_code = failure_code;

@@ -25,8 +25,13 @@ std::vector<std::string> servers_from(const std::vector<std::string>& flag);
 /// Adds --server to a client subcommand.
 void add_server_option(CLI::App& command, std::vector<std::string>& servers);
 
-/// Connects for a client command. On failure prints "error: ...", sets `exit_code` to
-/// `failure_code` and returns nullopt.
+/// Credentials from the environment, never from the command line (where `ps` shows them):
+/// POLARIS_USER, POLARIS_PASSWORD, POLARIS_TOKEN, and TLS from POLARIS_TLS_CA, POLARIS_TLS_CERT,
+/// POLARIS_TLS_KEY (docs/SECURITY.md).
+void apply_credentials_from_env(ConnectOptions& options);
+
+/// Connects for a client command (credentials: apply_credentials_from_env). On failure prints
+/// "error: ...", sets `exit_code` to `failure_code` and returns nullopt.
 std::optional<Connection> connect_client(const std::vector<std::string>& servers, int& exit_code,
                                          int failure_code = kCannotConnect);
 
@@ -48,5 +53,6 @@ void add_chat_command(CLI::App& app, int& exit_code);
 void add_mcp_command(CLI::App& app, int& exit_code);
 void add_status_command(CLI::App& app, int& exit_code);
 void add_stats_command(CLI::App& app, int& exit_code);
+void add_passwd_command(CLI::App& app, int& exit_code);
 
 }  // namespace polaris::cli

@@ -32,6 +32,7 @@ int run(int argc, char** argv) {
   polaris::cli::add_mcp_command(app, exit_code);
   polaris::cli::add_status_command(app, exit_code);
   polaris::cli::add_stats_command(app, exit_code);
+  polaris::cli::add_passwd_command(app, exit_code);
 
   // One logger for the whole program, on stderr so that stdout carries only results.
   auto logger = spdlog::stderr_color_mt("polaris");

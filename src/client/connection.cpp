@@ -34,12 +34,14 @@ const Json& or_empty_object(const Json& arguments) {
   return arguments.is_null() ? empty : arguments;
 }
 
-std::string new_inbox() {
+// "<prefix>.<nuid>": natsInbox_Create always says "_INBOX.<nuid>", so swap in our prefix
+// (security: per-user inbox prefixes, docs/SECURITY.md).
+std::string new_inbox(const std::string& prefix) {
   natsInbox* inbox = nullptr;
   detail::check_nats(natsInbox_Create(&inbox), "cannot create an inbox");
   std::string text(inbox);
   natsInbox_Destroy(inbox);
-  return text;
+  return prefix + text.substr(text.find('.'));
 }
 
 // Progress bodies are JSON objects; anything else is dropped (advisory, never fails the call).
@@ -88,7 +90,8 @@ Connection::Impl::Impl(ConnectOptions options)
   auto nats_options = detail::make_nats_options(options_, handlers);
   connection_ = detail::connect_nats(nats_options.get(), options_.servers);
   try {
-    mux_ = std::make_unique<detail::RequestMux>(connection_.get(), new_inbox());
+    mux_ = std::make_unique<detail::RequestMux>(connection_.get(),
+                                                new_inbox(detail::inbox_prefix_of(options_)));
     mux_ready_ = mux_.get();
   } catch (...) {
     natsConnection_Close(connection_.get());

@@ -321,10 +321,11 @@ Catalogue::SweepResult Catalogue::sweep(Clock::time_point now) {
   return result;
 }
 
-std::string Catalogue::list_json() const {
+std::string Catalogue::list_json(const Visible& visible) const {
   std::lock_guard lock(mutex_);
   std::string out = "[";
   for (const auto& [name, entry] : tools_) {
+    if (visible && !visible(name)) continue;
     if (out.size() > 1) out += ',';
     out += entry.listed;
   }
@@ -332,8 +333,8 @@ std::string Catalogue::list_json() const {
   return out;
 }
 
-std::string Catalogue::page_json(const std::string& after, std::size_t limit,
-                                 std::size_t max_bytes) const {
+std::string Catalogue::page_json(const std::string& after, std::size_t limit, std::size_t max_bytes,
+                                 const Visible& visible) const {
   std::lock_guard lock(mutex_);
   std::string tools;
   std::size_t count = 0;
@@ -342,6 +343,7 @@ std::string Catalogue::page_json(const std::string& after, std::size_t limit,
   // The wrapper and the "next" name stay below this many bytes of JSON.
   const std::size_t reserve = 256;
   for (; it != tools_.end() && count < limit; ++it) {
+    if (visible && !visible(it->first)) continue;
     if (count > 0 && tools.size() + it->second.listed.size() + reserve > max_bytes) break;
     if (count > 0) tools += ',';
     tools += it->second.listed;

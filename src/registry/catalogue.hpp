@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -104,11 +105,14 @@ class Catalogue {
   };
   SweepResult sweep(Clock::time_point now);
 
-  /// The reference list reply: every name once, sorted, as a JSON array text.
-  [[nodiscard]] std::string list_json() const;
-  /// One page of the polaris list: at most `limit` names after `after`, at most `max_bytes`.
+  /// Which names a requester may see; empty: every name.
+  using Visible = std::function<bool(const std::string& name)>;
+  /// The reference list reply: every (visible) name once, sorted, as a JSON array text.
+  [[nodiscard]] std::string list_json(const Visible& visible = {}) const;
+  /// One page of the polaris list: at most `limit` visible names after `after`, at most
+  /// `max_bytes`.
   [[nodiscard]] std::string page_json(const std::string& after, std::size_t limit,
-                                      std::size_t max_bytes) const;
+                                      std::size_t max_bytes, const Visible& visible = {}) const;
 
   /// A page of this node's full state for a node that is starting (names after `after`, at most
   /// about `max_bytes`); the first page also carries agents and tombstones.

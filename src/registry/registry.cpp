@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -14,8 +15,9 @@
 #include "registry/catalogue.hpp"
 #include "registry/nats_server.hpp"
 #include "registry/node_id.hpp"
-#include "registry/peer_sync.hpp"
 #include "registry/observer.hpp"  // [observe]
+#include "registry/peer_sync.hpp"
+#include "security/registry_security.hpp"
 #include "transport/nats_error.hpp"
 #include "transport/nats_options.hpp"
 #include "transport/subscription.hpp"
@@ -86,16 +88,22 @@ class Registry::Impl {
                     .keepalive_deadline = options_.keepalive_deadline,
                     .agent_timeout = options_.agent_timeout}) {
     validate(options_);
+    // [security hook 1/6] auth and TLS of the launched nats-server and of our own connection.
+    if (options_.security) {
+      security_ = std::make_unique<detail::RegistrySecurity>(*options_.security, log_);
+    }
     if (options_.server_name.empty()) options_.server_name = detail::make_node_id();
     node_id_ = options_.server_name;
     clustered_ = !options_.cluster.name.empty() || !options_.nats_urls.empty();
     std::vector<std::string> servers = options_.nats_urls;
     if (servers.empty()) {
-      server_ = std::make_unique<detail::NatsServer>(options_, log_);
+      server_ = std::make_unique<detail::NatsServer>(
+          options_, log_, security_ ? security_->nats_config() : detail::NatsConfigExtras{});
       servers = {server_->client_url()};
     }
     ConnectOptions connect_options{.servers = servers, .name = "polaris-registry " + node_id_};
     connect_options.randomize = false;
+    if (security_) security_->apply_to(connect_options, !server_, options_.bind.host);
     auto nats_options = detail::make_nats_options(connect_options, {});
     connection_ = detail::connect_nats(nats_options.get(), servers);
     sync_ =
@@ -143,11 +151,43 @@ class Registry::Impl {
   std::string metrics_url() const { return observer_ ? observer_->metrics_url() : std::string(); }
 
   void run_until_shutdown() {
-    const int signal = detail::wait_for_signal_or(server_ ? server_->process().exit_fd() : -1);
-    if (signal == 0) {
-      throw Error(Errc::process, "the registry's " + server_->process().describe_exit());
+    // [security hook 5/6] SIGHUP re-reads the security config file (only when there is one,
+    // so that SIGHUP keeps its default action otherwise).
+    const bool reloadable = security_ && !options_.security->source_file.empty();
+    const std::array<int, 2> fds{server_ ? server_->process().exit_fd() : -1,
+                                 reloadable ? detail::hangup_fd() : -1};
+    for (;;) {
+      std::size_t ready = 0;
+      const int signal = detail::wait_for_signal_or(fds, ready);
+      if (signal == 0 && ready == 1) {
+        if (detail::take_hangup()) reload_after_hangup();
+        continue;
+      }
+      if (signal == 0) {
+        throw Error(Errc::process, "the registry's " + server_->process().describe_exit());
+      }
+      log_->info("received signal {}; stopping", signal);
+      return;
     }
-    log_->info("received signal {}; stopping", signal);
+  }
+
+  // [security hook 6/6]
+  void reload_security() {
+    if (!security_) {
+      throw Error(Errc::invalid_argument, "the registry runs without a security configuration");
+    }
+    security_->reload([this](const detail::NatsConfigExtras& extras) {
+      if (server_) server_->reload(extras);
+    });
+  }
+
+  void reload_after_hangup() {
+    log_->info("SIGHUP: reloading the security configuration");
+    try {
+      reload_security();
+    } catch (const Error& error) {
+      log_->error("reload refused, the previous configuration stays: {}", error.what());
+    }
   }
 
   void close() {
@@ -158,7 +198,7 @@ class Registry::Impl {
     }
     wake_.notify_all();
     if (housekeeper_.joinable()) housekeeper_.join();
-    observer_.reset();  // [observe]
+    observer_.reset();       // [observe]
     subscriptions_.clear();  // each waits until its callback can no longer run
     sync_.reset();
     if (connection_) natsConnection_Close(connection_.get());
@@ -223,6 +263,11 @@ class Registry::Impl {
   void on_register(natsMsg* msg) {
     auto json = parse(msg, "register");
     if (!json) return;
+    // [security] roles: may the requester register this tool?
+    if (auto refusal = refuse(msg, *json, "register")) {
+      respond(msg, wire::status_reply(false, *refusal).dump());
+      return;
+    }
     std::string problem;
     auto claims = stamp_claims(Json::array({*json}), problem);
     if (claims.empty()) {
@@ -246,10 +291,13 @@ class Registry::Impl {
     const detail::Stamp stamp = stamps_.next();
     for (const auto& declaration : *tools) {
       detail::ParsedClaim parsed = detail::parse_claim(declaration);
-      if (!parsed.claim) {
+      std::optional<std::string> refusal;
+      if (!parsed.claim) refusal = "register: " + parsed.problem;
+      if (!refusal) refusal = refuse(msg, declaration, "register");  // [security] roles
+      if (refusal) {
         results.push_back({{"name", declaration.is_object() ? declaration.value("name", "") : ""},
                            {"success", false},
-                           {"msg", "register: " + parsed.problem}});
+                           {"msg", *refusal}});
         continue;
       }
       parsed.claim->stamp = stamp;
@@ -351,6 +399,11 @@ class Registry::Impl {
   void on_unregister(natsMsg* msg) {
     auto json = parse(msg, "unregister");
     if (!json) return;
+    // [security] roles: only who may register a tool may unregister it.
+    if (auto refusal = refuse(msg, *json, "unregister")) {
+      respond(msg, wire::status_reply(false, *refusal).dump());
+      return;
+    }
     std::string problem;
     auto claims = stamp_claims(Json::array({*json}), problem);
     if (claims.empty()) {
@@ -378,6 +431,12 @@ class Registry::Impl {
       return;
     }
     std::string problems;
+    // [security] roles: keep alive only the tools the requester may register.
+    if (security_) {
+      for (const auto& refusal : security_->filter_keepalive(natsMsg_GetReply(msg), *json)) {
+        problems += (problems.empty() ? "" : "; ") + refusal;
+      }
+    }
     auto claims = stamp_claims(*json, problems);
     publish_revocations(catalogue_.keepalive(claims, Clock::now()));
     if (!claims.empty()) {
@@ -390,7 +449,7 @@ class Registry::Impl {
   }
 
   void on_list(natsMsg* msg) {
-    const std::string body = catalogue_.list_json();
+    const std::string body = catalogue_.list_json(visible_to(msg));
     if (static_cast<std::int64_t>(body.size()) > natsConnection_GetMaxPayload(connection_.get())) {
       const std::string message = "list: the catalogue (" + std::to_string(body.size()) +
                                   " bytes) exceeds the max payload; polaris clients page through " +
@@ -412,13 +471,25 @@ class Registry::Impl {
     if (auto it = request.find("limit"); it != request.end() && it->is_number_unsigned()) {
       limit = std::clamp<std::size_t>(it->get<std::size_t>(), 1, 100000);
     }
-    respond(msg, catalogue_.page_json(after, limit, max_reply_bytes()));
+    respond(msg, catalogue_.page_json(after, limit, max_reply_bytes(), visible_to(msg)));
   }
 
   void on_snapshot(natsMsg* msg) {
     Json request = Json::parse(body_of(msg), nullptr, false);
     const std::string after = request.is_object() ? request.value("after", std::string()) : "";
     respond(msg, catalogue_.snapshot_page(after, max_reply_bytes() / 2, Clock::now()).dump());
+  }
+
+  // [security] why the requester may not (un)register `declaration`, if it may not.
+  std::optional<std::string> refuse(natsMsg* msg, const Json& declaration,
+                                    std::string_view operation) const {
+    if (!security_) return std::nullopt;
+    return security_->refuse_register(natsMsg_GetReply(msg), declaration, operation);
+  }
+
+  // [security] per-caller allow-lists: the tools the requester may see (empty: all).
+  detail::Catalogue::Visible visible_to(natsMsg* msg) const {
+    return security_ ? security_->list_filter(natsMsg_GetReply(msg)) : detail::Catalogue::Visible{};
   }
 
   std::size_t max_reply_bytes() const {
@@ -528,6 +599,7 @@ class Registry::Impl {
   detail::StampClock stamps_;
   std::string node_id_;
   bool clustered_ = false;
+  std::unique_ptr<detail::RegistrySecurity> security_;  // null: no security configuration
   std::unique_ptr<detail::NatsServer> server_;
   detail::NatsConnectionPtr connection_;
   std::unique_ptr<detail::PeerSync> sync_;
@@ -556,6 +628,7 @@ std::size_t Registry::agent_count() const { return impl_->agent_count(); }
 std::string Registry::node_id() const { return impl_->node_id(); }
 std::string Registry::metrics_url() const { return impl_->metrics_url(); }  // [observe]
 void Registry::run_until_shutdown() { impl_->run_until_shutdown(); }
+void Registry::reload_security() { impl_->reload_security(); }
 void Registry::close() { impl_->close(); }
 
 }  // namespace polaris

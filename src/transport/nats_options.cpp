@@ -23,7 +23,25 @@ std::string join(const std::vector<std::string>& items) {
   return text;
 }
 
+// A user name that can be one subject token (no dots, wildcards or white space).
+bool is_token(const std::string& text) {
+  if (text.empty()) return false;
+  for (const char c : text) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 }  // namespace
+
+std::string inbox_prefix_of(const ConnectOptions& options) {
+  if (!options.inbox_prefix.empty()) return options.inbox_prefix;
+  // Per-user inboxes, so that a registry with roles can let only this user read its replies.
+  if (is_token(options.user)) return "_INBOX." + options.user;
+  return "_INBOX";
+}
 
 NatsOptionsPtr make_nats_options(const ConnectOptions& options, const NatsEventHandlers& handlers) {
   natsOptions* raw = nullptr;
@@ -43,6 +61,9 @@ NatsOptionsPtr make_nats_options(const ConnectOptions& options, const NatsEventH
   if (!options.user.empty() || !options.password.empty()) {
     check_nats(natsOptions_SetUserInfo(o, options.user.c_str(), options.password.c_str()),
                "invalid user/password");
+  }
+  if (const std::string inbox = inbox_prefix_of(options); inbox != "_INBOX") {
+    check_nats(natsOptions_SetCustomInboxPrefix(o, inbox.c_str()), "invalid inbox prefix " + inbox);
   }
   if (!options.token.empty()) {
     check_nats(natsOptions_SetToken(o, options.token.c_str()), "invalid token");

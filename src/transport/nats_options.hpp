@@ -22,6 +22,9 @@ struct NatsEventHandlers {
 /// @throws Error(Errc::invalid_argument) for unusable options (e.g. unreadable TLS files).
 NatsOptionsPtr make_nats_options(const ConnectOptions& options, const NatsEventHandlers& handlers);
 
+/// The prefix of the connection's reply subjects (see ConnectOptions::inbox_prefix).
+std::string inbox_prefix_of(const ConnectOptions& options);
+
 /// Connects with `options`. @throws Error(Errc::connection_failed) naming the servers tried.
 NatsConnectionPtr connect_nats(natsOptions* options, const std::vector<std::string>& servers);
 

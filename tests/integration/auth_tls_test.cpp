@@ -9,7 +9,7 @@
 
 #include "polaris/polaris.hpp"
 #include "process/child_process.hpp"
-#include "support/run_program.hpp"
+#include "support/certificates.hpp"
 #include "support/wait.hpp"
 
 namespace polaris {
@@ -81,34 +81,10 @@ TEST(AuthTls, UserAndPassword) {
   EXPECT_TRUE(connection.connected());
 }
 
-// A CA, a server certificate for 127.0.0.1 and a client certificate, made with the openssl CLI.
-void make_certificates(const std::string& dir) {
-  const std::vector<std::vector<std::string>> commands = {
-      {"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
-       "/CN=polaris test CA", "-keyout", dir + "/ca.key", "-out", dir + "/ca.pem"},
-      {"openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout",
-       dir + "/server.key", "-out", dir + "/server.csr"},
-      {"openssl", "x509", "-req", "-in", dir + "/server.csr", "-CA", dir + "/ca.pem", "-CAkey",
-       dir + "/ca.key", "-CAcreateserial", "-days", "1", "-extfile", dir + "/san.ext", "-out",
-       dir + "/server.pem"},
-      {"openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=polaris client", "-keyout",
-       dir + "/client.key", "-out", dir + "/client.csr"},
-      {"openssl", "x509", "-req", "-in", dir + "/client.csr", "-CA", dir + "/ca.pem", "-CAkey",
-       dir + "/ca.key", "-CAcreateserial", "-days", "1", "-out", dir + "/client.pem"},
-  };
-  std::ofstream(dir + "/san.ext") << "subjectAltName=IP:127.0.0.1\n";
-  for (auto command : commands) {
-    command[0] = detail::find_executable("openssl");
-    const auto result = test::run_program(command);
-    ASSERT_EQ(result.exit_code, 0) << result.err;
-  }
-}
-
 TEST(AuthTls, MutualTls) {
   detail::TempDir certificates("polaris-certs-");
   const std::string& dir = certificates.path();
-  make_certificates(dir);
-  if (HasFatalFailure()) return;
+  test::make_certificates(dir);
   ConfiguredNatsServer server("tls {\n  cert_file: \"" + dir + "/server.pem\"\n  key_file: \"" +
                               dir + "/server.key\"\n  ca_file: \"" + dir +
                               "/ca.pem\"\n  verify: true\n}\n");

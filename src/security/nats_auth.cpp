@@ -1,0 +1,138 @@
+// Roles as NATS permissions. The colon-named reference subjects are single NATS tokens, so no
+// wildcard can select "the tools of this user": every tool subject is listed exactly (see
+// docs/SECURITY.md). Deny entries win over allow entries in nats-server.
+#include "security/nats_auth.hpp"
+
+#include <sstream>
+
+#include "protocol/wire.hpp"
+
+namespace polaris::detail {
+namespace {
+
+// polaris-only subjects of the high-availability extensions (docs/PROTOCOL.md).
+constexpr const char* kHaRegister = "polaris.registry.register";
+constexpr const char* kHaList = "polaris.registry.list";
+constexpr const char* kHeartbeat = "polaris.agent.heartbeat";
+constexpr const char* kAgentGone = "polaris.registry.agent.gone";
+constexpr const char* kResync = "polaris.agent.*.resync";
+constexpr const char* kRevoked = "polaris.agent.*.revoked";
+// ADR-32 service discovery requests, which agents answer (observability).
+constexpr const char* kServiceDiscovery = "$SRV.>";
+
+bool any_tool(const UserConfig& user) { return user.tools.size() == 1 && user.tools[0] == "*"; }
+
+std::string direct_subject(std::string_view tool) {
+  return "polaris.agent.*.call." + std::string(tool);
+}
+
+// The registry subjects nobody but the registry (and admins) may subscribe to, and callers may
+// not publish to.
+Json registry_write_subjects() {
+  return Json::array({wire::kRegisterSubject, wire::kUnregisterSubject, wire::kKeepaliveSubject});
+}
+
+Json agent_permissions(const UserConfig& user, std::chrono::seconds window) {
+  Json publish = registry_write_subjects();
+  publish.push_back(wire::kListSubject);
+  publish.push_back(kHaRegister);
+  publish.push_back(kHaList);
+  publish.push_back(kHeartbeat);
+  Json subscribe = Json::array(
+      {inbox_prefix_for(user.name) + ".>", kResync, kRevoked, kAgentGone, kServiceDiscovery});
+  Json deny_subscribe = Json::array();
+  if (any_tool(user)) {
+    // "*" matches every one-token subject, which includes every colon-named tool subject and
+    // also the registry's own subjects: deny those.
+    subscribe.push_back("*");
+    subscribe.push_back(direct_subject("*"));
+    deny_subscribe = registry_write_subjects();
+    deny_subscribe.push_back(wire::kListSubject);
+  } else {
+    for (const auto& tool : user.tools) {
+      subscribe.push_back(wire::tool_subject(tool));
+      subscribe.push_back(direct_subject(tool));
+    }
+  }
+  Json permissions{{"publish", {{"allow", publish}}}, {"subscribe", {{"allow", subscribe}}}};
+  if (!deny_subscribe.empty()) permissions["subscribe"]["deny"] = deny_subscribe;
+  // Agents answer calls (reply, and an acknowledgement before it) on the caller's reply subject
+  // only: they may not publish into inboxes otherwise.
+  permissions["allow_responses"] = {{"max", 2}, {"expires", std::to_string(window.count()) + "s"}};
+  return permissions;
+}
+
+Json caller_permissions(const UserConfig& user) {
+  Json publish = Json::array({wire::kListSubject, kHaList});
+  Json deny_publish = Json::array();
+  if (any_tool(user)) {
+    publish.push_back("*");
+    publish.push_back(direct_subject("*"));
+    deny_publish = registry_write_subjects();
+  } else {
+    for (const auto& tool : user.tools) {
+      publish.push_back(wire::tool_subject(tool));
+      publish.push_back(direct_subject(tool));
+    }
+  }
+  Json permissions{
+      {"publish", {{"allow", publish}}},
+      {"subscribe", {{"allow", Json::array({inbox_prefix_for(user.name) + ".>", kAgentGone})}}}};
+  if (!deny_publish.empty()) permissions["publish"]["deny"] = deny_publish;
+  return permissions;
+}
+
+std::string quoted(const std::string& text) { return Json(text).dump(); }
+
+void render_tls(std::ostringstream& out, const ServerTlsConfig& tls, const char* indent,
+                bool with_verify) {
+  out << indent << "tls {\n";
+  out << indent << "  cert_file: " << quoted(tls.cert_file) << "\n";
+  out << indent << "  key_file: " << quoted(tls.key_file) << "\n";
+  if (!tls.ca_file.empty()) out << indent << "  ca_file: " << quoted(tls.ca_file) << "\n";
+  if (with_verify) out << indent << "  verify: " << (tls.verify_clients ? "true" : "false") << "\n";
+  out << indent << "  timeout: 5\n";
+  out << indent << "}\n";
+}
+
+}  // namespace
+
+Json permissions_for(const UserConfig& user, std::chrono::seconds response_window) {
+  switch (user.role) {
+    case Role::agent:
+      return agent_permissions(user, response_window);
+    case Role::caller:
+      return caller_permissions(user);
+    case Role::admin:
+      break;
+  }
+  return nullptr;
+}
+
+NatsConfigExtras render_nats_security(const SecurityConfig& config, const InternalUser& internal) {
+  std::ostringstream top;
+  if (!config.token.empty()) {
+    // nats-server accepts a bcrypt hash in place of the token; the file never holds the token.
+    top << "authorization {\n  token: " << quoted(hash_password(config.token)) << "\n}\n";
+  } else if (!config.users.empty()) {
+    Json users = Json::array();
+    users.push_back({{"user", internal.name}, {"password", internal.password_hash}});
+    for (const auto& user : config.users) {
+      Json entry{{"user", user.name}, {"password", user.password_hash}};
+      if (config.roles()) {
+        Json permissions = permissions_for(user, config.response_window);
+        if (!permissions.is_null()) entry["permissions"] = std::move(permissions);
+      }
+      users.push_back(std::move(entry));
+    }
+    // The nats-server configuration format accepts JSON values.
+    top << "authorization {\n  users: " << users.dump(2) << "\n}\n";
+  }
+  if (config.tls) render_tls(top, *config.tls, "", /*with_verify=*/true);
+  std::ostringstream cluster;
+  // Routes always verify the peer's certificate against the CA.
+  if (config.cluster_tls) render_tls(cluster, *config.cluster_tls, "  ", /*with_verify=*/false);
+  return NatsConfigExtras{.top_level = top.str(), .cluster = cluster.str()};
+}
+
+}  // namespace polaris::detail

@@ -1,0 +1,72 @@
+// Internal: a registry node's security at run time: the nats-server configuration, the
+// registry's own credentials, the access checks of the request handlers, and reloading.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "polaris/connection.hpp"
+#include "polaris/json.hpp"
+#include "polaris/logging.hpp"
+#include "polaris/security.hpp"
+#include "registry/nats_server.hpp"
+#include "security/access_policy.hpp"
+#include "security/nats_auth.hpp"
+
+namespace polaris::detail {
+
+/// The registry's handlers call the check methods (the "security hooks" in registry.cpp); they
+/// are no-ops (allow everything) while roles are off.
+///
+/// Thread safety: all methods may be called from any thread; reload() swaps the configuration
+/// atomically for the checks that follow it.
+class RegistrySecurity {
+ public:
+  RegistrySecurity(SecurityConfig config, Logger log);
+
+  /// The authorization and TLS blocks for the nats-server this registry launches.
+  [[nodiscard]] NatsConfigExtras nats_config() const;
+  /// Adds credentials and TLS to the registry's own connection: the internal user (or the token)
+  /// and the client-port TLS when it launches its nats-server; SecurityConfig::attach when it
+  /// attaches to existing servers.
+  void apply_to(ConnectOptions& options, bool attach, const std::string& bind_host) const;
+
+  /// Re-reads SecurityConfig::source_file, makes the new checks apply, and hands the new
+  /// nats-server configuration to `apply` (e.g. NatsServer::reload). Concurrent reloads run one
+  /// after the other, so the last file read is also the last configuration applied.
+  /// @throws Error(Errc::invalid_argument) when there is no file or it is invalid (the old
+  ///         configuration stays).
+  void reload(const std::function<void(const NatsConfigExtras&)>& apply);
+
+  /// The list answer for the requester whose reply subject is `reply` (may be null): `tools`
+  /// (a JSON array of declarations) without the tools it may not see.
+  [[nodiscard]] Json filter_list(const char* reply, Json tools) const;
+  /// Which tool names the requester whose reply subject is `reply` may see; empty when it may
+  /// see every tool (roles off, or an admin).
+  [[nodiscard]] std::function<bool(const std::string&)> list_filter(const char* reply) const;
+  /// Why the requester may not register (or unregister) `declaration`, or nullopt when it may.
+  /// Declarations without a string name are left to the catalogue's own checks.
+  [[nodiscard]] std::optional<std::string> refuse_register(const char* reply,
+                                                           const Json& declaration,
+                                                           std::string_view operation) const;
+  /// Removes from a keepalive array the declarations the requester may not register; returns
+  /// the refusal messages.
+  std::vector<std::string> filter_keepalive(const char* reply, Json& declarations) const;
+
+ private:
+  [[nodiscard]] std::shared_ptr<const AccessPolicy> policy() const;
+
+  Logger log_;
+  InternalUser internal_;
+  std::mutex reload_mutex_;  // held through a whole reload
+  mutable std::mutex mutex_;
+  SecurityConfig config_;                       // guarded by mutex_
+  std::shared_ptr<const AccessPolicy> policy_;  // guarded by mutex_; null while roles are off
+};
+
+}  // namespace polaris::detail

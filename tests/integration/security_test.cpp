@@ -1,0 +1,582 @@
+// Security against real nats-server processes launched by registries with a security config:
+// authentication, roles enforced by NATS permissions, per-caller allow-lists, TLS on the client
+// and cluster ports, token auth, reference compatibility, `polaris passwd` and SIGHUP reload.
+#include <gtest/gtest.h>
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+
+#include "polaris/polaris.hpp"
+#include "polaris/security.hpp"
+#include "process/child_process.hpp"
+#include "support/calculator.hpp"
+#include "support/certificates.hpp"
+#include "support/process_fixtures.hpp"
+#include "support/run_program.hpp"
+#include "support/wait.hpp"
+#include "transport/nats_error.hpp"
+#include "transport/nats_options.hpp"
+
+namespace polaris {
+namespace {
+
+using namespace std::chrono_literals;
+using test::add;
+using test::calculator;
+
+// Hashing is deliberately slow: one hash for every test user's password "pw".
+const std::string& pw_hash() {
+  static const std::string hash = hash_password("pw");
+  return hash;
+}
+
+SecurityConfig roles_config() {
+  SecurityConfig config;
+  config.users = {
+      {.name = "ops", .password_hash = pw_hash(), .role = Role::admin},
+      {.name = "worker",
+       .password_hash = pw_hash(),
+       .role = Role::agent,
+       .tools = {"calculator", "secret"}},
+      {.name = "alice", .password_hash = pw_hash(), .role = Role::caller, .tools = {"calculator"}},
+      {.name = "bob", .password_hash = pw_hash(), .role = Role::caller, .tools = {"secret"}},
+  };
+  return config;
+}
+
+ConnectOptions as(const std::string& user, const std::string& url) {
+  return ConnectOptions{
+      .servers = {url}, .user = user, .password = "pw", .reconnect = false, .request_timeout = 2s};
+}
+
+std::string connect_error(ConnectOptions options) {
+  options.reconnect = false;
+  try {
+    connect(options);
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), Errc::connection_failed);
+    return error.what();
+  }
+  return "(connected)";
+}
+
+std::vector<std::string> names_of(const std::vector<ToolDeclaration>& tools) {
+  std::vector<std::string> names;
+  for (const auto& tool : tools) names.push_back(tool.name);
+  return names;
+}
+
+Tool secret_tool(std::atomic<int>& runs) {
+  return Tool{.name = "secret", .handler = [&runs](const Request&) -> Result {
+                ++runs;
+                return {{"secret", 42}};
+              }};
+}
+
+// A raw nats.c connection as some user, recording the errors the server reports asynchronously
+// (permission violations) and counting what its subscriptions receive.
+class RawClient {
+ public:
+  explicit RawClient(const ConnectOptions& options) {
+    const detail::NatsEventHandlers handlers{.error = &RawClient::on_error, .closure = this};
+    auto nats_options = detail::make_nats_options(options, handlers);
+    connection_ = detail::connect_nats(nats_options.get(), options.servers);
+  }
+  ~RawClient() { natsConnection_Close(connection_.get()); }
+  RawClient(const RawClient&) = delete;
+  RawClient& operator=(const RawClient&) = delete;
+
+  // A synchronous subscription: what it receives stays pending, to be counted.
+  natsSubscription* subscribe(const std::string& subject) {
+    natsSubscription* raw = nullptr;
+    detail::check_nats(natsConnection_SubscribeSync(&raw, connection_.get(), subject.c_str()),
+                       "subscribe " + subject);
+    subscriptions_.emplace_back(raw);
+    return raw;
+  }
+  void publish(const std::string& subject, const std::string& reply, const std::string& body) {
+    detail::check_nats(natsConnection_PublishRequestString(connection_.get(), subject.c_str(),
+                                                           reply.c_str(), body.c_str()),
+                       "publish " + subject);
+  }
+  // A round trip to the server: everything routed to us before it has arrived after it.
+  void flush() { detail::check_nats(natsConnection_Flush(connection_.get()), "flush"); }
+  static int pending(natsSubscription* subscription) {
+    int messages = 0;
+    int bytes = 0;
+    natsSubscription_GetPending(subscription, &messages, &bytes);
+    return messages;
+  }
+  bool await_violation(const std::string& subject) {
+    return test::wait_until([&] {
+      std::lock_guard lock(mutex_);
+      for (const auto& error : errors_) {
+        if (error.find("Permissions Violation") != std::string::npos &&
+            error.find(subject) != std::string::npos) {
+          return true;
+        }
+      }
+      return false;
+    });
+  }
+  std::string errors() {
+    std::lock_guard lock(mutex_);
+    std::string all;
+    for (const auto& error : errors_) all += error + "\n";
+    return all;
+  }
+
+ private:
+  static void on_error(natsConnection* connection, natsSubscription*, natsStatus status,
+                       void* closure) {
+    auto* self = static_cast<RawClient*>(closure);
+    const char* text = nullptr;
+    natsConnection_GetLastError(connection, &text);
+    std::lock_guard lock(self->mutex_);
+    self->errors_.emplace_back(text != nullptr && *text != '\0' ? text
+                                                                : natsStatus_GetText(status));
+  }
+
+  std::mutex mutex_;
+  std::vector<std::string> errors_;
+  detail::NatsConnectionPtr connection_;
+  std::vector<detail::NatsSubscriptionPtr> subscriptions_;
+};
+
+class RolesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    agent_.register_tool(calculator());
+    agent_.register_tool(secret_tool(secret_runs_));
+  }
+
+  std::string url() const { return registry_.client_url(); }
+
+  Registry registry_ = Registry::start({.bind = {.port = 0}, .security = roles_config()});
+  Connection agent_ = connect(as("worker", registry_.client_url()));
+  std::atomic<int> secret_runs_{0};
+};
+
+TEST_F(RolesTest, NoCredentialsOrAWrongPasswordAreRefused) {
+  EXPECT_NE(connect_error({.servers = {url()}}).find("Authorization Violation"), std::string::npos);
+  auto wrong = as("alice", url());
+  wrong.password = "PW";
+  EXPECT_NE(connect_error(wrong).find("Authorization Violation"), std::string::npos);
+  auto stranger = as("mallory", url());
+  EXPECT_NE(connect_error(stranger).find("Authorization Violation"), std::string::npos);
+}
+
+TEST_F(RolesTest, CallersListAndCallOnlyTheToolsOfTheirList) {
+  auto alice = connect(as("alice", url()));
+  auto bob = connect(as("bob", url()));
+  auto ops = connect(as("ops", url()));
+  EXPECT_EQ(names_of(alice.list_tools()), std::vector<std::string>{"calculator"});
+  EXPECT_EQ(names_of(bob.list_tools()), std::vector<std::string>{"secret"});
+  EXPECT_EQ(names_of(ops.list_tools()), (std::vector<std::string>{"calculator", "secret"}));
+  EXPECT_EQ(alice.call("calculator", add(1, 2))["result"], 3.0);
+  EXPECT_EQ(bob.call("secret")["secret"], 42);
+  EXPECT_EQ(secret_runs_, 1);
+  // The publish is denied by the server, so no agent ever sees the call.
+  try {
+    alice.call("secret", Json::object(), {.timeout = 300ms});
+    ADD_FAILURE() << "alice called a tool outside her list";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), Errc::timeout) << error.what();
+  }
+  EXPECT_EQ(secret_runs_, 1);
+}
+
+TEST_F(RolesTest, ACallerCannotRegisterAndNothingChanges) {
+  auto alice = connect(as("alice", url()));
+  EXPECT_THROW(alice.register_tool(calculator("impostor")), Error);
+  // A raw registration with her own inbox as the reply subject is denied by the server, too.
+  RawClient raw(as("alice", url()));
+  raw.publish("polaris:tool:register", "_INBOX.alice.raw.1", R"({"name": "impostor2"})");
+  EXPECT_TRUE(raw.await_violation("polaris:tool:register")) << raw.errors();
+  auto ops = connect(as("ops", url()));
+  EXPECT_EQ(names_of(ops.list_tools()), (std::vector<std::string>{"calculator", "secret"}));
+}
+
+TEST_F(RolesTest, ACallerCannotSubscribeToAToolSubject) {
+  RawClient spy(as("alice", url()));
+  // One at a time: nats.c reports each violation through the connection's last error, which
+  // the next violation would overwrite.
+  natsSubscription* tool = spy.subscribe("polaris:user-func:calculator");
+  ASSERT_TRUE(spy.await_violation("polaris:user-func:calculator")) << spy.errors();
+  natsSubscription* direct = spy.subscribe("polaris.agent.*.call.calculator");
+  ASSERT_TRUE(spy.await_violation("polaris.agent.*.call.calculator")) << spy.errors();
+  auto alice = connect(as("alice", url()));
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(alice.call("calculator", add(i, 1))["result"], i + 1.0);
+  spy.flush();
+  EXPECT_EQ(RawClient::pending(tool), 0);
+  EXPECT_EQ(RawClient::pending(direct), 0);
+}
+
+TEST_F(RolesTest, NobodyReadsAnotherUsersReplies) {
+  RawClient spy(as("alice", url()));
+  natsSubscription* bobs = spy.subscribe("_INBOX.bob.>");
+  ASSERT_TRUE(spy.await_violation("_INBOX.bob.>")) << spy.errors();
+  natsSubscription* everyones = spy.subscribe("_INBOX.>");
+  ASSERT_TRUE(spy.await_violation("_INBOX.>")) << spy.errors();
+  auto bob = connect(as("bob", url()));
+  EXPECT_EQ(bob.call("secret")["secret"], 42);
+  EXPECT_EQ(names_of(bob.list_tools()), std::vector<std::string>{"secret"});
+  spy.flush();
+  EXPECT_EQ(RawClient::pending(bobs), 0);
+  EXPECT_EQ(RawClient::pending(everyones), 0);
+}
+
+TEST_F(RolesTest, AnAgentRegistersOnlyTheToolsOfItsList) {
+  try {
+    agent_.register_tool(calculator("other"));
+    ADD_FAILURE() << "the agent registered a tool outside its list";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), Errc::registration_failed) << error.what();
+    EXPECT_NE(std::string(error.what()).find("user worker may not register other"),
+              std::string::npos)
+        << error.what();
+  }
+  auto ops = connect(as("ops", url()));
+  EXPECT_EQ(names_of(ops.list_tools()), (std::vector<std::string>{"calculator", "secret"}));
+}
+
+TEST_F(RolesTest, ARequestWithSomeoneElsesInboxIsAnsweredThereNotToTheRequester) {
+  // alice may list; naming ops's inbox as the reply makes the registry answer as to ops, but
+  // into ops's inbox, which alice cannot read.
+  RawClient spy(as("alice", url()));
+  natsSubscription* own = spy.subscribe("_INBOX.alice.>");
+  spy.publish("polaris:tool:list", "_INBOX.ops.stolen.1", "");
+  spy.publish("polaris:tool:list", "_INBOX.alice.mine.1", "");
+  ASSERT_TRUE(test::wait_until([&] { return RawClient::pending(own) == 1; }));
+  natsMsg* reply = nullptr;
+  ASSERT_EQ(natsSubscription_NextMsg(&reply, own, 1000), NATS_OK);
+  detail::NatsMsgPtr owned(reply);
+  EXPECT_EQ(natsMsg_GetSubject(reply), std::string("_INBOX.alice.mine.1"));
+  const Json tools = Json::parse(natsMsg_GetData(reply));
+  ASSERT_EQ(tools.size(), 1U);
+  EXPECT_EQ(tools[0]["name"], "calculator");
+}
+
+// Attach mode: the registry connects to existing servers with the attach credentials (here the
+// nats-server of another registry, as its admin).
+TEST_F(RolesTest, AttachModeConnectsWithTheAttachCredentials) {
+  SecurityConfig config = roles_config();
+  config.attach = AttachCredentials{.user = "ops", .password = "wrong"};
+  try {
+    auto refused = Registry::start({.nats_urls = {url()}, .security = config});
+    ADD_FAILURE() << "attached with a wrong password";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), Errc::connection_failed) << error.what();
+  }
+  config.attach.password = "pw";
+  auto attached = Registry::start({.nats_urls = {url()}, .security = config});
+  EXPECT_EQ(attached.client_url(), url());
+  // Through that connection it copied the catalogue (2 tools) and follows registrations.
+  EXPECT_EQ(attached.tool_count(), 2U);
+  auto ops = connect(as("ops", url()));
+  ops.register_tool(calculator("ops_tool"));
+  EXPECT_TRUE(test::wait_until([&] { return attached.tool_count() == 3; }));
+}
+
+// Certificates for every TLS test, made once.
+class TlsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    certificates_ = std::make_unique<detail::TempDir>("sec-certs-");
+    test::make_certificates(certificates_->path());
+  }
+  static void TearDownTestSuite() { certificates_.reset(); }
+  static std::string file(const std::string& name) { return certificates_->path() + "/" + name; }
+  static ServerTlsConfig server_tls(bool verify_clients = false) {
+    return {.cert_file = file("server.pem"),
+            .key_file = file("server.key"),
+            .ca_file = file("ca.pem"),
+            .verify_clients = verify_clients};
+  }
+  static TlsOptions client_tls() { return TlsOptions{.ca_file = file("ca.pem")}; }
+
+  static std::unique_ptr<detail::TempDir> certificates_;
+};
+std::unique_ptr<detail::TempDir> TlsTest::certificates_;
+
+TEST_F(TlsTest, ClientPortTlsWithUsersAndPlainConnectionsFail) {
+  SecurityConfig config = roles_config();
+  config.tls = server_tls();
+  auto registry = Registry::start({.bind = {.port = 0}, .security = config});
+  auto worker = as("worker", registry.client_url());
+  worker.tls = client_tls();
+  auto agent = connect(worker);
+  agent.register_tool(calculator());
+  auto alice = as("alice", registry.client_url());
+  alice.tls = client_tls();
+  EXPECT_EQ(connect(alice).call("calculator", add(2, 3))["result"], 5.0);
+  EXPECT_NE(connect_error(as("alice", registry.client_url())), "(connected)");
+  // A client that does not trust the test CA refuses the server.
+  alice.tls = TlsOptions{.ca_file = file("client.pem")};
+  EXPECT_NE(connect_error(alice), "(connected)");
+}
+
+TEST_F(TlsTest, MutualTlsRequiresAClientCertificate) {
+  SecurityConfig config;
+  config.tls = server_tls(/*verify_clients=*/true);
+  auto registry = Registry::start({.bind = {.port = 0}, .security = config});
+  ConnectOptions with_certificate{.servers = {registry.client_url()}};
+  with_certificate.tls = TlsOptions{
+      .ca_file = file("ca.pem"), .cert_file = file("client.pem"), .key_file = file("client.key")};
+  auto agent = connect(with_certificate);
+  agent.register_tool(calculator());
+  EXPECT_EQ(connect(with_certificate).call("calculator", add(1, 1))["result"], 2.0);
+  EXPECT_NE(connect_error({.servers = {registry.client_url()}, .tls = client_tls()}),
+            "(connected)");
+}
+
+// Routes connect asynchronously: nodes have joined once a tool registered on the first is
+// listed by the others (each node lists only what it can route calls to).
+TEST_F(TlsTest, ThreeNodeClusterWithTlsBetweenNodes) {
+  SecurityConfig config = roles_config();
+  config.tls = server_tls();
+  config.cluster_tls = server_tls();
+  auto node_options = [&](std::vector<std::string> routes) {
+    return RegistryOptions{.bind = {.port = 0},
+                           .cluster = {.name = "sec-test"},
+                           .routes = std::move(routes),
+                           .security = config};
+  };
+  std::vector<Registry> nodes;
+  nodes.push_back(Registry::start(node_options({})));
+  nodes.push_back(Registry::start(node_options({nodes[0].cluster_url()})));
+  nodes.push_back(Registry::start(node_options({nodes[0].cluster_url()})));
+  auto on = [&](const std::string& user, std::size_t node) {
+    auto options = as(user, nodes[node].client_url());
+    options.tls = client_tls();
+    return connect(options);
+  };
+  auto agent = on("worker", 0);
+  agent.register_tool(calculator());
+  auto alice = on("alice", 2);
+  ASSERT_TRUE(test::wait_until([&] {
+    try {
+      return alice.call("calculator", add(20, 22), {.timeout = 500ms})["result"] == 42.0;
+    } catch (const Error&) {
+      return false;  // the route is not up yet
+    }
+  })) << "no call went through the TLS routes";
+  EXPECT_TRUE(test::wait_until([&] { return nodes[1].tool_count() == 1; }));
+  EXPECT_EQ(names_of(on("alice", 1).list_tools()), std::vector<std::string>{"calculator"});
+}
+
+// Keeps the lines logged through it, to await what a registry's nats-server reports.
+class LineSink : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  bool contains(std::string_view text) {
+    std::lock_guard lock(mutex_);
+    return std::any_of(lines_.begin(), lines_.end(),
+                       [&](const std::string& line) { return line.find(text) != line.npos; });
+  }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    lines_.emplace_back(msg.payload.data(), msg.payload.size());
+  }
+  void flush_() override {}
+
+ private:
+  std::vector<std::string> lines_;
+};
+
+TEST_F(TlsTest, RoutesWithoutTheClusterCertificateAreRefused) {
+  auto sink = std::make_shared<LineSink>();
+  auto log = std::make_shared<spdlog::logger>("sec-route", sink);
+  log->set_level(spdlog::level::debug);
+  SecurityConfig secured;
+  secured.cluster_tls = server_tls();
+  auto node = Registry::start(
+      {.bind = {.port = 0}, .cluster = {.name = "sec-test"}, .security = secured, .logger = log});
+  // A node without cluster TLS tries to join; the secured node refuses the route.
+  auto stranger = Registry::start({.bind = {.port = 0},
+                                   .cluster = {.name = "sec-test"},
+                                   .routes = {node.cluster_url()},
+                                   .logger = log});
+  ASSERT_TRUE(test::wait_until([&] { return sink->contains("TLS route handshake error"); }))
+      << "no route attempt was refused";
+  auto agent = connect({.servers = {stranger.client_url()}});
+  agent.register_tool(calculator());
+  auto client = connect({.servers = {node.client_url()}});
+  try {
+    client.call("calculator", add(1, 1), {.timeout = 300ms});
+    ADD_FAILURE() << "a call crossed a route without cluster TLS";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), Errc::no_such_tool) << error.what();
+  }
+  EXPECT_EQ(node.tool_count(), 0U);
+}
+
+TEST(SecurityToken, TokenAuthFromAFile) {
+  detail::TempDir dir("sec-token-");
+  std::ofstream(dir.path() + "/token") << "t0ken-value\n";
+  std::ofstream(dir.path() + "/registry.yaml") << "auth:\n  token_file: token\n";
+  auto registry = Registry::start(
+      {.bind = {.port = 0}, .security = load_security_config(dir.path() + "/registry.yaml")});
+  EXPECT_NE(connect_error({.servers = {registry.client_url()}}), "(connected)");
+  EXPECT_NE(connect_error({.servers = {registry.client_url()}, .token = "t0ken"}), "(connected)");
+  auto agent = connect({.servers = {registry.client_url()}, .token = "t0ken-value"});
+  agent.register_tool(calculator());
+  EXPECT_EQ(agent.call("calculator", add(1, 2))["result"], 3.0);
+}
+
+TEST(SecurityReferenceCompat, AuthenticatedUsersMayDoEverything) {
+  SecurityConfig config;
+  config.reference_compat = true;
+  config.users = {{.name = "go", .password_hash = pw_hash()}};
+  auto registry = Registry::start({.bind = {.port = 0}, .security = config});
+  // Reference clients use "_INBOX.<nuid>" inboxes, and may subscribe anywhere.
+  auto go = as("go", registry.client_url());
+  go.inbox_prefix = "_INBOX";
+  auto agent = connect(go);
+  agent.register_tool(calculator());
+  EXPECT_EQ(connect(go).call("calculator", add(1, 2))["result"], 3.0);
+  RawClient anyone(go);
+  anyone.subscribe("_INBOX.>");
+  anyone.subscribe("polaris:user-func:calculator");
+  anyone.flush();
+  EXPECT_EQ(anyone.errors(), "");
+  EXPECT_EQ(connect_error({.servers = {registry.client_url()}}).find("(connected)"),
+            std::string::npos);
+}
+
+// The command line: `polaris passwd` makes the hash a registry config file holds, and the
+// registry re-reads its config file on SIGHUP.
+class SecurityCliTest : public ::testing::Test {
+ protected:
+  std::string config_path() const { return dir_.path() + "/registry.yaml"; }
+
+  void write_config(const std::string& alice_tools, const std::string& carol_hash) {
+    std::ofstream file(config_path() + ".tmp");
+    file << "auth:\n  users:\n"
+         << "    - {name: worker, password_hash: '" << pw_hash()
+         << "', role: agent, tools: [calculator, secret]}\n"
+         << "    - {name: alice, password_hash: '" << pw_hash() << "', role: caller, tools: ["
+         << alice_tools << "]}\n";
+    if (!carol_hash.empty()) {
+      file << "    - {name: carol, password_hash: '" << carol_hash << "', role: admin}\n";
+    }
+    file.close();
+    std::filesystem::rename(config_path() + ".tmp", config_path());
+  }
+
+  detail::TempDir dir_{"sec-cli-"};
+};
+
+TEST_F(SecurityCliTest, PasswdHashIsAcceptedAndSighupReloadTakesEffect) {
+  const auto passwd = test::run_program({test::polaris_program(), "passwd"}, {}, "correct horse\n");
+  ASSERT_EQ(passwd.exit_code, 0) << passwd.err;
+  std::string carol_hash = passwd.out;
+  while (!carol_hash.empty() && carol_hash.back() == '\n') carol_hash.pop_back();
+  EXPECT_TRUE(password_matches("correct horse", carol_hash)) << carol_hash;
+
+  write_config("calculator", "");
+  test::RegistryProcess registry({"--config", config_path()});
+  auto agent = connect(as("worker", registry.client_url()));
+  agent.register_tool(calculator());
+  std::atomic<int> runs{0};
+  agent.register_tool(secret_tool(runs));
+  ConnectOptions carol{.servers = {registry.client_url()},
+                       .user = "carol",
+                       .password = "correct horse",
+                       .reconnect = false};
+  EXPECT_NE(connect_error(carol), "(connected)");
+  auto alice = connect(as("alice", registry.client_url()));
+  EXPECT_EQ(names_of(alice.list_tools()), std::vector<std::string>{"calculator"});
+
+  // Give alice the secret tool and add carol, then SIGHUP.
+  write_config("calculator, secret", carol_hash);
+  registry.process().signal(SIGHUP);
+  ASSERT_TRUE(test::wait_until([&] { return alice.list_tools().size() == 2; }))
+      << "the registry did not apply the new allow-list";
+  // nats-server reloads its permissions too: the call that was denied now goes through.
+  ASSERT_TRUE(test::wait_until([&] {
+    try {
+      return alice.call("secret", Json::object(), {.timeout = 200ms})["secret"] == 42;
+    } catch (const Error&) {
+      return false;
+    }
+  })) << "nats-server did not reload alice's permissions";
+  EXPECT_EQ(connect(carol).list_tools().size(), 2U);  // the `polaris passwd` hash works
+
+  // The command-line client takes its credentials from the environment.
+  const auto tools = test::run_program(
+      {test::polaris_program(), "tools", "--json", "--server", registry.client_url()},
+      {"POLARIS_USER=alice", "POLARIS_PASSWORD=pw"});
+  ASSERT_EQ(tools.exit_code, 0) << tools.err;
+  EXPECT_EQ(Json::parse(tools.out).size(), 2U) << tools.out;
+
+  // An invalid file is refused and the running configuration stays.
+  std::ofstream(config_path()) << "auth:\n  users: [oops\n";
+  registry.process().signal(SIGHUP);
+  ASSERT_TRUE(test::wait_until([&] {
+    for (const auto& line : registry.process().last_lines()) {
+      if (line.find("reload refused") != std::string::npos) return true;
+    }
+    return false;
+  })) << "the registry did not report the invalid file";
+  EXPECT_TRUE(registry.process().running());
+  EXPECT_EQ(names_of(alice.list_tools()), (std::vector<std::string>{"calculator", "secret"}));
+  EXPECT_EQ(connect(carol).list_tools().size(), 2U);
+}
+
+TEST_F(SecurityCliTest, InvalidConfigsAreRefusedWithOneLine) {
+  std::ofstream(config_path())
+      << "auth:\n  users:\n    - {name: x, password_hash: nope, role: caller}\n";
+  const auto result = test::run_program(
+      {test::polaris_program(), "registry", "--port", "0", "--config", config_path()});
+  EXPECT_EQ(result.exit_code, 2) << result.err;
+  EXPECT_NE(result.err.find("error: "), std::string::npos);
+  EXPECT_NE(result.err.find("bcrypt"), std::string::npos) << result.err;
+  const auto empty = test::run_program({test::polaris_program(), "passwd"}, {}, "\n");
+  EXPECT_NE(empty.exit_code, 0);
+  EXPECT_NE(empty.err.find("error: the password is empty"), std::string::npos) << empty.err;
+}
+
+// Payloads beyond the server's max payload get a clear error instead of a timeout (calls are
+// covered by errors_test): a registration, and a list answer (measured after the allow-list
+// filter, so a caller with a short list still gets its answer).
+TEST(SecurityPayload, OversizedRegistrationAndListAreClearErrors) {
+  SecurityConfig config = roles_config();
+  config.users[1].tools = {"*"};
+  auto registry =
+      Registry::start({.bind = {.port = 0}, .max_payload = 16 * 1024, .security = config});
+  auto agent = connect(as("worker", registry.client_url()));
+  Tool huge = calculator("huge");
+  huge.description = std::string(20 * 1024, 'd');
+  try {
+    agent.register_tool(huge);
+    ADD_FAILURE() << "an oversized registration was sent";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), Errc::payload_too_large) << error.what();
+  }
+  for (const char* name : {"big_a", "big_b"}) {
+    Tool big = calculator(name);
+    big.description = std::string(10 * 1024, 'd');
+    agent.register_tool(big);
+  }
+  agent.register_tool(calculator());
+  auto ops = connect(as("ops", registry.client_url()));
+  try {
+    const auto tools = ops.list_tools();
+    ADD_FAILURE() << "an oversized list was answered: " << tools.size() << " tools";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("exceeds the max payload"), std::string::npos)
+        << error.what();
+  }
+  EXPECT_EQ(names_of(connect(as("alice", registry.client_url())).list_tools()),
+            std::vector<std::string>{"calculator"});
+}
+
+}  // namespace
+}  // namespace polaris
