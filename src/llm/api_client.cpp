@@ -15,7 +15,8 @@ std::optional<std::chrono::milliseconds> parse_duration(const std::string& text)
   if (text.empty() || text.back() != 's') return std::nullopt;
   try {
     const double seconds = std::stod(text.substr(0, text.size() - 1));
-    if (seconds < 0) return std::nullopt;
+    // NaN, negative or absurd (casting beyond the integers is undefined): no usable delay.
+    if (!(seconds >= 0 && seconds <= 1e9)) return std::nullopt;
     return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
   } catch (const std::exception&) {
     return std::nullopt;
@@ -57,8 +58,8 @@ std::optional<std::chrono::milliseconds> server_retry_delay(const http::Response
   }
   if (details == nullptr) return std::nullopt;
   for (const auto& detail : *details) {
-    if (detail.is_object() &&
-        detail.value("@type", "") == "type.googleapis.com/google.rpc.RetryInfo" &&
+    if (detail.is_object() && detail.contains("@type") &&
+        detail["@type"] == "type.googleapis.com/google.rpc.RetryInfo" &&
         detail.contains("retryDelay") && detail["retryDelay"].is_string()) {
       return parse_duration(detail["retryDelay"].get<std::string>());
     }

@@ -6,6 +6,7 @@
 #include "http/http_client.hpp"
 #include "http/sse.hpp"
 #include "llm/base64.hpp"
+#include "llm/json_fields.hpp"
 #include "llm/model_path.hpp"
 
 namespace polaris::llm {
@@ -28,7 +29,14 @@ bool is_plain_text(const Json& part) {
   for (const auto& [key, value] : part.items()) {
     if (key != "text" && key != "thought") return false;
   }
-  return part.contains("text");
+  const auto text = part.find("text");
+  return text != part.end() && text->is_string();
+}
+
+// Whether a part is a thought; anything but `true` is not (the model's server controls the JSON).
+bool is_thought(const Json& part) {
+  const auto thought = part.find("thought");
+  return thought != part.end() && thought->is_boolean() && thought->get<bool>();
 }
 
 class Gemini final : public ModelProvider {
@@ -154,7 +162,7 @@ void GeminiAnswer::absorb(const Json& answer, const TextCallback& on_text) {
     if (!part.is_object()) continue;
     const auto text = part.find("text");
     if (text != part.end() && text->is_string()) {
-      const bool thought = part.value("thought", false);
+      const bool thought = is_thought(part);
       const auto& s = text->get_ref<const std::string&>();
       if (!s.empty() && (!thought || show_thoughts_) && !stopped_) {
         if (!on_text(s)) stopped_ = true;
@@ -168,7 +176,7 @@ void GeminiAnswer::absorb(const Json& answer, const TextCallback& on_text) {
 // Joins streamed text pieces into one part so the history stays as compact as a sync answer.
 void GeminiAnswer::add_part(const Json& part) {
   if (is_plain_text(part) && !parts_.empty() && is_plain_text(parts_.back()) &&
-      parts_.back().value("thought", false) == part.value("thought", false)) {
+      is_thought(parts_.back()) == is_thought(part)) {
     parts_.back()["text"] =
         parts_.back()["text"].get<std::string>() + part["text"].get<std::string>();
     return;
@@ -179,10 +187,10 @@ void GeminiAnswer::add_part(const Json& part) {
 void GeminiAnswer::fold_usage(Usage& usage) {
   if (last_usage_.is_null()) return;
   usage.requests += 1;
-  usage.input_tokens += last_usage_.value("promptTokenCount", std::int64_t{0});
-  usage.output_tokens += last_usage_.value("candidatesTokenCount", std::int64_t{0});
-  usage.thinking_tokens += last_usage_.value("thoughtsTokenCount", std::int64_t{0});
-  usage.total_tokens += last_usage_.value("totalTokenCount", std::int64_t{0});
+  usage.input_tokens += token_count(last_usage_, "promptTokenCount");
+  usage.output_tokens += token_count(last_usage_, "candidatesTokenCount");
+  usage.thinking_tokens += token_count(last_usage_, "thoughtsTokenCount");
+  usage.total_tokens += token_count(last_usage_, "totalTokenCount");
   last_usage_ = Json();
 }
 
@@ -195,8 +203,8 @@ std::vector<FunctionCall> GeminiAnswer::calls() const {
     if (!part.contains("functionCall")) continue;
     const Json& fc = part["functionCall"];
     FunctionCall call;
-    call.name = fc.value("name", "");
-    call.id = fc.value("id", "");
+    call.name = string_field(fc, "name");
+    call.id = string_field(fc, "id");
     if (const auto a = fc.find("args"); a != fc.end() && a->is_object()) call.arguments = *a;
     calls.push_back(std::move(call));
   }

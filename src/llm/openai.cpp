@@ -6,30 +6,40 @@
 
 #include "http/sse.hpp"
 #include "llm/api_client.hpp"
+#include "llm/json_fields.hpp"
 #include "llm/json_schema.hpp"
 
 namespace polaris::llm {
 namespace {
 
-std::string text_of(const Json& v) { return v.is_string() ? v.get<std::string>() : std::string(); }
-
 void add_usage(const Json& answer, Usage& usage) {
-  const auto u = answer.find("usage");
-  if (u == answer.end() || !u->is_object()) return;
+  const Json& u = field(answer, "usage");
+  if (!u.is_object()) return;
   usage.requests += 1;
-  usage.input_tokens += u->value("prompt_tokens", std::int64_t{0});
-  usage.output_tokens += u->value("completion_tokens", std::int64_t{0});
-  usage.total_tokens += u->value("total_tokens", std::int64_t{0});
-  if (const auto d = u->find("completion_tokens_details"); d != u->end() && d->is_object()) {
-    usage.thinking_tokens += d->value("reasoning_tokens", std::int64_t{0});
-  }
+  usage.input_tokens += token_count(u, "prompt_tokens");
+  usage.output_tokens += token_count(u, "completion_tokens");
+  usage.total_tokens += token_count(u, "total_tokens");
+  usage.thinking_tokens += token_count(field(u, "completion_tokens_details"), "reasoning_tokens");
 }
 
 void check_error(const Json& answer) {
   if (const auto e = answer.find("error"); e != answer.end() && !e->is_null()) {
-    const std::string message = e->is_object() ? text_of(e->value("message", Json())) : e->dump();
+    const std::string message = e->is_object() ? string_field(*e, "message") : e->dump();
     throw Error(Errc::protocol, "openai: error in answer: " + message);
   }
+}
+
+// A streamed tool call fragment's `index`; 0 when it is not an int (a float cast could overflow).
+int call_index(const Json& fragment) {
+  const Json& index = field(fragment, "index");
+  if (index.is_number_unsigned()) {
+    return index.get<std::uint64_t>() <= 0x7fffffffU ? static_cast<int>(index.get<std::uint64_t>())
+                                                     : 0;
+  }
+  if (index.is_number_integer() && index.get<std::int64_t>() >= -0x7fffffff - 1) {
+    return static_cast<int>(index.get<std::int64_t>());
+  }
+  return 0;
 }
 
 class OpenAi final : public ModelProvider {
@@ -157,18 +167,19 @@ void OpenAiAnswer::absorb_answer(const Json& answer, const TextCallback& on_text
     throw Error(Errc::protocol, "openai: answer without choices");
   }
   const Json& choice = (*choices)[0];
-  finish_reason_ = text_of(choice.value("finish_reason", Json()));
-  const Json message = choice.value("message", Json::object());
-  emit(text_of(message.value("reasoning_content", Json())), true, on_text);
-  text_ = text_of(message.value("content", Json()));
+  finish_reason_ = string_field(choice, "finish_reason");
+  const Json& message = field(choice, "message");
+  emit(string_field(message, "reasoning_content"), true, on_text);
+  text_ = string_field(message, "content");
   emit(text_, false, on_text);
-  refusal_ = text_of(message.value("refusal", Json()));
+  refusal_ = string_field(message, "refusal");
   if (const auto tc = message.find("tool_calls"); tc != message.end() && tc->is_array()) {
     int index = 0;
     for (const auto& call : *tc) {
-      const Json fn = call.value("function", Json::object());
-      const Json args = fn.value("arguments", Json());
-      calls_[index++] = {text_of(call.value("id", Json())), text_of(fn.value("name", Json())),
+      if (!call.is_object()) continue;  // not a call
+      const Json& fn = field(call, "function");
+      const Json& args = field(fn, "arguments");
+      calls_[index++] = {string_field(call, "id"), string_field(fn, "name"),
                          args.is_string() ? args.get<std::string>() : args.dump()};
     }
   }
@@ -183,25 +194,25 @@ void OpenAiAnswer::absorb_chunk(const Json& chunk, const TextCallback& on_text, 
   if (const auto fr = choice.find("finish_reason"); fr != choice.end() && fr->is_string()) {
     finish_reason_ = fr->get<std::string>();
   }
-  const Json delta = choice.value("delta", Json::object());
+  const Json& delta = field(choice, "delta");
   if (!delta.is_object()) return;
   // reasoning_content (DeepSeek, vLLM) and reasoning (Ollama, OpenRouter) are thoughts.
-  emit(text_of(delta.value("reasoning_content", Json())), true, on_text);
-  emit(text_of(delta.value("reasoning", Json())), true, on_text);
-  const std::string piece = text_of(delta.value("content", Json()));
+  emit(string_field(delta, "reasoning_content"), true, on_text);
+  emit(string_field(delta, "reasoning"), true, on_text);
+  const std::string piece = string_field(delta, "content");
   text_ += piece;
   emit(piece, false, on_text);
-  refusal_ += text_of(delta.value("refusal", Json()));
+  refusal_ += string_field(delta, "refusal");
   if (const auto tc = delta.find("tool_calls"); tc != delta.end() && tc->is_array()) {
     for (const auto& fragment : *tc) {
-      const int index = fragment.value("index", 0);
-      PendingCall& call = calls_[index];
+      if (!fragment.is_object()) continue;  // not a fragment of a call
+      PendingCall& call = calls_[call_index(fragment)];
       if (const auto id = fragment.find("id"); id != fragment.end() && id->is_string()) {
         call.id = id->get<std::string>();
       }
-      const Json fn = fragment.value("function", Json::object());
-      call.name += text_of(fn.value("name", Json()));
-      call.arguments += text_of(fn.value("arguments", Json()));
+      const Json& fn = field(fragment, "function");
+      call.name += string_field(fn, "name");
+      call.arguments += string_field(fn, "arguments");
     }
   }
 }
