@@ -92,8 +92,12 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
     }
     transport_->initialized(version);
     notify("notifications/initialized", Json::object());
+    const Json& info = result.contains("serverInfo") ? result["serverInfo"] : Json();
     log_->debug("mcp: initialized with {} (protocol {})",
-                result.value("serverInfo", Json::object()).value("name", "?"), version);
+                info.is_object() && info.contains("name") && info["name"].is_string()
+                    ? info["name"].get<std::string>()
+                    : "?",
+                version);
   }
 
   Json request(const std::string& method, Json params,
@@ -271,7 +275,9 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
       return;
     }
     if (method == "notifications/message" && params.is_object()) {
-      log_->debug("mcp server log ({}): {}", params.value("level", "info"),
+      const auto level = params.find("level");
+      log_->debug("mcp server log ({}): {}",
+                  level != params.end() && level->is_string() ? level->get<std::string>() : "info",
                   params.value("data", Json()).dump());
     }
     std::shared_ptr<NotificationHandler> handler;

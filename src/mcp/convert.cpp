@@ -39,7 +39,10 @@ const Json* resolve(const Json& root, const std::string& ref) {
       if (it == node->end()) return nullptr;
       node = &*it;
     } else if (node->is_array()) {
-      if (token.empty() || !std::all_of(token.begin(), token.end(), ::isdigit)) return nullptr;
+      if (token.empty() ||
+          !std::all_of(token.begin(), token.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        return nullptr;
+      }
       const auto index = std::stoul(token);
       if (index >= node->size()) return nullptr;
       node = &(*node)[index];
@@ -345,8 +348,8 @@ Json reply_from_call_result(const Json& result) {
   if (!content.is_array()) content = Json::array();
   Json texts = Json::array();
   for (const auto& block : content) {
-    if (block.is_object() && block.value("type", "") == "text" && block.contains("text") &&
-        block["text"].is_string()) {
+    if (block.is_object() && block.contains("type") && block["type"] == "text" &&
+        block.contains("text") && block["text"].is_string()) {
       texts.push_back(block["text"]);
     }
   }
