@@ -115,6 +115,19 @@ TEST(UntrustedInput, McpCallResultWithOddBlocks) {
   EXPECT_EQ(reply["results"], parse(R"(["y"])"));
 }
 
+TEST(UntrustedInput, McpSchemaWhoseRefsExplode) {
+  // Each level refers to the next one three times: 3^16 nodes once expanded. It used to hang.
+  const Json schema = parse(R"({"$defs":{
+      "a":{"allOf":[{"$ref":"#/$defs/b"},{"$ref":"#/$defs/b"},{"$ref":"#/$defs/b"}]},
+      "b":{"allOf":[{"$ref":"#/$defs/a"},{"$ref":"#/$defs/a"},{"$ref":"#/$defs/a"}]}},
+    "type":"object","properties":{"x":{"$ref":"#/$defs/a"},"y":{"type":"string"}}})");
+  const auto started = std::chrono::steady_clock::now();
+  const Json wire = mcp::json_schema_to_wire(schema);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+  EXPECT_EQ(wire["type"], "OBJECT");
+  EXPECT_EQ(wire["properties"]["y"]["type"], "STRING");
+}
+
 // An MCP server in the same process: each request gets the next scripted messages, the last of
 // which is the response (it gets the request's id).
 class ScriptedServer final : public mcp::detail::ClientTransport {
