@@ -6,6 +6,7 @@
 // then the HTTP body.
 #include <string>
 
+#include "common/untrusted_json.hpp"
 #include "fuzz_support.hpp"
 #include "http/sse.hpp"
 #include "llm/api_client.hpp"
@@ -18,7 +19,8 @@ namespace {
 using polaris::Json;
 namespace llm = polaris::llm;
 
-// Feeds an SSE body to `on_data` per event, as the providers' run_turn does.
+// Feeds an SSE body to `on_data` per event, as the providers' run_turn does (and as they do,
+// parses with parse_untrusted_json, like ApiClient::post).
 template <typename OnData>
 void stream(std::string_view body, OnData on_data) {
   polaris::http::SseParser parser(
@@ -28,7 +30,7 @@ void stream(std::string_view body, OnData on_data) {
 }
 
 Json chunk_of(const std::string& data) {
-  Json chunk = Json::parse(data, nullptr, false);
+  Json chunk = polaris::detail::parse_untrusted_json(data);
   if (chunk.is_discarded() || !chunk.is_object()) {
     throw polaris::Error(polaris::Errc::protocol, "stream event is not JSON");
   }
@@ -49,7 +51,7 @@ void gemini(std::string_view body, bool streamed, const llm::TextCallback& on_te
       if (!answer.stopped()) answer.absorb(chunk_of(data), on_text);
     });
   } else {
-    const Json whole = Json::parse(body, nullptr, false);
+    const Json whole = polaris::detail::parse_untrusted_json(body);
     if (whole.is_discarded() || !whole.is_object()) return;  // ApiClient refuses these
     answer.absorb(whole, on_text);
   }
@@ -69,7 +71,7 @@ void openai(std::string_view body, bool streamed, const llm::TextCallback& on_te
         answer.absorb_chunk(chunk_of(data), on_text, usage);
     });
   } else {
-    const Json whole = Json::parse(body, nullptr, false);
+    const Json whole = polaris::detail::parse_untrusted_json(body);
     if (whole.is_discarded()) return;  // ApiClient refuses it
     answer.absorb_answer(whole, on_text, usage);
   }

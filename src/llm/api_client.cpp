@@ -7,6 +7,8 @@
 #include <ctime>
 #include <thread>
 
+#include "common/untrusted_json.hpp"
+
 namespace polaris::llm {
 namespace {
 
@@ -50,7 +52,7 @@ bool is_retryable_status(long status) noexcept {
 
 std::optional<std::chrono::milliseconds> server_retry_delay(const http::Response& response) {
   if (auto delay = parse_retry_after(response.header("retry-after"))) return delay;
-  const Json body = Json::parse(response.body, nullptr, false);
+  const Json body = polaris::detail::parse_untrusted_json(response.body);
   if (body.is_discarded() || !body.is_object()) return std::nullopt;
   const Json* details = nullptr;
   if (const auto e = body.find("error"); e != body.end() && e->is_object()) {
@@ -70,7 +72,7 @@ std::optional<std::chrono::milliseconds> server_retry_delay(const http::Response
 ProviderError provider_error(std::string_view provider, const http::Response& response) {
   std::string code;
   std::string message;
-  const Json body = Json::parse(response.body, nullptr, false);
+  const Json body = polaris::detail::parse_untrusted_json(response.body);
   // Gemini: {"error":{"code":400,"message":"...","status":"INVALID_ARGUMENT"}}
   // OpenAI: {"error":{"message":"...","type":"...","code":"invalid_api_key"}}
   // Some servers answer a list of such objects.
@@ -194,7 +196,7 @@ http::Response ApiClient::send(const std::string& url, const Json& body,
 Json ApiClient::post(const std::string& url, const Json& body) {
   const http::Response response = send(url, body, nullptr);
   if (response.aborted) return Json();  // cancelled
-  Json json = Json::parse(response.body, nullptr, false);
+  Json json = polaris::detail::parse_untrusted_json(response.body);
   if (json.is_discarded()) {
     throw Error(Errc::protocol,
                 options_.provider_name + ": answer is not JSON: " + truncate(response.body, 200));

@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/untrusted_json.hpp"
 #include "http/http_client.hpp"
 #include "http/sse.hpp"
 #include "llm/base64.hpp"
@@ -67,7 +68,7 @@ class Gemini final : public ModelProvider {
     if (options_.stream) {
       http::SseParser parser([&](const http::SseEvent& event) {
         if (answer.stopped()) return;
-        Json chunk = Json::parse(event.data, nullptr, false);
+        Json chunk = polaris::detail::parse_untrusted_json(event.data);
         if (chunk.is_discarded() || !chunk.is_object()) {
           throw Error(Errc::protocol, endpoint_.name + ": stream event is not JSON");
         }

@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/untrusted_json.hpp"
 #include "http/sse.hpp"
 #include "llm/api_client.hpp"
 #include "llm/json_fields.hpp"
@@ -73,7 +74,7 @@ class OpenAi final : public ModelProvider {
     if (options_.stream) {
       http::SseParser parser([&](const http::SseEvent& event) {
         if (answer.stopped() || event.data == "[DONE]") return;
-        Json chunk = Json::parse(event.data, nullptr, false);
+        Json chunk = polaris::detail::parse_untrusted_json(event.data);
         if (chunk.is_discarded() || !chunk.is_object()) {
           throw Error(Errc::protocol, "openai: stream event is not JSON");
         }
@@ -235,8 +236,8 @@ std::vector<FunctionCall> OpenAiAnswer::finish(Json& message) {
       call.id = pending.id;
       call.name = pending.name;
       // Arguments come as a JSON string that the model wrote: it may be broken.
-      const Json args =
-          Json::parse(pending.arguments.empty() ? "{}" : pending.arguments, nullptr, false);
+      const Json args = polaris::detail::parse_untrusted_json(
+          pending.arguments.empty() ? "{}" : pending.arguments);
       if (args.is_discarded() || !args.is_object()) {
         call.invalid_arguments = "arguments are not a JSON object: " + pending.arguments;
       } else {

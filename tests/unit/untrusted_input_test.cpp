@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "common/untrusted_json.hpp"
 #include "http/http_client.hpp"
 #include "llm/api_client.hpp"
 #include "llm/gemini.hpp"
@@ -126,6 +127,20 @@ TEST(UntrustedInput, McpSchemaWhoseRefsExplode) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
   EXPECT_EQ(wire["type"], "OBJECT");
   EXPECT_EQ(wire["properties"]["y"]["type"], "STRING");
+}
+
+TEST(UntrustedInput, DeepNestingIsRefusedBeforeParsing) {
+  // nlohmann copies and serialises recursively: a 1 MB "[[[[..." overflowed the stack.
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  EXPECT_TRUE(detail::parse_untrusted_json(deep).is_discarded());
+  const std::string fine = std::string(200, '[') + std::string(200, ']');
+  EXPECT_FALSE(detail::parse_untrusted_json(fine).is_discarded());
+  // Brackets inside strings (escaped quotes included) do not count.
+  const std::string text = R"({"a":"[[[[\"[[[[","b":[1]})";
+  EXPECT_FALSE(detail::nests_deeper_than(text, 2));
+  EXPECT_TRUE(detail::nests_deeper_than(text, 1));
+  EXPECT_EQ(detail::parse_untrusted_json(text)["b"], parse("[1]"));
+  EXPECT_TRUE(detail::parse_untrusted_json("{").is_discarded());
 }
 
 // An MCP server in the same process: each request gets the next scripted messages, the last of
