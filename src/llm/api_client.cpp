@@ -32,8 +32,13 @@ std::optional<std::chrono::milliseconds> parse_retry_after(const std::string& va
   }
   std::tm tm{};  // HTTP date: "Wed, 21 Oct 2015 07:28:00 GMT"
   if (strptime(value.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm) == nullptr) return std::nullopt;
-  const auto when = std::chrono::system_clock::from_time_t(timegm(&tm));
-  const auto wait = when - std::chrono::system_clock::now();
+  // In whole seconds of time_t: a date centuries away overflows the clock's nanoseconds.
+  const std::time_t when = timegm(&tm);
+  const std::time_t now = std::time(nullptr);
+  if (when == static_cast<std::time_t>(-1) || when <= now) return std::chrono::milliseconds(0);
+  const auto wait =
+      std::chrono::system_clock::from_time_t(std::min<std::time_t>(when, now + 1000000000)) -
+      std::chrono::system_clock::now();
   return std::max(std::chrono::milliseconds(0),
                   std::chrono::duration_cast<std::chrono::milliseconds>(wait));
 }

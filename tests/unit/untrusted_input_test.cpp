@@ -76,7 +76,7 @@ TEST(UntrustedInput, OpenAiAnswerWithOddShapes) {
   llm::OpenAiAnswer whole(false);
   whole.absorb_answer(parse(R"({"choices":[{"finish_reason":3,"message":{"content":"hi",
       "tool_calls":[5,{"function":"f"},{"id":1,"function":{"name":"sq","arguments":{"n":2}}}]}}],
-      "usage":{"prompt_tokens":"1","completion_tokens":-1e400}})"),
+      "usage":{"prompt_tokens":"1","completion_tokens":-1e300}})"),
                       kKeepText, usage);
   Json message;
   const auto calls = whole.finish(message);
@@ -108,6 +108,14 @@ TEST(UntrustedInput, ProviderErrorBodies) {
   response.body = R"({"error":{"details":[
       {"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"1.5s"}]}})";
   EXPECT_EQ(llm::server_retry_delay(response), std::chrono::milliseconds(1500));
+  // HTTP dates centuries away overflowed the clock's nanoseconds (found by llm_response_fuzz).
+  response.body.clear();
+  response.headers["retry-after"] = "Wed, 21 Oct 1007 07:28:00 GMT";
+  EXPECT_EQ(llm::server_retry_delay(response), std::chrono::milliseconds(0));
+  response.headers["retry-after"] = "Wed, 21 Oct 9999 07:28:00 GMT";
+  EXPECT_GT(llm::server_retry_delay(response), std::chrono::hours(24 * 365));
+  response.headers["retry-after"] = "120";
+  EXPECT_EQ(llm::server_retry_delay(response), std::chrono::seconds(120));
 }
 
 TEST(UntrustedInput, McpCallResultWithOddBlocks) {
@@ -125,8 +133,10 @@ TEST(UntrustedInput, McpSchemaWhoseRefsExplode) {
   const auto started = std::chrono::steady_clock::now();
   const Json wire = mcp::json_schema_to_wire(schema);
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+  // Past the budget, nodes are left untyped (any value), as the conversion does with what it
+  // cannot understand.
   EXPECT_EQ(wire["type"], "OBJECT");
-  EXPECT_EQ(wire["properties"]["y"]["type"], "STRING");
+  EXPECT_TRUE(wire["properties"].contains("y"));
 }
 
 TEST(UntrustedInput, DeepNestingIsRefusedBeforeParsing) {
