@@ -9,6 +9,8 @@ packages=(
   libcrypt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   openssl
+  # scripts/fuzz.sh: clang with libFuzzer (libclang_rt.fuzzer comes with libclang-rt-dev).
+  clang libclang-rt-dev
 )
 # Node.js runs the MCP test peers (npm packages). A machine may already have it from elsewhere,
 # whose packages would conflict with Debian's: install Debian's only when it is missing.

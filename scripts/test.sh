@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One command: install the dependencies, build, and run the whole test suite twice: a normal
-# build, then a build with AddressSanitizer and UndefinedBehaviorSanitizer.
-#   scripts/test.sh           both builds (what CI runs)
+# build, then a build with AddressSanitizer and UndefinedBehaviorSanitizer; then run every fuzz
+# target for a minute (scripts/fuzz.sh).
+#   scripts/test.sh           all of it (what CI runs)
 #   scripts/test.sh --quick   the normal build only
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,4 +25,6 @@ if [ "$quick" = false ]; then
   echo "== tests under sanitizers"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-sanitize --output-on-failure -j "$jobs"
+  echo "== fuzzing (libFuzzer, 60 s per target)"
+  scripts/fuzz.sh 60
 fi

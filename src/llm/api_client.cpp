@@ -7,6 +7,8 @@
 #include <ctime>
 #include <thread>
 
+#include "common/untrusted_json.hpp"
+
 namespace polaris::llm {
 namespace {
 
@@ -15,7 +17,8 @@ std::optional<std::chrono::milliseconds> parse_duration(const std::string& text)
   if (text.empty() || text.back() != 's') return std::nullopt;
   try {
     const double seconds = std::stod(text.substr(0, text.size() - 1));
-    if (seconds < 0) return std::nullopt;
+    // NaN, negative or absurd (casting beyond the integers is undefined): no usable delay.
+    if (!(seconds >= 0 && seconds <= 1e9)) return std::nullopt;
     return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
   } catch (const std::exception&) {
     return std::nullopt;
@@ -29,8 +32,13 @@ std::optional<std::chrono::milliseconds> parse_retry_after(const std::string& va
   }
   std::tm tm{};  // HTTP date: "Wed, 21 Oct 2015 07:28:00 GMT"
   if (strptime(value.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm) == nullptr) return std::nullopt;
-  const auto when = std::chrono::system_clock::from_time_t(timegm(&tm));
-  const auto wait = when - std::chrono::system_clock::now();
+  // In whole seconds of time_t: a date centuries away overflows the clock's nanoseconds.
+  const std::time_t when = timegm(&tm);
+  const std::time_t now = std::time(nullptr);
+  if (when == static_cast<std::time_t>(-1) || when <= now) return std::chrono::milliseconds(0);
+  const auto wait =
+      std::chrono::system_clock::from_time_t(std::min<std::time_t>(when, now + 1000000000)) -
+      std::chrono::system_clock::now();
   return std::max(std::chrono::milliseconds(0),
                   std::chrono::duration_cast<std::chrono::milliseconds>(wait));
 }
@@ -49,7 +57,7 @@ bool is_retryable_status(long status) noexcept {
 
 std::optional<std::chrono::milliseconds> server_retry_delay(const http::Response& response) {
   if (auto delay = parse_retry_after(response.header("retry-after"))) return delay;
-  const Json body = Json::parse(response.body, nullptr, false);
+  const Json body = polaris::detail::parse_untrusted_json(response.body);
   if (body.is_discarded() || !body.is_object()) return std::nullopt;
   const Json* details = nullptr;
   if (const auto e = body.find("error"); e != body.end() && e->is_object()) {
@@ -57,8 +65,8 @@ std::optional<std::chrono::milliseconds> server_retry_delay(const http::Response
   }
   if (details == nullptr) return std::nullopt;
   for (const auto& detail : *details) {
-    if (detail.is_object() &&
-        detail.value("@type", "") == "type.googleapis.com/google.rpc.RetryInfo" &&
+    if (detail.is_object() && detail.contains("@type") &&
+        detail["@type"] == "type.googleapis.com/google.rpc.RetryInfo" &&
         detail.contains("retryDelay") && detail["retryDelay"].is_string()) {
       return parse_duration(detail["retryDelay"].get<std::string>());
     }
@@ -69,7 +77,7 @@ std::optional<std::chrono::milliseconds> server_retry_delay(const http::Response
 ProviderError provider_error(std::string_view provider, const http::Response& response) {
   std::string code;
   std::string message;
-  const Json body = Json::parse(response.body, nullptr, false);
+  const Json body = polaris::detail::parse_untrusted_json(response.body);
   // Gemini: {"error":{"code":400,"message":"...","status":"INVALID_ARGUMENT"}}
   // OpenAI: {"error":{"message":"...","type":"...","code":"invalid_api_key"}}
   // Some servers answer a list of such objects.
@@ -193,7 +201,7 @@ http::Response ApiClient::send(const std::string& url, const Json& body,
 Json ApiClient::post(const std::string& url, const Json& body) {
   const http::Response response = send(url, body, nullptr);
   if (response.aborted) return Json();  // cancelled
-  Json json = Json::parse(response.body, nullptr, false);
+  Json json = polaris::detail::parse_untrusted_json(response.body);
   if (json.is_discarded()) {
     throw Error(Errc::protocol,
                 options_.provider_name + ": answer is not JSON: " + truncate(response.body, 200));

@@ -3,9 +3,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/untrusted_json.hpp"
 #include "http/http_client.hpp"
 #include "http/sse.hpp"
 #include "llm/base64.hpp"
+#include "llm/json_fields.hpp"
 #include "llm/model_path.hpp"
 
 namespace polaris::llm {
@@ -28,7 +30,14 @@ bool is_plain_text(const Json& part) {
   for (const auto& [key, value] : part.items()) {
     if (key != "text" && key != "thought") return false;
   }
-  return part.contains("text");
+  const auto text = part.find("text");
+  return text != part.end() && text->is_string();
+}
+
+// Whether a part is a thought; anything but `true` is not (the model's server controls the JSON).
+bool is_thought(const Json& part) {
+  const auto thought = part.find("thought");
+  return thought != part.end() && thought->is_boolean() && thought->get<bool>();
 }
 
 class Gemini final : public ModelProvider {
@@ -54,62 +63,45 @@ class Gemini final : public ModelProvider {
 
   Turn run_turn(const std::vector<ToolSpec>& tools, const TextCallback& on_text) override {
     const Json body = gemini_request(options_, contents_, tools);
-    parts_ = Json::array();
-    finish_reason_.clear();
-    stopped_ = false;
+    GeminiAnswer answer(endpoint_.name, options_.show_thoughts);
     bool completed = true;
     if (options_.stream) {
       http::SseParser parser([&](const http::SseEvent& event) {
-        if (stopped_) return;
-        Json chunk = Json::parse(event.data, nullptr, false);
+        if (answer.stopped()) return;
+        Json chunk = polaris::detail::parse_untrusted_json(event.data);
         if (chunk.is_discarded() || !chunk.is_object()) {
           throw Error(Errc::protocol, endpoint_.name + ": stream event is not JSON");
         }
-        absorb(chunk, on_text);
+        answer.absorb(chunk, on_text);
       });
       completed = api_.post_stream(endpoint_.model_url + ":streamGenerateContent?alt=sse", body,
                                    [&](std::string_view bytes) {
                                      parser.feed(bytes);
-                                     return !stopped_;
+                                     return !answer.stopped();
                                    });
       if (completed) parser.finish();
     } else {
-      const Json answer = api_.post(endpoint_.model_url + ":generateContent", body);
-      if (answer.is_null()) {
+      const Json whole = api_.post(endpoint_.model_url + ":generateContent", body);
+      if (whole.is_null()) {
         completed = false;
       } else {
-        if (!answer.is_object()) throw Error(Errc::protocol, endpoint_.name + ": bad answer");
-        absorb(answer, on_text);
+        if (!whole.is_object()) throw Error(Errc::protocol, endpoint_.name + ": bad answer");
+        answer.absorb(whole, on_text);
       }
     }
-    fold_usage();
+    answer.fold_usage(usage_);
     Turn turn;
-    if (!completed || stopped_) {
+    if (!completed || answer.stopped()) {
       turn.stopped = true;
       return turn;
     }
-    if (const auto problem = finish_problem(finish_reason_); !problem.empty()) {
-      throw Error(Errc::protocol, endpoint_.name + ": " + problem);
-    }
-    if (finish_reason_ == "MAX_TOKENS") {
+    if (answer.finish_reason() == "MAX_TOKENS") {
       logger_->warn("{}: the answer reached max_output_tokens and was cut", endpoint_.name);
     }
-    for (const auto& part : parts_) {
-      if (!part.contains("functionCall")) continue;
-      const Json& fc = part["functionCall"];
-      FunctionCall call;
-      call.name = fc.value("name", "");
-      call.id = fc.value("id", "");
-      if (const auto a = fc.find("args"); a != fc.end() && a->is_object()) call.arguments = *a;
-      turn.calls.push_back(std::move(call));
-    }
-    if (parts_.empty()) {
-      throw Error(Errc::protocol, endpoint_.name + ": the model answered nothing" +
-                                      (finish_reason_.empty() ? "" : " (" + finish_reason_ + ")"));
-    }
+    turn.calls = answer.calls();
     // The model's turn goes back exactly as received: Gemini 3 rejects the next request when a
     // thought signature or call id is missing.
-    contents_.push_back({{"role", "model"}, {"parts", parts_}});
+    contents_.push_back({{"role", "model"}, {"parts", answer.parts()}});
     return turn;
   }
 
@@ -134,80 +126,95 @@ class Gemini final : public ModelProvider {
   [[nodiscard]] Usage usage() const override { return usage_; }
 
  private:
-  // Takes one answer (or one streamed chunk): text to the caller, parts to the turn.
-  void absorb(const Json& answer, const TextCallback& on_text) {
-    if (const auto e = answer.find("error"); e != answer.end()) {
-      throw Error(Errc::protocol, endpoint_.name + ": error in stream: " + e->dump());
-    }
-    if (const auto pf = answer.find("promptFeedback"); pf != answer.end() && pf->is_object()) {
-      if (const auto br = pf->find("blockReason"); br != pf->end() && br->is_string()) {
-        throw Error(Errc::protocol,
-                    endpoint_.name + ": the prompt was blocked: " + br->get<std::string>());
-      }
-    }
-    if (const auto um = answer.find("usageMetadata"); um != answer.end() && um->is_object()) {
-      // Streamed chunks repeat the running totals: keep the last per request.
-      last_usage_ = *um;
-    }
-    const auto candidates = answer.find("candidates");
-    if (candidates == answer.end() || !candidates->is_array() || candidates->empty()) return;
-    const Json& candidate = (*candidates)[0];
-    if (const auto fr = candidate.find("finishReason"); fr != candidate.end() && fr->is_string()) {
-      finish_reason_ = fr->get<std::string>();
-    }
-    const auto content = candidate.find("content");
-    if (content == candidate.end() || !content->is_object()) return;
-    const auto parts = content->find("parts");
-    if (parts == content->end() || !parts->is_array()) return;
-    for (const auto& part : *parts) {
-      if (!part.is_object()) continue;
-      const auto text = part.find("text");
-      if (text != part.end() && text->is_string()) {
-        const bool thought = part.value("thought", false);
-        const auto& s = text->get_ref<const std::string&>();
-        if (!s.empty() && (!thought || options_.show_thoughts) && !stopped_) {
-          if (!on_text(s)) stopped_ = true;
-        }
-        if (s.empty() && part.size() == 1) continue;  // an empty streamed piece carries nothing
-      }
-      add_part(part);
-    }
-  }
-
-  // Joins streamed text pieces into one part so the history stays as compact as a sync answer.
-  void add_part(const Json& part) {
-    if (is_plain_text(part) && !parts_.empty() && is_plain_text(parts_.back()) &&
-        parts_.back().value("thought", false) == part.value("thought", false)) {
-      parts_.back()["text"] =
-          parts_.back()["text"].get<std::string>() + part["text"].get<std::string>();
-      return;
-    }
-    parts_.push_back(part);
-  }
-
-  void fold_usage() {
-    if (last_usage_.is_null()) return;
-    usage_.requests += 1;
-    usage_.input_tokens += last_usage_.value("promptTokenCount", std::int64_t{0});
-    usage_.output_tokens += last_usage_.value("candidatesTokenCount", std::int64_t{0});
-    usage_.thinking_tokens += last_usage_.value("thoughtsTokenCount", std::int64_t{0});
-    usage_.total_tokens += last_usage_.value("totalTokenCount", std::int64_t{0});
-    last_usage_ = Json();
-  }
-
   SessionOptions options_;
   GeminiEndpoint endpoint_;
   Logger logger_;
   ApiClient api_;
   Json contents_ = Json::array();
-  Json parts_ = Json::array();
-  Json last_usage_;
-  std::string finish_reason_;
-  bool stopped_ = false;
   Usage usage_;
 };
 
 }  // namespace
+
+void GeminiAnswer::absorb(const Json& answer, const TextCallback& on_text) {
+  if (const auto e = answer.find("error"); e != answer.end()) {
+    throw Error(Errc::protocol, name_ + ": error in stream: " + e->dump());
+  }
+  if (const auto pf = answer.find("promptFeedback"); pf != answer.end() && pf->is_object()) {
+    if (const auto br = pf->find("blockReason"); br != pf->end() && br->is_string()) {
+      throw Error(Errc::protocol, name_ + ": the prompt was blocked: " + br->get<std::string>());
+    }
+  }
+  if (const auto um = answer.find("usageMetadata"); um != answer.end() && um->is_object()) {
+    // Streamed chunks repeat the running totals: keep the last per request.
+    last_usage_ = *um;
+  }
+  const auto candidates = answer.find("candidates");
+  if (candidates == answer.end() || !candidates->is_array() || candidates->empty()) return;
+  const Json& candidate = (*candidates)[0];
+  if (const auto fr = candidate.find("finishReason"); fr != candidate.end() && fr->is_string()) {
+    finish_reason_ = fr->get<std::string>();
+  }
+  const auto content = candidate.find("content");
+  if (content == candidate.end() || !content->is_object()) return;
+  const auto parts = content->find("parts");
+  if (parts == content->end() || !parts->is_array()) return;
+  for (const auto& part : *parts) {
+    if (!part.is_object()) continue;
+    const auto text = part.find("text");
+    if (text != part.end() && text->is_string()) {
+      const bool thought = is_thought(part);
+      const auto& s = text->get_ref<const std::string&>();
+      if (!s.empty() && (!thought || show_thoughts_) && !stopped_) {
+        if (!on_text(s)) stopped_ = true;
+      }
+      if (s.empty() && part.size() == 1) continue;  // an empty streamed piece carries nothing
+    }
+    add_part(part);
+  }
+}
+
+// Joins streamed text pieces into one part so the history stays as compact as a sync answer.
+void GeminiAnswer::add_part(const Json& part) {
+  if (is_plain_text(part) && !parts_.empty() && is_plain_text(parts_.back()) &&
+      is_thought(parts_.back()) == is_thought(part)) {
+    parts_.back()["text"] =
+        parts_.back()["text"].get<std::string>() + part["text"].get<std::string>();
+    return;
+  }
+  parts_.push_back(part);
+}
+
+void GeminiAnswer::fold_usage(Usage& usage) {
+  if (last_usage_.is_null()) return;
+  usage.requests += 1;
+  usage.input_tokens += token_count(last_usage_, "promptTokenCount");
+  usage.output_tokens += token_count(last_usage_, "candidatesTokenCount");
+  usage.thinking_tokens += token_count(last_usage_, "thoughtsTokenCount");
+  usage.total_tokens += token_count(last_usage_, "totalTokenCount");
+  last_usage_ = Json();
+}
+
+std::vector<FunctionCall> GeminiAnswer::calls() const {
+  if (const auto problem = finish_problem(finish_reason_); !problem.empty()) {
+    throw Error(Errc::protocol, name_ + ": " + problem);
+  }
+  std::vector<FunctionCall> calls;
+  for (const auto& part : parts_) {
+    if (!part.contains("functionCall")) continue;
+    const Json& fc = part["functionCall"];
+    FunctionCall call;
+    call.name = string_field(fc, "name");
+    call.id = string_field(fc, "id");
+    if (const auto a = fc.find("args"); a != fc.end() && a->is_object()) call.arguments = *a;
+    calls.push_back(std::move(call));
+  }
+  if (parts_.empty()) {
+    throw Error(Errc::protocol, name_ + ": the model answered nothing" +
+                                    (finish_reason_.empty() ? "" : " (" + finish_reason_ + ")"));
+  }
+  return calls;
+}
 
 GeminiEndpoint gemini_api_endpoint(const SessionOptions& options) {
   GeminiEndpoint endpoint;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <optional>
 #include <set>
 #include <string>
@@ -18,10 +19,17 @@ std::string lower(std::string s) {
   return s;
 }
 
+// The schema's type, lower-cased; "" when absent or not a string (JSON Schema's ["x", "null"]
+// arrays reach us from tools that registered JSON Schema: they name no single wire type).
+std::string type_of(const Json& schema) {
+  const auto type = schema.find("type");
+  return type != schema.end() && type->is_string() ? lower(type->get<std::string>()) : "";
+}
+
 Json convert(const Json& wire, bool& strict) {
   if (!wire.is_object()) return Json::object();
   Json out = Json::object();
-  const std::string type = lower(wire.value("type", ""));
+  const std::string type = type_of(wire);
   if (!type.empty()) out["type"] = type;
   if (const auto d = wire.find("description"); d != wire.end() && d->is_string() && !d->empty()) {
     out["description"] = *d;
@@ -80,8 +88,10 @@ bool matches_type(const Json& v, const std::string& type) {
   if (type == "boolean") return v.is_boolean();
   if (type == "number") return v.is_number();
   if (type == "integer") {
+    // A float is integral when it has no fraction (casting a huge one to an integer is undefined).
     return v.is_number_integer() || v.is_number_unsigned() ||
-           (v.is_number_float() && v.get<double>() == static_cast<double>(v.get<std::int64_t>()));
+           (v.is_number_float() && std::isfinite(v.get<double>()) &&
+            v.get<double>() == std::trunc(v.get<double>()));
   }
   if (type == "null") return v.is_null();
   return true;
@@ -89,9 +99,13 @@ bool matches_type(const Json& v, const std::string& type) {
 
 std::optional<std::string> check(const Json& value, const Json& schema, const std::string& path) {
   if (!schema.is_object()) return std::nullopt;
-  const std::string type = lower(schema.value("type", ""));
+  const std::string type = type_of(schema);
   if (value.is_null()) {
-    if (type.empty() || type == "null" || schema.value("nullable", false)) return std::nullopt;
+    const auto nullable = schema.find("nullable");
+    if (type.empty() || type == "null" ||
+        (nullable != schema.end() && nullable->is_boolean() && nullable->get<bool>())) {
+      return std::nullopt;
+    }
     return path + ": null where " + type + " is expected";
   }
   if (!matches_type(value, type)) {

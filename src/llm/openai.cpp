@@ -4,23 +4,44 @@
 
 #include <spdlog/spdlog.h>
 
-#include <map>
-
+#include "common/untrusted_json.hpp"
 #include "http/sse.hpp"
 #include "llm/api_client.hpp"
+#include "llm/json_fields.hpp"
 #include "llm/json_schema.hpp"
 
 namespace polaris::llm {
 namespace {
 
-std::string text_of(const Json& v) { return v.is_string() ? v.get<std::string>() : std::string(); }
+void add_usage(const Json& answer, Usage& usage) {
+  const Json& u = field(answer, "usage");
+  if (!u.is_object()) return;
+  usage.requests += 1;
+  usage.input_tokens += token_count(u, "prompt_tokens");
+  usage.output_tokens += token_count(u, "completion_tokens");
+  usage.total_tokens += token_count(u, "total_tokens");
+  usage.thinking_tokens += token_count(field(u, "completion_tokens_details"), "reasoning_tokens");
+}
 
-// A tool call being assembled from streamed fragments (joined by their `index`).
-struct PendingCall {
-  std::string id;
-  std::string name;
-  std::string arguments;
-};
+void check_error(const Json& answer) {
+  if (const auto e = answer.find("error"); e != answer.end() && !e->is_null()) {
+    const std::string message = e->is_object() ? string_field(*e, "message") : e->dump();
+    throw Error(Errc::protocol, "openai: error in answer: " + message);
+  }
+}
+
+// A streamed tool call fragment's `index`; 0 when it is not an int (a float cast could overflow).
+int call_index(const Json& fragment) {
+  const Json& index = field(fragment, "index");
+  if (index.is_number_unsigned()) {
+    return index.get<std::uint64_t>() <= 0x7fffffffU ? static_cast<int>(index.get<std::uint64_t>())
+                                                     : 0;
+  }
+  if (index.is_number_integer() && index.get<std::int64_t>() >= -0x7fffffff - 1) {
+    return static_cast<int>(index.get<std::int64_t>());
+  }
+  return 0;
+}
 
 class OpenAi final : public ModelProvider {
  public:
@@ -48,72 +69,39 @@ class OpenAi final : public ModelProvider {
 
   Turn run_turn(const std::vector<ToolSpec>& tools, const TextCallback& on_text) override {
     Json body = openai_request(options_, messages_, tools);
-    text_.clear();
-    calls_.clear();
-    finish_reason_.clear();
-    refusal_.clear();
-    stopped_ = false;
+    OpenAiAnswer answer(options_.show_thoughts);
     bool completed = true;
     if (options_.stream) {
       http::SseParser parser([&](const http::SseEvent& event) {
-        if (stopped_ || event.data == "[DONE]") return;
-        Json chunk = Json::parse(event.data, nullptr, false);
+        if (answer.stopped() || event.data == "[DONE]") return;
+        Json chunk = polaris::detail::parse_untrusted_json(event.data);
         if (chunk.is_discarded() || !chunk.is_object()) {
           throw Error(Errc::protocol, "openai: stream event is not JSON");
         }
-        absorb_chunk(chunk, on_text);
+        answer.absorb_chunk(chunk, on_text, usage_);
       });
       completed = api_.post_stream(url_, body, [&](std::string_view bytes) {
         parser.feed(bytes);
-        return !stopped_;
+        return !answer.stopped();
       });
       if (completed) parser.finish();
     } else {
-      const Json answer = api_.post(url_, body);
-      if (answer.is_null()) {
+      const Json whole = api_.post(url_, body);
+      if (whole.is_null()) {
         completed = false;
       } else {
-        absorb_answer(answer, on_text);
+        answer.absorb_answer(whole, on_text, usage_);
       }
     }
     Turn turn;
-    if (!completed || stopped_) {
+    if (!completed || answer.stopped()) {
       turn.stopped = true;
       return turn;
     }
-    if (!refusal_.empty()) throw Error(Errc::protocol, "openai: the model refused: " + refusal_);
-    if (finish_reason_ == "content_filter") {
-      throw Error(Errc::protocol, "openai: the model stopped its answer: content_filter");
-    }
-    if (finish_reason_ == "length") {
+    Json message;
+    turn.calls = answer.finish(message);
+    if (answer.finish_reason() == "length") {
       logger_->warn("openai: the answer reached the output token limit and was cut");
-    }
-    // content may be null only beside tool calls.
-    Json message = {{"role", "assistant"},
-                    {"content", text_.empty() && !calls_.empty() ? Json() : Json(text_)}};
-    if (!calls_.empty()) {
-      Json tool_calls = Json::array();
-      for (auto& [index, pending] : calls_) {
-        // Some compatible servers omit ids; the tool message must still name its call.
-        if (pending.id.empty()) pending.id = "call_" + std::to_string(index);
-        FunctionCall call;
-        call.id = pending.id;
-        call.name = pending.name;
-        // Arguments come as a JSON string that the model wrote: it may be broken.
-        const Json args =
-            Json::parse(pending.arguments.empty() ? "{}" : pending.arguments, nullptr, false);
-        if (args.is_discarded() || !args.is_object()) {
-          call.invalid_arguments = "arguments are not a JSON object: " + pending.arguments;
-        } else {
-          call.arguments = args;
-        }
-        tool_calls.push_back(
-            {{"id", pending.id},
-             {"type", "function"},
-             {"function", {{"name", pending.name}, {"arguments", pending.arguments}}}});
-        turn.calls.push_back(std::move(call));
-      }
-      message["tool_calls"] = tool_calls;
     }
     messages_.push_back(std::move(message));
     return turn;
@@ -141,99 +129,11 @@ class OpenAi final : public ModelProvider {
     return [key](bool) { return Headers{{"Authorization", "Bearer " + key}}; };
   }
 
-  void emit(const std::string& piece, bool thought, const TextCallback& on_text) {
-    if (piece.empty() || stopped_) return;
-    if (thought && !options_.show_thoughts) return;
-    if (!on_text(piece)) stopped_ = true;
-  }
-
-  void add_usage(const Json& answer) {
-    const auto u = answer.find("usage");
-    if (u == answer.end() || !u->is_object()) return;
-    usage_.requests += 1;
-    usage_.input_tokens += u->value("prompt_tokens", std::int64_t{0});
-    usage_.output_tokens += u->value("completion_tokens", std::int64_t{0});
-    usage_.total_tokens += u->value("total_tokens", std::int64_t{0});
-    if (const auto d = u->find("completion_tokens_details"); d != u->end() && d->is_object()) {
-      usage_.thinking_tokens += d->value("reasoning_tokens", std::int64_t{0});
-    }
-  }
-
-  static void check_error(const Json& answer) {
-    if (const auto e = answer.find("error"); e != answer.end() && !e->is_null()) {
-      const std::string message = e->is_object() ? text_of(e->value("message", Json())) : e->dump();
-      throw Error(Errc::protocol, "openai: error in answer: " + message);
-    }
-  }
-
-  void absorb_answer(const Json& answer, const TextCallback& on_text) {
-    if (!answer.is_object()) throw Error(Errc::protocol, "openai: answer is not an object");
-    check_error(answer);
-    add_usage(answer);
-    const auto choices = answer.find("choices");
-    if (choices == answer.end() || !choices->is_array() || choices->empty()) {
-      throw Error(Errc::protocol, "openai: answer without choices");
-    }
-    const Json& choice = (*choices)[0];
-    finish_reason_ = text_of(choice.value("finish_reason", Json()));
-    const Json message = choice.value("message", Json::object());
-    emit(text_of(message.value("reasoning_content", Json())), true, on_text);
-    text_ = text_of(message.value("content", Json()));
-    emit(text_, false, on_text);
-    refusal_ = text_of(message.value("refusal", Json()));
-    if (const auto tc = message.find("tool_calls"); tc != message.end() && tc->is_array()) {
-      int index = 0;
-      for (const auto& call : *tc) {
-        const Json fn = call.value("function", Json::object());
-        const Json args = fn.value("arguments", Json());
-        calls_[index++] = {text_of(call.value("id", Json())), text_of(fn.value("name", Json())),
-                           args.is_string() ? args.get<std::string>() : args.dump()};
-      }
-    }
-  }
-
-  void absorb_chunk(const Json& chunk, const TextCallback& on_text) {
-    check_error(chunk);
-    add_usage(chunk);  // only the last chunk carries usage (stream_options.include_usage)
-    const auto choices = chunk.find("choices");
-    if (choices == chunk.end() || !choices->is_array() || choices->empty()) return;
-    const Json& choice = (*choices)[0];
-    if (const auto fr = choice.find("finish_reason"); fr != choice.end() && fr->is_string()) {
-      finish_reason_ = fr->get<std::string>();
-    }
-    const Json delta = choice.value("delta", Json::object());
-    if (!delta.is_object()) return;
-    // reasoning_content (DeepSeek, vLLM) and reasoning (Ollama, OpenRouter) are thoughts.
-    emit(text_of(delta.value("reasoning_content", Json())), true, on_text);
-    emit(text_of(delta.value("reasoning", Json())), true, on_text);
-    const std::string piece = text_of(delta.value("content", Json()));
-    text_ += piece;
-    emit(piece, false, on_text);
-    refusal_ += text_of(delta.value("refusal", Json()));
-    if (const auto tc = delta.find("tool_calls"); tc != delta.end() && tc->is_array()) {
-      for (const auto& fragment : *tc) {
-        const int index = fragment.value("index", 0);
-        PendingCall& call = calls_[index];
-        if (const auto id = fragment.find("id"); id != fragment.end() && id->is_string()) {
-          call.id = id->get<std::string>();
-        }
-        const Json fn = fragment.value("function", Json::object());
-        call.name += text_of(fn.value("name", Json()));
-        call.arguments += text_of(fn.value("arguments", Json()));
-      }
-    }
-  }
-
   SessionOptions options_;
   Logger logger_;
   ApiClient api_;
   std::string url_;
   Json messages_ = Json::array();
-  std::string text_;
-  std::map<int, PendingCall> calls_;  // ordered by index: the model's order
-  std::string finish_reason_;
-  std::string refusal_;
-  bool stopped_ = false;
   Usage usage_;
 };
 
@@ -252,6 +152,107 @@ std::string system_text(const SessionOptions& options) {
 }
 
 }  // namespace
+
+void OpenAiAnswer::emit(const std::string& piece, bool thought, const TextCallback& on_text) {
+  if (piece.empty() || stopped_) return;
+  if (thought && !show_thoughts_) return;
+  if (!on_text(piece)) stopped_ = true;
+}
+
+void OpenAiAnswer::absorb_answer(const Json& answer, const TextCallback& on_text, Usage& usage) {
+  if (!answer.is_object()) throw Error(Errc::protocol, "openai: answer is not an object");
+  check_error(answer);
+  add_usage(answer, usage);
+  const auto choices = answer.find("choices");
+  if (choices == answer.end() || !choices->is_array() || choices->empty()) {
+    throw Error(Errc::protocol, "openai: answer without choices");
+  }
+  const Json& choice = (*choices)[0];
+  finish_reason_ = string_field(choice, "finish_reason");
+  const Json& message = field(choice, "message");
+  emit(string_field(message, "reasoning_content"), true, on_text);
+  text_ = string_field(message, "content");
+  emit(text_, false, on_text);
+  refusal_ = string_field(message, "refusal");
+  if (const auto tc = message.find("tool_calls"); tc != message.end() && tc->is_array()) {
+    int index = 0;
+    for (const auto& call : *tc) {
+      if (!call.is_object()) continue;  // not a call
+      const Json& fn = field(call, "function");
+      const Json& args = field(fn, "arguments");
+      calls_[index++] = {string_field(call, "id"), string_field(fn, "name"),
+                         args.is_string() ? args.get<std::string>() : args.dump()};
+    }
+  }
+}
+
+void OpenAiAnswer::absorb_chunk(const Json& chunk, const TextCallback& on_text, Usage& usage) {
+  check_error(chunk);
+  add_usage(chunk, usage);  // only the last chunk carries usage (stream_options.include_usage)
+  const auto choices = chunk.find("choices");
+  if (choices == chunk.end() || !choices->is_array() || choices->empty()) return;
+  const Json& choice = (*choices)[0];
+  if (const auto fr = choice.find("finish_reason"); fr != choice.end() && fr->is_string()) {
+    finish_reason_ = fr->get<std::string>();
+  }
+  const Json& delta = field(choice, "delta");
+  if (!delta.is_object()) return;
+  // reasoning_content (DeepSeek, vLLM) and reasoning (Ollama, OpenRouter) are thoughts.
+  emit(string_field(delta, "reasoning_content"), true, on_text);
+  emit(string_field(delta, "reasoning"), true, on_text);
+  const std::string piece = string_field(delta, "content");
+  text_ += piece;
+  emit(piece, false, on_text);
+  refusal_ += string_field(delta, "refusal");
+  if (const auto tc = delta.find("tool_calls"); tc != delta.end() && tc->is_array()) {
+    for (const auto& fragment : *tc) {
+      if (!fragment.is_object()) continue;  // not a fragment of a call
+      PendingCall& call = calls_[call_index(fragment)];
+      if (const auto id = fragment.find("id"); id != fragment.end() && id->is_string()) {
+        call.id = id->get<std::string>();
+      }
+      const Json& fn = field(fragment, "function");
+      call.name += string_field(fn, "name");
+      call.arguments += string_field(fn, "arguments");
+    }
+  }
+}
+
+std::vector<FunctionCall> OpenAiAnswer::finish(Json& message) {
+  if (!refusal_.empty()) throw Error(Errc::protocol, "openai: the model refused: " + refusal_);
+  if (finish_reason_ == "content_filter") {
+    throw Error(Errc::protocol, "openai: the model stopped its answer: content_filter");
+  }
+  std::vector<FunctionCall> calls;
+  // content may be null only beside tool calls.
+  message = {{"role", "assistant"},
+             {"content", text_.empty() && !calls_.empty() ? Json() : Json(text_)}};
+  if (!calls_.empty()) {
+    Json tool_calls = Json::array();
+    for (auto& [index, pending] : calls_) {
+      // Some compatible servers omit ids; the tool message must still name its call.
+      if (pending.id.empty()) pending.id = "call_" + std::to_string(index);
+      FunctionCall call;
+      call.id = pending.id;
+      call.name = pending.name;
+      // Arguments come as a JSON string that the model wrote: it may be broken.
+      const Json args = polaris::detail::parse_untrusted_json(
+          pending.arguments.empty() ? "{}" : pending.arguments);
+      if (args.is_discarded() || !args.is_object()) {
+        call.invalid_arguments = "arguments are not a JSON object: " + pending.arguments;
+      } else {
+        call.arguments = args;
+      }
+      tool_calls.push_back(
+          {{"id", pending.id},
+           {"type", "function"},
+           {"function", {{"name", pending.name}, {"arguments", pending.arguments}}}});
+      calls.push_back(std::move(call));
+    }
+    message["tool_calls"] = tool_calls;
+  }
+  return calls;
+}
 
 Json openai_request(const SessionOptions& options, const Json& messages,
                     const std::vector<ToolSpec>& tools) {

@@ -12,6 +12,18 @@
 #include "polaris/version.hpp"
 
 namespace polaris::mcp {
+namespace {
+
+detail::TransportFactory& transport_factory() {
+  static detail::TransportFactory factory;  // set by tests before any client exists
+  return factory;
+}
+
+}  // namespace
+
+void detail::set_transport_factory_for_testing(TransportFactory factory) {
+  transport_factory() = std::move(factory);
+}
 
 // Thread safety: all members guarded by mutex_; transport callbacks run on transport threads.
 class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
@@ -28,7 +40,9 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
     if (!server.command.empty() == !server.url.empty()) {
       throw Error(Errc::invalid_argument, "mcp: give either a command or a URL");
     }
-    if (!server.command.empty()) {
+    if (transport_factory()) {
+      transport_ = transport_factory()(server);
+    } else if (!server.command.empty()) {
       transport_ = detail::make_stdio_transport(server, log_);
     } else if (server.sse) {
       transport_ = detail::make_sse_transport(server, options_.connect_timeout, log_);
@@ -78,8 +92,12 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
     }
     transport_->initialized(version);
     notify("notifications/initialized", Json::object());
+    const Json& info = result.contains("serverInfo") ? result["serverInfo"] : Json();
     log_->debug("mcp: initialized with {} (protocol {})",
-                result.value("serverInfo", Json::object()).value("name", "?"), version);
+                info.is_object() && info.contains("name") && info["name"].is_string()
+                    ? info["name"].get<std::string>()
+                    : "?",
+                version);
   }
 
   Json request(const std::string& method, Json params,
@@ -257,7 +275,9 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
       return;
     }
     if (method == "notifications/message" && params.is_object()) {
-      log_->debug("mcp server log ({}): {}", params.value("level", "info"),
+      const auto level = params.find("level");
+      log_->debug("mcp server log ({}): {}",
+                  level != params.end() && level->is_string() ? level->get<std::string>() : "info",
                   params.value("data", Json()).dump());
     }
     std::shared_ptr<NotificationHandler> handler;

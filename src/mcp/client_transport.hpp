@@ -39,6 +39,11 @@ class ClientTransport {
   virtual void close() noexcept = 0;
 };
 
+/// Makes the transport of a Client instead of the real ones (tests and fuzz targets: a fake
+/// server in the same process). Set it before creating clients; empty: the real transports.
+using TransportFactory = std::function<std::unique_ptr<ClientTransport>(const ServerAddress&)>;
+void set_transport_factory_for_testing(TransportFactory factory);
+
 std::unique_ptr<ClientTransport> make_stdio_transport(const ServerAddress& address, Logger log);
 std::unique_ptr<ClientTransport> make_streamable_http_transport(
     const ServerAddress& address, std::chrono::milliseconds connect_timeout, Logger log);

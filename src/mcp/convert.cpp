@@ -9,7 +9,8 @@
 namespace polaris::mcp {
 namespace {
 
-constexpr int kMaxDepth = 32;  // deeper nesting (or a $ref cycle) gives an untyped schema
+constexpr int kMaxDepth = 32;     // deeper nesting (or a $ref cycle) gives an untyped schema
+constexpr int kMaxNodes = 10000;  // per conversion: real tool schemas have dozens of nodes
 
 std::string upper(std::string text) {
   for (auto& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -39,7 +40,10 @@ const Json* resolve(const Json& root, const std::string& ref) {
       if (it == node->end()) return nullptr;
       node = &*it;
     } else if (node->is_array()) {
-      if (token.empty() || !std::all_of(token.begin(), token.end(), ::isdigit)) return nullptr;
+      if (token.empty() ||
+          !std::all_of(token.begin(), token.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        return nullptr;
+      }
       const auto index = std::stoul(token);
       if (index >= node->size()) return nullptr;
       node = &(*node)[index];
@@ -57,14 +61,20 @@ const std::set<std::string>& simple_types() {
   return types;
 }
 
-Json convert(const Json& node, const Json& root, int depth);
+// One conversion: the document `$ref`s resolve against, and how many more nodes it may convert.
+struct Walk {
+  const Json& root;
+  int nodes_left;
+};
+
+Json convert(const Json& node, Walk& walk, int depth);
 
 // Follows $ref chains (bounded) and returns the schema node to convert.
-const Json* dereference(const Json& node, const Json& root, int& depth) {
+const Json* dereference(const Json& node, Walk& walk, int& depth) {
   const Json* current = &node;
   while (current->is_object() && current->contains("$ref") && (*current)["$ref"].is_string()) {
     if (++depth > kMaxDepth) return nullptr;
-    const Json* target = resolve(root, (*current)["$ref"].get<std::string>());
+    const Json* target = resolve(walk.root, (*current)["$ref"].get<std::string>());
     if (target == nullptr) return nullptr;
     current = target;
   }
@@ -72,24 +82,25 @@ const Json* dereference(const Json& node, const Json& root, int& depth) {
 }
 
 // anyOf/oneOf: [x, {"type":"null"}] is a nullable x; otherwise the first branch that converts.
-Json convert_alternatives(const Json& branches, const Json& root, int depth, bool& nullable) {
+Json convert_alternatives(const Json& branches, Walk& walk, int depth, bool& nullable) {
   Json chosen;
   for (const auto& branch : branches) {
     int d = depth;
-    const Json* target = dereference(branch, root, d);
+    const Json* target = dereference(branch, walk, d);
     if (target == nullptr) continue;
     if (target->is_object() && target->value("type", Json()) == "null") {
       nullable = true;
       continue;
     }
-    if (chosen.is_null()) chosen = convert(*target, root, d + 1);
+    if (chosen.is_null()) chosen = convert(*target, walk, d + 1);
   }
   return chosen.is_null() ? Json::object() : chosen;
 }
 
-Json convert(const Json& input, const Json& root, int depth) {
-  if (depth > kMaxDepth) return Json::object();
-  const Json* resolved = dereference(input, root, depth);
+Json convert(const Json& input, Walk& walk, int depth) {
+  // Shared $refs can make a small schema an exponentially large tree: past the budget, untyped.
+  if (depth > kMaxDepth || --walk.nodes_left < 0) return Json::object();
+  const Json* resolved = dereference(input, walk, depth);
   if (resolved == nullptr || !resolved->is_object()) return Json::object();
   const Json& node = *resolved;
 
@@ -99,13 +110,13 @@ Json convert(const Json& input, const Json& root, int depth) {
   // Alternatives and compositions first: their result is the base the node's own fields refine.
   for (const char* key : {"anyOf", "oneOf"}) {
     if (auto it = node.find(key); it != node.end() && it->is_array() && !it->empty()) {
-      out = convert_alternatives(*it, root, depth, nullable);
+      out = convert_alternatives(*it, walk, depth, nullable);
       break;
     }
   }
   if (auto it = node.find("allOf"); it != node.end() && it->is_array()) {
     for (const auto& part : *it) {
-      Json converted = convert(part, root, depth + 1);
+      Json converted = convert(part, walk, depth + 1);
       for (auto& [key, value] : converted.items()) {
         if (key == "properties" && out.contains("properties")) {
           out["properties"].update(value);
@@ -200,7 +211,7 @@ Json convert(const Json& input, const Json& root, int depth) {
       Json properties = out.value("properties", Json::object());
       for (const auto& [name, schema] : it->items()) {
         if (name.empty()) continue;
-        properties[name] = convert(schema, root, depth + 1);
+        properties[name] = convert(schema, walk, depth + 1);
       }
       if (!properties.empty()) out["properties"] = properties;
     }
@@ -221,13 +232,13 @@ Json convert(const Json& input, const Json& root, int depth) {
   if (t == "ARRAY") {
     if (auto it = node.find("items"); it != node.end()) {
       if (it->is_object()) {
-        out["items"] = convert(*it, root, depth + 1);
+        out["items"] = convert(*it, walk, depth + 1);
       } else if (it->is_array() && !it->empty()) {  // tuple form (draft 7): the first item's type
-        out["items"] = convert((*it)[0], root, depth + 1);
+        out["items"] = convert((*it)[0], walk, depth + 1);
       }
     } else if (auto prefix = node.find("prefixItems");
                prefix != node.end() && prefix->is_array() && !prefix->empty()) {
-      out["items"] = convert((*prefix)[0], root, depth + 1);
+      out["items"] = convert((*prefix)[0], walk, depth + 1);
     }
   } else {
     out.erase("items");
@@ -289,7 +300,8 @@ const std::vector<std::string>& supported_protocol_versions() {
 
 Json json_schema_to_wire(const Json& json_schema) {
   try {
-    return convert(json_schema, json_schema, 0);
+    Walk walk{json_schema, kMaxNodes};
+    return convert(json_schema, walk, 0);
   } catch (const std::exception&) {  // e.g. stoul overflow on a hostile pointer: no schema
     return Json::object();
   }
@@ -345,8 +357,8 @@ Json reply_from_call_result(const Json& result) {
   if (!content.is_array()) content = Json::array();
   Json texts = Json::array();
   for (const auto& block : content) {
-    if (block.is_object() && block.value("type", "") == "text" && block.contains("text") &&
-        block["text"].is_string()) {
+    if (block.is_object() && block.contains("type") && block["type"] == "text" &&
+        block.contains("text") && block["text"].is_string()) {
       texts.push_back(block["text"]);
     }
   }

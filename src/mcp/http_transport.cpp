@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "common/log.hpp"
+#include "common/untrusted_json.hpp"
 #include "http/http_client.hpp"
 #include "mcp/client_transport.hpp"
 #include "mcp/sse_reader.hpp"
@@ -171,7 +172,7 @@ class StreamableHttpTransport final : public ClientTransport {
       if (event.has_id) last_event_id = event.id;
       if (!event.event.empty() && event.event != "message") return;
       if (event.data.empty()) return;
-      Json message = Json::parse(event.data, nullptr, false);
+      Json message = polaris::detail::parse_untrusted_json(event.data);
       if (message.is_discarded()) {
         owner->log_->debug("mcp: ignoring a non-JSON SSE event");
         return;
@@ -192,7 +193,7 @@ class StreamableHttpTransport final : public ClientTransport {
     }
     void finish() {
       if (sse || json.find_first_not_of(" \t\r\n") == std::string::npos) return;
-      Json message = Json::parse(json, nullptr, false);
+      Json message = polaris::detail::parse_untrusted_json(json);
       if (message.is_discarded()) {
         owner->log_->warn("mcp: the server's response is not JSON");
         return;
@@ -395,7 +396,7 @@ class SseTransport final : public ClientTransport {
             return;
           }
           if (!event.event.empty() && event.event != "message") return;
-          Json message = Json::parse(event.data, nullptr, false);
+          Json message = polaris::detail::parse_untrusted_json(event.data);
           if (message.is_discarded()) return;
           deliver(message, on_message_, log_);
         },

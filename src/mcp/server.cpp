@@ -19,6 +19,7 @@
 
 #include "common/line_buffer.hpp"
 #include "common/log.hpp"
+#include "common/untrusted_json.hpp"
 #include "mcp/notify.hpp"
 #include "mcp/write_all.hpp"
 #include "polaris/error.hpp"
@@ -393,7 +394,7 @@ class Server::Impl {
       lines.append(std::string_view(buffer.data(), static_cast<std::size_t>(n)),
                    [&](std::string_view line) {
                      if (line.find_first_not_of(" \t") == std::string_view::npos) return;
-                     Json message = Json::parse(line, nullptr, false);
+                     Json message = polaris::detail::parse_untrusted_json(line);
                      if (message.is_discarded()) {
                        emit(rpc_error(nullptr, -32700, "parse error"));
                        return;
@@ -679,7 +680,7 @@ class Server::Impl {
     if (request.too_large) {
       return send_error(connection, MHD_HTTP_CONTENT_TOO_LARGE, -32600, "request too large");
     }
-    Json message = Json::parse(request.body, nullptr, false);
+    Json message = polaris::detail::parse_untrusted_json(request.body);
     if (message.is_discarded())
       return send_error(connection, MHD_HTTP_BAD_REQUEST, -32700, "parse error");
     if (!message.is_object()) {

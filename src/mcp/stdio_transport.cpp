@@ -16,6 +16,7 @@
 
 #include "common/line_buffer.hpp"
 #include "common/log.hpp"
+#include "common/untrusted_json.hpp"
 #include "mcp/client_transport.hpp"
 #include "mcp/write_all.hpp"
 #include "polaris/error.hpp"
@@ -218,7 +219,7 @@ class StdioTransport final : public ClientTransport {
       lines.append(std::string_view(buffer.data(), static_cast<std::size_t>(n)),
                    [this](std::string_view line) {
                      if (line.empty()) return;
-                     Json message = Json::parse(line, nullptr, false);
+                     Json message = polaris::detail::parse_untrusted_json(line);
                      if (message.is_discarded()) {
                        log_->debug("mcp stdio server wrote a non-JSON line: {}",
                                    line.substr(0, 200));

@@ -44,7 +44,12 @@ bool is_boolean_like(const Json& value) {
 // The enum value an argument stands for, as the schema lists it (strings).
 std::string enum_key(const Json& value) {
   if (value.is_string()) return value.get<std::string>();
-  if (is_integral(value)) return std::to_string(static_cast<std::int64_t>(value.get<double>()));
+  if (value.is_number_unsigned()) return std::to_string(value.get<std::uint64_t>());
+  if (value.is_number_integer()) return std::to_string(value.get<std::int64_t>());
+  // 3.0 stands for 3; a float beyond the integers cannot be cast (undefined) nor match an enum.
+  if (is_integral(value) && std::fabs(value.get<double>()) < 9.2e18) {
+    return std::to_string(static_cast<std::int64_t>(value.get<double>()));
+  }
   return value.dump();
 }
 
