@@ -22,11 +22,35 @@ inline constexpr const char* kProgressHeader = "Polaris-Progress";
 inline constexpr const char* kStatusHeader = "Polaris-Status";
 inline constexpr std::string_view kBusyStatus = "busy";
 
+// High availability (docs/PROTOCOL.md, "High availability (polaris extensions)").
+inline constexpr std::string_view kBatchRegisterSubject = "polaris.registry.register";
+inline constexpr std::string_view kPagedListSubject = "polaris.registry.list";
+inline constexpr std::string_view kHeartbeatSubject = "polaris.agent.heartbeat";
+inline constexpr std::string_view kAgentGoneSubject = "polaris.registry.agent.gone";
+/// The queue group of tool subscriptions: replicas share calls, each call runs once.
+inline constexpr const char* kToolQueueGroup = "polaris";
+inline constexpr const char* kCallIdHeader = "Polaris-Call-Id";
+inline constexpr const char* kAttemptHeader = "Polaris-Attempt";
+inline constexpr const char* kAgentHeader = "Polaris-Agent";
+inline constexpr const char* kIdempotentHeader = "Polaris-Idempotent";
+/// Polaris-Status of an acknowledgement: the agent took the call.
+inline constexpr std::string_view kAcceptedStatus = "accepted";
+
 /// The key of a failed call's reply: {"_error": "<message>"}.
 inline constexpr std::string_view kErrorKey = "_error";
 
 inline std::string tool_subject(std::string_view tool_name) {
   return std::string(kToolSubjectPrefix) + std::string(tool_name);
+}
+
+/// Every subject of one agent: "polaris.agent.<id>." + "call.<tool>", "resync" or "revoked".
+inline std::string agent_subject_prefix(std::string_view agent_id) {
+  return "polaris.agent." + std::string(agent_id) + ".";
+}
+
+/// The direct subject of one agent's tool (where retries go back to the agent that took a call).
+inline std::string direct_subject(std::string_view agent_id, std::string_view tool_name) {
+  return agent_subject_prefix(agent_id) + "call." + std::string(tool_name);
 }
 
 /// The registry's reply to register/unregister/keepalive: {"success": bool, "msg": string}.
