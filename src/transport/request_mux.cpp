@@ -232,18 +232,32 @@ void RequestMux::on_reply(NatsMsgPtr msg) {
     return;
   }
   if (natsMsg_IsNoResponders(msg.get())) {
-    enum class Next { no_such_tool, retry_elsewhere, outcome_unknown } next = Next::no_such_tool;
+    enum class Next { no_such_tool, again_later, retry_elsewhere, outcome_unknown };
+    Next next = Next::no_such_tool;
     {
       std::lock_guard lock(mutex_);
       auto it = pending_.find(id);
       if (it == pending_.end()) return;
       Pending& pending = it->second;
-      if (pending.options.retry && pending.sent_direct) {
-        // The agent that took the call no longer listens on its direct subject: it is gone.
-        next = pending.idempotent ? Next::retry_elsewhere : Next::outcome_unknown;
-        pending.agent.clear();
+      const auto now = std::chrono::steady_clock::now();
+      if (pending.options.retry && pending.attempt >= 2) {
+        // A retry right after a reconnect may arrive before the agent, which may have lost its
+        // node too, has subscribed again: give it a moment before concluding anything.
+        if (!pending.unanswered_since) pending.unanswered_since = now;
+        if (now - *pending.unanswered_since < kRetryGrace && now + kRetryPause < pending.deadline) {
+          next = Next::again_later;
+          const bool earliest = resends_.empty() || now + kRetryPause < resends_.begin()->first;
+          resends_.emplace(now + kRetryPause, id);
+          if (earliest) timer_cv_.notify_one();
+        } else if (pending.sent_direct) {
+          // The agent that took the call no longer listens on its direct subject: it is gone.
+          next = pending.idempotent ? Next::retry_elsewhere : Next::outcome_unknown;
+          pending.agent.clear();
+          pending.unanswered_since.reset();
+        }
       }
     }
+    if (next == Next::again_later) return;
     if (next == Next::retry_elsewhere) {
       resend(id);
     } else if (auto pending = take(id)) {
@@ -265,6 +279,7 @@ void RequestMux::on_reply(NatsMsgPtr msg) {
     if (it == pending_.end()) return;
     it->second.agent = message_header(msg.get(), wire::kAgentHeader);
     it->second.idempotent = message_header(msg.get(), wire::kIdempotentHeader) == "1";
+    it->second.unanswered_since.reset();
     return;
   }
   auto pending = take(id);
@@ -284,27 +299,35 @@ void RequestMux::on_reply(NatsMsgPtr msg) {
 void RequestMux::run_timer() {
   std::unique_lock lock(mutex_);
   while (!closed_) {
-    if (deadlines_.empty()) {
+    if (deadlines_.empty() && resends_.empty()) {
       timer_cv_.wait(lock);
       continue;
     }
-    const auto next = deadlines_.begin()->first;
+    auto next = std::chrono::steady_clock::time_point::max();
+    if (!deadlines_.empty()) next = deadlines_.begin()->first;
+    if (!resends_.empty()) next = std::min(next, resends_.begin()->first);
     if (std::chrono::steady_clock::now() < next) {
       timer_cv_.wait_until(lock, next);
       continue;
     }
     std::vector<Pending> expired;
+    std::vector<std::uint64_t> due;
     const auto now = std::chrono::steady_clock::now();
     while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
       auto node = pending_.extract(deadlines_.begin()->second);
       deadlines_.erase(deadlines_.begin());
       if (!node.empty()) expired.push_back(std::move(node.mapped()));
     }
+    while (!resends_.empty() && resends_.begin()->first <= now) {
+      due.push_back(resends_.begin()->second);
+      resends_.erase(resends_.begin());
+    }
     lock.unlock();
     for (auto& pending : expired) {
       pending.done(Error(Errc::timeout, "no reply from " + pending.subject + " within " +
                                             std::to_string(pending.timeout.count()) + " ms"));
     }
+    for (const auto id : due) resend(id);  // a request that ended meanwhile is skipped
     lock.lock();
   }
 }
@@ -315,9 +338,11 @@ void RequestMux::fail_all(Errc code, const std::string& message) {
     std::lock_guard lock(mutex_);
     failed.swap(pending_);
     deadlines_.clear();
+    resends_.clear();
   }
-  for (auto& [id, pending] : failed)
+  for (auto& [id, pending] : failed) {
     pending.done(Error(code, message + " (" + pending.subject + ")"));
+  }
 }
 
 }  // namespace polaris::detail

@@ -44,7 +44,8 @@ struct RequestOptions {
   /// With a call id: a disconnect does not fail the request; it is re-sent once the connection
   /// is back, to the direct subject of the agent that acknowledged it, else to `subject`; when
   /// that agent is gone an idempotent call goes to `subject` again and any other fails with
-  /// Errc::outcome_unknown. The deadline bounds all attempts.
+  /// Errc::outcome_unknown. A retry that finds nobody listening is repeated for up to
+  /// kRetryGrace before that conclusion. The deadline bounds all attempts.
   bool retry = false;
   /// The tool's name (for the agent's direct subject) and whether a retry may go to a replica.
   std::string tool;
@@ -98,7 +99,13 @@ class RequestMux {
     int attempt = 1;
     bool sent_direct = false;             // the last attempt went to the agent's direct subject
     bool waiting_for_connection = false;  // kept across a disconnect
+    // Since when retries of this call find nobody listening.
+    std::optional<std::chrono::steady_clock::time_point> unanswered_since;
   };
+  /// How long retries that find nobody listening go on (every kRetryPause) before the call is
+  /// given up: agents that lost their node too need a moment to subscribe again elsewhere.
+  static constexpr std::chrono::milliseconds kRetryGrace{1000};
+  static constexpr std::chrono::milliseconds kRetryPause{50};
 
   void on_reply(NatsMsgPtr msg);
   void run_timer();
@@ -118,6 +125,7 @@ class RequestMux {
   std::condition_variable timer_cv_;
   std::unordered_map<std::uint64_t, Pending> pending_;
   std::multimap<std::chrono::steady_clock::time_point, std::uint64_t> deadlines_;
+  std::multimap<std::chrono::steady_clock::time_point, std::uint64_t> resends_;  // retries due
   std::uint64_t next_id_ = 1;
   bool closed_ = false;
   Subscription subscription_;

@@ -156,6 +156,28 @@ TEST_F(TwoNodes, ACallIsRetriedWhenTheCallersNodeDiesAndRunsOnce) {
   EXPECT_EQ(runs, before + 1);               // the retry did not run the handler again
 }
 
+TEST_F(TwoNodes, ACallSurvivesItsAgentAndItsCallerLosingTheSameNode) {
+  std::atomic<int> runs{0};
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  auto agent = caller();  // the agent too starts on node A and fails over to B
+  agent.register_tool({.name = "held", .handler = [&](const Request& request) -> Result {
+                         const int run = ++runs;
+                         if (request.boolean("block")) (void)released.wait_for(60s);
+                         return {{"run", run}};
+                       }});
+  auto client = caller();
+  auto call = client.call_async("held", {{"block", true}}, {.timeout = 30s});
+  ASSERT_TRUE(test::wait_until([&] { return runs == 1; }));
+  a_->kill_hard();
+  // Whichever reconnects first, the retry reaches the agent once it is back, and finds the call.
+  ASSERT_TRUE(test::wait_until([&] { return client.connected() && agent.connected(); }));
+  release.set_value();
+  ASSERT_EQ(call.wait_for(20s), std::future_status::ready);
+  EXPECT_EQ(call.get()["run"], 1);
+  EXPECT_EQ(runs, 1);
+}
+
 TEST_F(TwoNodes, WithRetryOffTheCallFailsAtOnce) {
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();
