@@ -130,17 +130,22 @@ Connection::Impl::~Impl() {
 void Connection::Impl::on_disconnected() {
   if (closed_) return;
   log_->warn("disconnected from the registry; reconnecting");
+  // mux_ready_ is set once everything the events use exists.
+  detail::RequestMux* mux = mux_ready_.load();
+  if (mux == nullptr) return;
   call_server_->publisher().on_disconnected();
   // Calls without retry fail now, so callers can act at once instead of waiting out their
   // timeout; the others wait for the connection to come back.
-  if (detail::RequestMux* mux = mux_ready_.load()) mux->on_disconnected();
+  mux->on_disconnected();
 }
 
 void Connection::Impl::on_reconnected() {
   log_->info("reconnected to {}", connected_url());
+  detail::RequestMux* mux = mux_ready_.load();
+  if (mux == nullptr) return;
   // Replies sent just before the disconnect may have been lost with the node.
   call_server_->publisher().on_reconnected();
-  if (detail::RequestMux* mux = mux_ready_.load()) mux->on_reconnected();
+  mux->on_reconnected();
   // The node we reached may have restarted with an empty catalogue: refresh it now.
   keepalive_soon();
 }

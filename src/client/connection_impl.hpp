@@ -105,8 +105,9 @@ class Connection::Impl {
   std::atomic<bool> closed_{false};
   std::atomic<std::uint64_t> call_sequence_{0};
 
-  std::unique_ptr<detail::Timer> timer_;  // stopped first in close(): its jobs use the rest
+  // Declared before the timer, so destroyed after it: the timer's jobs use it.
   std::unique_ptr<detail::CallServer> call_server_;
+  std::unique_ptr<detail::Timer> timer_;  // stopped first in close(): its jobs use the rest
 
   std::mutex registration_mutex_;          // serialises register/unregister (rare, network-bound)
   mutable std::shared_mutex tools_mutex_;  // guards tools_ (read on every call)

@@ -33,9 +33,13 @@ void ReplyPublisher::reply(const std::string& subject, const std::string& body,
   const auto now = Clock::now();
   std::lock_guard lock(mutex_);
   while (!recent_.empty() &&
-         (recent_.front().at < now - kWindow || recent_.size() >= kMaxRemembered)) {
+         (recent_.front().at < now - kWindow || recent_.size() >= kMaxRemembered ||
+          recent_bytes_ + body.size() > kMaxRememberedBytes)) {
+    recent_bytes_ -= recent_.front().body->size();
     recent_.pop_front();
   }
+  if (body.size() > kMaxRememberedBytes) return;
+  recent_bytes_ += body.size();
   recent_.push_back({now, subject, std::make_shared<const std::string>(body), std::string(status)});
 }
 
@@ -50,6 +54,7 @@ void ReplyPublisher::on_disconnected() {
     if (sent.at >= since) to_resend_.push_back(std::move(sent));
   }
   recent_.clear();
+  recent_bytes_ = 0;
 }
 
 void ReplyPublisher::on_reconnected() {

@@ -47,6 +47,7 @@ class ReplyPublisher {
   };
   static constexpr auto kWindow = std::chrono::seconds(1);
   static constexpr std::size_t kMaxRemembered = 4096;
+  static constexpr std::size_t kMaxRememberedBytes = std::size_t{16} * 1024 * 1024;
 
   void publish(const std::string& subject, const std::string& body, std::string_view status,
                const char* extra_name, const char* extra_value);
@@ -55,7 +56,8 @@ class ReplyPublisher {
   const std::string agent_id_;
   Logger log_;
   std::mutex mutex_;
-  std::deque<Sent> recent_;  // oldest first, at most kWindow old and kMaxRemembered long
+  std::deque<Sent> recent_;       // oldest first, at most kWindow old, kMaxRemembered long
+  std::size_t recent_bytes_ = 0;  // and kMaxRememberedBytes large
   std::vector<Sent> to_resend_;
 };
 

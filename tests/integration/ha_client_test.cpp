@@ -374,6 +374,32 @@ TEST(HaKeepalive, KeepalivesAreSplitToFitTheMaxPayload) {
   EXPECT_EQ(agent.call("tool_299")["run"], 1);
 }
 
+TEST(HaKeepalive, TenThousandToolsRegisterAndKeepAlive) {
+  auto registry = Registry::start({.bind = {.port = 0}});
+  auto agent = connect({.servers = {registry.client_url()}, .keepalive_interval = 1h});
+  std::atomic<int> runs{0};
+  constexpr int kTools = 10000;
+  std::vector<Tool> tools;
+  for (int i = 0; i < kTools; ++i) {
+    Tool tool = counting_tool("t" + std::to_string(i), runs);
+    tool.description = std::string(100, 'd');  // 10,000 declarations > the 1 MiB max payload
+    tools.push_back(std::move(tool));
+  }
+  agent.register_tools(std::move(tools));
+  EXPECT_EQ(registry.tool_count(), static_cast<std::size_t>(kTools));
+  RawNats raw(registry.client_url());
+  Collector keepalives(raw.get(), "polaris:tool:keepalive");
+  test::publish(raw.get(), "polaris.agent." + agent.agent_id() + ".resync", Json::object());
+  std::size_t declarations = 0;
+  ASSERT_TRUE(test::wait_until([&] {
+    declarations = 0;
+    for (const auto& part : keepalives.all()) declarations += part.json().size();
+    return declarations == static_cast<std::size_t>(kTools);
+  }));
+  EXPECT_GE(keepalives.all().size(), 2U);
+  EXPECT_EQ(agent.call("t9999")["run"], 1);
+}
+
 class HaPlayedRegistry : public ::testing::Test {
  protected:
   HaPlayedRegistry() {
