@@ -12,6 +12,7 @@
 #include <map>
 #include <set>
 
+#include "client/reply_publisher.hpp"
 #include "ha_raw.hpp"
 #include "polaris/polaris.hpp"
 #include "process/child_process.hpp"
@@ -450,6 +451,37 @@ TEST_F(HaPlayedRegistry, BatchRegistrationUsesThePolarisSubject) {
   EXPECT_EQ(code_of([&] { (void)client.call("taken"); }), Errc::no_such_tool);
 }
 
+TEST(HaPlayedRegistrySmall, ABatchLargerThanTheMaxPayloadGoesInSeveralRequests) {
+  RegistryOptions options;
+  options.bind.port = 0;
+  options.max_payload = 4096;
+  detail::NatsServer server(options, spdlog::default_logger());
+  RawNats raw(server.client_url());
+  std::mutex mutex;
+  std::vector<std::size_t> sizes;
+  std::size_t registered = 0;
+  test::Responder registry(raw.get(), "polaris.registry.register", [&](const Json& request) {
+    std::lock_guard lock(mutex);
+    sizes.push_back(request.dump().size());
+    registered += request["tools"].size();
+    return Json{{"success", true}, {"msg", "OK"}};  // no per-entry results: all accepted
+  });
+  auto agent = connect({.servers = {server.client_url()}});
+  std::atomic<int> runs{0};
+  std::vector<Tool> tools;
+  for (int i = 0; i < 100; ++i) {
+    Tool tool = counting_tool("batch_" + std::to_string(i), runs);
+    tool.description = std::string(60, 'd');
+    tools.push_back(std::move(tool));
+  }
+  agent.register_tools(std::move(tools));
+  EXPECT_EQ(agent.local_tools().size(), 100U);
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(registered, 100U);
+  EXPECT_GE(sizes.size(), 3U);
+  for (const auto size : sizes) EXPECT_LE(size, 4096U);
+}
+
 TEST_F(HaPlayedRegistry, ListPagesThroughThePolarisSubject) {
   RawNats raw(server_->client_url());
   std::mutex mutex;
@@ -488,6 +520,32 @@ TEST_F(HaPlayedRegistry, ListPagesThroughThePolarisSubject) {
   const auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(code_of([&] { (void)client.call("gamma"); }), Errc::timeout);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+}
+
+TEST_F(HaPlayedRegistry, RepliesOfTheLastSecondAreSentAgainAfterAReconnect) {
+  RawNats agent(server_->client_url());
+  RawNats caller(server_->client_url());
+  Collector inbox(caller.get(), "_INBOX.replayed.*");
+  detail::ReplyPublisher publisher(agent.get(), "agent-id", spdlog::default_logger());
+  publisher.reply("_INBOX.replayed.1", R"({"n":1})");
+  publisher.ack("_INBOX.replayed.2", true);  // acks are not replayed
+  publisher.reply("_INBOX.replayed.3", R"({"_error":"busy"})", "busy");
+  natsConnection_Flush(agent.get());
+  ASSERT_TRUE(inbox.await(3));
+  publisher.on_disconnected();
+  publisher.on_reconnected();
+  natsConnection_Flush(agent.get());
+  ASSERT_TRUE(inbox.await(5));
+  const auto seen = inbox.all();
+  EXPECT_EQ(seen[3].subject, "_INBOX.replayed.1");
+  EXPECT_EQ(seen[3].body, R"({"n":1})");
+  EXPECT_EQ(seen[3].agent, "agent-id");
+  EXPECT_EQ(seen[4].subject, "_INBOX.replayed.3");
+  EXPECT_EQ(seen[4].status, "busy");
+  publisher.on_reconnected();  // once only: nothing more is sent before the marker
+  publisher.reply("_INBOX.replayed.9", "{}");
+  ASSERT_TRUE(inbox.await(6));
+  EXPECT_EQ(inbox.all()[5].subject, "_INBOX.replayed.9");
 }
 
 }  // namespace
