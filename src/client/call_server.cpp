@@ -22,7 +22,10 @@ CallServer::CallServer(natsConnection* connection, std::string agent_id, Timer& 
 void CallServer::answer(const std::string& reply_subject, const std::vector<std::string>& repeats,
                         const std::string& reply, std::string_view status) {
   if (!reply_subject.empty()) publisher_.reply(reply_subject, reply, status);
-  for (const auto& repeat : repeats) publisher_.reply(repeat, reply, status);
+  for (const auto& repeat : repeats) {
+    // A polaris caller retries with the reply subject of its first attempt: one reply is enough.
+    if (repeat != reply_subject) publisher_.reply(repeat, reply, status);
+  }
 }
 
 void CallServer::serve(ServedTool& served, NatsMsgPtr msg) {

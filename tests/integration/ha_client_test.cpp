@@ -193,13 +193,18 @@ TEST_F(HaClient, AcknowledgementsFollowTheContract) {
   RawNats raw(registry_.client_url());
   const std::string inbox = unique_inbox(raw.get());
 
-  // A quick call of a tool that is not replicable: the reply alone, no ack.
-  Collector quick(raw.get(), inbox + ".1");
-  test::publish_call(raw.get(), "polaris:user-func:plain", inbox + ".1", "{}",
-                     {{"Polaris-Call-Id", "ack-1"}});
-  ASSERT_TRUE(quick.await_reply());
-  EXPECT_FALSE(quick.all()[0].is_ack());
-  EXPECT_EQ(quick.all()[0].agent, agent.agent_id());
+  // Quick calls of a tool that is not replicable: the reply alone, no ack. (One of a few is
+  // enough: on a loaded machine a trivial call may take 50 ms and be acknowledged.)
+  int unacknowledged = 0;
+  for (int i = 0; i < 5; ++i) {
+    Collector quick(raw.get(), inbox + ".q" + std::to_string(i));
+    test::publish_call(raw.get(), "polaris:user-func:plain", inbox + ".q" + std::to_string(i), "{}",
+                       {{"Polaris-Call-Id", "ack-q" + std::to_string(i)}});
+    ASSERT_TRUE(quick.await_reply());
+    unacknowledged += quick.all()[0].is_ack() ? 0 : 1;
+    EXPECT_EQ(quick.all().back().agent, agent.agent_id());
+  }
+  EXPECT_GT(unacknowledged, 0);
 
   // Replicable and not idempotent: acknowledged at once, before the reply.
   Collector at_once(raw.get(), inbox + ".2");
@@ -314,7 +319,7 @@ TEST_F(HaClient, DeclaredTimeoutIsUsedWhenTheCallSetsNone) {
   std::atomic<int> runs{0};
   Latch latch;
   Tool slow = counting_tool("declared_timeout", runs, &latch);
-  slow.timeout = 300ms;
+  slow.timeout = 1s;
   agent.register_tool(std::move(slow));
   auto client = connect_to({.request_timeout = 30s});
   ASSERT_EQ(client.list_tools().size(), 1U);  // learns the declared timeout
@@ -324,15 +329,15 @@ TEST_F(HaClient, DeclaredTimeoutIsUsedWhenTheCallSetsNone) {
             }),
             Errc::timeout);
   const auto took = std::chrono::steady_clock::now() - start;
-  EXPECT_GE(took, 290ms);
-  EXPECT_LT(took, 10s);  // far below the client's 30 s default
+  EXPECT_GE(took, 990ms);
+  EXPECT_LT(took, 15s);  // far below the client's 30 s default
   // An explicit timeout still wins.
   const auto start2 = std::chrono::steady_clock::now();
   EXPECT_EQ(code_of([&] {
               (void)client.call("declared_timeout", {{"block", true}}, {.timeout = 50ms});
             }),
             Errc::timeout);
-  EXPECT_LT(std::chrono::steady_clock::now() - start2, 290ms);
+  EXPECT_LT(std::chrono::steady_clock::now() - start2, 900ms);
   latch.release();
 }
 
