@@ -86,7 +86,9 @@ struct CallOptions {
 /// A connection to the cluster. Move-only; destruction closes it (see close()).
 ///
 /// Thread safety: every method may be called from any thread at once, including from inside a
-/// tool handler. Handlers run on a per-tool pool of library threads (Tool::concurrency).
+/// tool handler. Handlers run on a per-tool pool of library threads (Tool::concurrency);
+/// on_tool_revoked and progress callbacks run on library delivery threads; heartbeats,
+/// keepalives and acknowledgements are sent from one timer thread per connection.
 /// Closing (or destroying) a connection stops taking calls, lets calls in flight finish (up to
 /// drain_timeout), then unregisters its tools.
 class Connection {
@@ -129,8 +131,8 @@ class Connection {
 
   /// Calls a tool and waits for its reply. A tool of this connection runs locally.
   /// @throws Error with Errc::no_such_tool, timeout, tool_failed (the `_error` message), busy,
-  ///         connection_lost (only with retry off), outcome_unknown, payload_too_large or
-  ///         not_connected.
+  ///         connection_lost (with retry off, or when nats.c gives up reconnecting),
+  ///         outcome_unknown, payload_too_large or not_connected.
   Json call(std::string_view name, const Json& arguments = Json::object(),
             CallOptions options = {});
   /// Same as call(), without blocking; the future holds the reply or the Error.
