@@ -51,8 +51,16 @@ struct ConnectOptions {
   bool randomize = true;
   /// Do not receive our own publications (the reference's default).
   bool no_echo = true;
-  /// How often registered tools are re-sent on polaris:tool:keepalive. 0: never.
+  /// How often registered tools are re-sent on polaris:tool:keepalive. 0: never. A keepalive
+  /// larger than the server's max payload is sent as several requests.
   std::chrono::milliseconds keepalive_interval{10000};
+  /// How often the agent publishes its heartbeat (polaris.agent.heartbeat) while it serves tools;
+  /// a polaris registry declares an agent gone after about 3 s of silence. 0: never.
+  std::chrono::milliseconds heartbeat_interval{1000};
+  /// Called when the registry revokes one of this connection's tools (it lost a registration
+  /// race after all): the tool is no longer served (calls in flight finish) and no longer kept
+  /// alive. Runs on a library thread; must not block long. Empty: only a warning is logged.
+  std::function<void(const std::string& name, const std::string& message)> on_tool_revoked;
   /// On close, how long to let calls in flight finish (after no new call is taken) before the
   /// tools are unregistered.
   std::chrono::milliseconds drain_timeout{10000};
@@ -64,8 +72,15 @@ std::string server_url(std::string_view host, int port);
 
 /// Per-call options.
 struct CallOptions {
-  /// empty: ConnectOptions::request_timeout.
+  /// empty: the tool's declared timeout (Tool::timeout, learnt from list_tools()) when known,
+  /// else ConnectOptions::request_timeout. Bounds the call's every attempt together.
   std::optional<std::chrono::milliseconds> timeout;
+  /// When the connection drops mid-call, keep the call and re-send it (same call id) once the
+  /// connection is back, instead of failing with connection_lost at once: to the agent that
+  /// acknowledged it, else to any agent of the tool. If that agent is gone, an idempotent tool
+  /// is retried on another replica and any other call fails with Errc::outcome_unknown.
+  /// polaris agents run a call id once; a reference (Go) agent may run a retried call twice.
+  bool retry = true;
   /// Receives the tool's progress and log messages while the call runs (see Request::progress
   /// and Request::log; docs/PROTOCOL.md, Polaris-Progress), on a library thread, before the reply.
   /// empty: the call asks for none.
@@ -75,7 +90,9 @@ struct CallOptions {
 /// A connection to the cluster. Move-only; destruction closes it (see close()).
 ///
 /// Thread safety: every method may be called from any thread at once, including from inside a
-/// tool handler. Handlers run on a per-tool pool of library threads (Tool::concurrency).
+/// tool handler. Handlers run on a per-tool pool of library threads (Tool::concurrency);
+/// on_tool_revoked and progress callbacks run on library delivery threads; heartbeats,
+/// keepalives and acknowledgements are sent from one timer thread per connection.
 /// Closing (or destroying) a connection stops taking calls, lets calls in flight finish (up to
 /// drain_timeout), then unregisters its tools.
 class Connection {
@@ -92,8 +109,16 @@ class Connection {
 
   /// Registers `tool` with the registry and starts serving it.
   /// @throws Error(Errc::invalid_argument) for a bad name or a missing handler;
-  ///         Error(Errc::registration_failed) when the registry refuses (nothing stays subscribed).
+  ///         Error(Errc::registration_failed) when the registry refuses (nothing stays subscribed);
+  ///         Error(Errc::no_registry) when no registry answers.
   void register_tool(Tool tool);
+  /// Registers several tools at once: one polaris.registry.register request per max payload's
+  /// worth of declarations (one polaris:tool:register per tool against a registry without it).
+  /// The tools the registry accepts are served even when others are refused.
+  /// @throws Error(Errc::invalid_argument) for a bad or duplicate tool (nothing is registered);
+  ///         Error(Errc::registration_failed) naming the refused tools; another Error when a
+  ///         request failed (timeout, no_registry, ...): its tools are not served.
+  void register_tools(std::vector<Tool> tools);
   /// Unregisters one tool of this connection and stops serving it (after its calls in flight).
   /// @throws Error(Errc::invalid_argument) when `name` is not a tool of this connection, or when
   ///         called from inside that tool's own handler.
@@ -103,12 +128,15 @@ class Connection {
   /// Names of the tools this connection serves.
   [[nodiscard]] std::vector<std::string> local_tools() const;
 
-  /// The registry's catalogue.
+  /// The registry's catalogue, page by page through polaris.registry.list (in one request to a
+  /// registry without it). Remembers the tools' declared timeouts for call().
+  /// @throws Error(Errc::no_registry), Error(Errc::protocol) for a malformed answer, or timeout.
   [[nodiscard]] std::vector<ToolDeclaration> list_tools();
 
   /// Calls a tool and waits for its reply. A tool of this connection runs locally.
-  /// @throws Error with Errc::no_such_tool, timeout, tool_failed (the `_error` message),
-  ///         connection_lost, payload_too_large or not_connected.
+  /// @throws Error with Errc::no_such_tool, timeout, tool_failed (the `_error` message), busy,
+  ///         connection_lost (with retry off, or when nats.c gives up reconnecting),
+  ///         outcome_unknown, payload_too_large or not_connected.
   Json call(std::string_view name, const Json& arguments = Json::object(),
             CallOptions options = {});
   /// Same as call(), without blocking; the future holds the reply or the Error.
@@ -120,6 +148,9 @@ class Connection {
   [[nodiscard]] bool connected() const;
   /// The server's max payload in bytes.
   [[nodiscard]] std::int64_t max_payload() const;
+  /// This connection's agent id (22 characters [A-Za-z0-9], random): it names the connection's
+  /// tools in the catalogue, its direct subjects and its calls' ids.
+  [[nodiscard]] const std::string& agent_id() const;
 
   /// Stops taking calls, lets calls in flight finish (drain_timeout), unregisters this
   /// connection's tools (best effort) and closes. Idempotent.

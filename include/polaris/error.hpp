@@ -23,6 +23,7 @@ enum class Errc {
   timeout,              ///< no reply before the request timeout
   tool_failed,          ///< the tool answered with an `_error` reply
   busy,                 ///< the tool's agent runs as many calls as it allows; retry later
+  outcome_unknown,      ///< the agent that took the call is gone: it may or may not have run
   registration_failed,  ///< the registry refused a register/unregister request
   no_registry,          ///< no registry node answers on the registry subjects
   payload_too_large,    ///< a request or reply is larger than the server's max payload

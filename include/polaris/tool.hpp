@@ -113,6 +113,16 @@ struct Tool {
   /// wait for a free thread; a call beyond that is refused at once with Errc::busy instead of
   /// waiting behind slow calls.
   std::size_t concurrency = 8;
+  /// Several agents may serve this name at once; each call runs on one of them (NATS queue
+  /// group). Every replica must declare the same schema. A polaris registry refuses a second
+  /// agent for a name that is not replicable.
+  bool replicable = false;
+  /// A call may safely run twice: a call whose agent died mid-call is retried on another
+  /// replica instead of failing with Errc::outcome_unknown.
+  bool idempotent = false;
+  /// The tool's own call timeout, used by polaris callers that set no CallOptions::timeout
+  /// (e.g. an LLM-backed tool that needs more than the default 5 s). 0: none declared.
+  std::chrono::milliseconds timeout{0};
   /// Extra fields for the tool's declaration beside name, description, parameters and response
   /// (e.g. "parametersJsonSchema", the original JSON Schema of an imported MCP tool). Must be a
   /// JSON object; the four standard fields cannot be overridden.
@@ -122,6 +132,24 @@ struct Tool {
 /// True when `name` is a valid tool name.
 [[nodiscard]] bool is_valid_tool_name(std::string_view name) noexcept;
 
+/// The declaration field `polaris` (docs/PROTOCOL.md, "High availability"): what polaris agents
+/// declare beside the reference's fields. Never sent to an LLM provider.
+struct ToolPolarisInfo {
+  /// The owning agent's id: set in the declarations an agent registers; a polaris registry lists
+  /// the field without it (see replicas).
+  std::string agent;
+  bool replicable = false;
+  bool idempotent = false;
+  std::chrono::milliseconds timeout{0};  ///< 0: none declared
+  std::size_t replicas = 0;              ///< in lists: how many agents serve the name; 0: unknown
+
+  /// The wire object ({"agent", "replicable", "idempotent", "timeout_ms", "replicas"}; agent
+  /// and replicas only when set).
+  [[nodiscard]] Json to_json() const;
+  /// Lenient: fields of the wrong type read as their defaults.
+  static ToolPolarisInfo from_json(const Json& json);
+};
+
 /// A tool as the catalogue describes it (what `list_tools` returns).
 struct ToolDeclaration {
   std::string name;
@@ -130,6 +158,9 @@ struct ToolDeclaration {
   Json response;    ///< wire schema, null when absent
   /// Declaration fields this version does not model, kept so that forwarding loses nothing.
   Json extra = Json::object();
+  /// The `polaris` field; empty for a tool of a reference agent (or one listed by a Go
+  /// registry, which drops the field).
+  std::optional<ToolPolarisInfo> polaris;
 
   /// The wire FunctionDeclaration (empty fields omitted).
   [[nodiscard]] Json to_json() const;

@@ -10,10 +10,9 @@ NatsMsgPtr CallGate::admit(NatsMsgPtr msg) {
     case State::open:
       return msg;
     case State::held:
+    case State::closed:
       // Bounded: a registration answers within milliseconds; beyond this the caller times out.
       if (held_.size() < kMaxHeld) held_.push_back(std::move(msg));
-      return nullptr;
-    case State::closed:
       return nullptr;
   }
   return nullptr;
@@ -28,7 +27,11 @@ std::deque<NatsMsgPtr> CallGate::open() {
 void CallGate::close() {
   std::lock_guard lock(mutex_);
   state_ = State::closed;
-  held_.clear();
+}
+
+std::deque<NatsMsgPtr> CallGate::take_held() {
+  std::lock_guard lock(mutex_);
+  return std::exchange(held_, {});
 }
 
 }  // namespace polaris::detail

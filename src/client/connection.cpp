@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 
+#include "client/agent_id.hpp"
 #include "client/call_context.hpp"
 #include "client/connection_events.hpp"
 #include "client/connection_impl.hpp"
@@ -10,6 +11,7 @@
 #include "common/log.hpp"
 #include "polaris/error.hpp"
 #include "protocol/wire.hpp"
+#include "transport/message.hpp"
 #include "transport/nats_error.hpp"
 #include "transport/nats_options.hpp"
 
@@ -76,7 +78,9 @@ std::string server_url(std::string_view host, int port) {
 }
 
 Connection::Impl::Impl(ConnectOptions options)
-    : options_(std::move(options)), log_(detail::logger_or_default(options_.logger)) {
+    : options_(std::move(options)),
+      log_(detail::logger_or_default(options_.logger)),
+      agent_id_(detail::new_agent_id()) {
   if (options_.request_timeout <= std::chrono::milliseconds::zero()) {
     throw Error(Errc::invalid_argument, "request_timeout must be positive");
   }
@@ -92,18 +96,32 @@ Connection::Impl::Impl(ConnectOptions options)
   try {
     mux_ = std::make_unique<detail::RequestMux>(connection_.get(),
                                                 new_inbox(detail::inbox_prefix_of(options_)));
+    timer_ = std::make_unique<detail::Timer>();
+    call_server_ =
+        std::make_unique<detail::CallServer>(connection_.get(), agent_id_, *timer_, log_, &closed_);
+    agent_subscription_ =
+        detail::Subscription(connection_.get(), wire::agent_subject_prefix(agent_id_) + ">", "",
+                             [this](detail::NatsMsgPtr msg) { on_agent_message(std::move(msg)); });
+    gone_subscription_ = detail::Subscription(
+        connection_.get(), std::string(wire::kAgentGoneSubject), "",
+        [this](detail::NatsMsgPtr msg) {
+          const Json body = Json::parse(detail::message_body(msg.get()), nullptr, false);
+          if (!body.is_object() || !body.contains("agent") || !body["agent"].is_string()) return;
+          if (detail::RequestMux* mux = mux_ready_.load()) mux->agent_gone(body["agent"]);
+        });
     mux_ready_ = mux_.get();
   } catch (...) {
+    agent_subscription_.unsubscribe();
+    gone_subscription_.unsubscribe();
+    if (timer_) timer_->stop();
     natsConnection_Close(connection_.get());
     closed_event_.get_future().wait_for(std::chrono::seconds(5));
     throw;
   }
   discovery_ = std::make_unique<detail::ServiceDiscovery>(  // [observe]
       connection_.get(), detail::ServiceIdentity{.connection_name = options_.name}, log_);
-  log_->debug("connected to {}", connected_url());
-  if (options_.keepalive_interval > std::chrono::milliseconds::zero()) {
-    keepalive_thread_ = std::thread([this] { run_keepalive(); });
-  }
+  log_->debug("connected to {} as agent {}", connected_url(), agent_id_);
+  start_liveness();
 }
 
 Connection::Impl::~Impl() {
@@ -117,37 +135,53 @@ Connection::Impl::~Impl() {
 void Connection::Impl::on_disconnected() {
   if (closed_) return;
   log_->warn("disconnected from the registry; reconnecting");
-  // Fail calls in flight now, so callers can retry on the next node instead of waiting out
-  // their timeout.
+  // mux_ready_ is set once everything the events use exists.
   detail::RequestMux* mux = mux_ready_.load();
   if (mux == nullptr) return;
-  mux->fail_all(Errc::connection_lost, "the connection to the registry was lost");
+  call_server_->publisher().on_disconnected();
+  // Calls without retry fail now, so callers can act at once instead of waiting out their
+  // timeout; the others wait for the connection to come back.
+  mux->on_disconnected();
 }
 
 void Connection::Impl::on_reconnected() {
   log_->info("reconnected to {}", connected_url());
+  detail::RequestMux* mux = mux_ready_.load();
+  if (mux == nullptr) return;
+  // Replies sent just before the disconnect may have been lost with the node.
+  call_server_->publisher().on_reconnected();
+  mux->on_reconnected();
   // The node we reached may have restarted with an empty catalogue: refresh it now.
-  {
-    std::lock_guard lock(keepalive_mutex_);
-    keepalive_now_ = true;
+  keepalive_soon();
+}
+
+void Connection::Impl::on_closed() {
+  // nats.c gave up reconnecting (or we closed): calls kept for a retry cannot succeed.
+  if (detail::RequestMux* mux = mux_ready_.load()) {
+    mux->fail_all(Errc::connection_lost, "the connection to the registry was closed");
   }
-  keepalive_cv_.notify_all();
+  closed_event_.set_value();
 }
 
-void Connection::Impl::on_closed() { closed_event_.set_value(); }
-
-std::chrono::milliseconds Connection::Impl::timeout_of(const CallOptions& options) const {
-  return options.timeout.value_or(options_.request_timeout);
+std::chrono::milliseconds Connection::Impl::timeout_of(std::string_view name,
+                                                       const CallOptions& options) const {
+  if (options.timeout) return *options.timeout;
+  if (auto local = find_local(name); local && local->tool.timeout.count() > 0) {
+    return local->tool.timeout;
+  }
+  std::lock_guard lock(timeouts_mutex_);
+  const auto declared = declared_timeouts_.find(name);
+  return declared != declared_timeouts_.end() ? declared->second : options_.request_timeout;
 }
 
-Json Connection::Impl::registry_request(std::string_view subject, const Json& body) {
+Json Connection::Impl::registry_request(std::string_view subject, const std::string& body) {
   // Shared with the callback: the completing thread may still be inside set_value() when the
   // waiter wakes up and returns.
   auto reply = std::make_shared<std::promise<std::string>>();
   auto future = reply->get_future();
   const std::string subject_text(subject);
-  mux_->request(subject_text, body.is_null() ? std::string() : body.dump(),
-                options_.request_timeout, {}, [reply](detail::ReplyOutcome outcome) {
+  mux_->request(subject_text, body, options_.request_timeout,
+                [reply](detail::ReplyOutcome outcome) {
                   if (auto* text = std::get_if<std::string>(&outcome)) {
                     reply->set_value(std::move(*text));
                   } else {
@@ -171,7 +205,7 @@ Json Connection::Impl::registry_request(std::string_view subject, const Json& bo
 }
 
 void Connection::Impl::registry_status_request(std::string_view subject, const Json& body) {
-  const Json reply = registry_request(subject, body);
+  const Json reply = registry_request(subject, body.dump());
   const auto success = reply.find("success");
   if (!reply.is_object() || success == reply.end() || !success->is_boolean()) {
     throw Error(Errc::protocol,
@@ -182,176 +216,6 @@ void Connection::Impl::registry_status_request(std::string_view subject, const J
     throw Error(Errc::registration_failed,
                 msg != reply.end() && msg->is_string() ? msg->get<std::string>() : "refused");
   }
-}
-
-void Connection::Impl::register_tool(Tool tool) {
-  if (!is_valid_tool_name(tool.name)) {
-    throw Error(Errc::invalid_argument, "register: invalid tool name '" + tool.name +
-                                            "': it must match ^[A-Za-z_][A-Za-z0-9_-]{0,63}$");
-  }
-  if (!tool.handler) {
-    throw Error(Errc::invalid_argument, "register: tool " + tool.name + " has no handler");
-  }
-  if (closed_) throw Error(Errc::not_connected, "the connection is closed");
-  std::lock_guard registration(registration_mutex_);
-  if (find_local(tool.name)) {
-    throw Error(Errc::registration_failed,
-                "register: " + tool.name + " already registered on this connection");
-  }
-  if (!tool.declaration_extra.is_object()) {
-    throw Error(Errc::invalid_argument,
-                "register: declaration_extra of " + tool.name + " must be a JSON object");
-  }
-  auto local = std::make_shared<LocalTool>();
-  local->declaration = ToolDeclaration{.name = tool.name,
-                                       .description = tool.description,
-                                       .parameters = tool.parameters.to_json(),
-                                       .response = tool.response.to_json(),
-                                       .extra = tool.declaration_extra}
-                           .to_json();
-  local->tool = std::move(tool);
-  const std::string& name = local->tool.name;
-  local->stats = detail::instrument(local->tool);  // [observe] wraps the handler to count calls
-
-  local->pool =
-      std::make_unique<detail::WorkerPool>(local->tool.concurrency, local->tool.concurrency);
-  // Subscribe, then register (see CallGate): calls that arrive meanwhile are held.
-  const std::int64_t payload_limit = max_payload();
-  auto dispatch = [connection = connection_.get(), payload_limit, log = log_, closing = &closed_](
-                      LocalTool& served, detail::NatsMsgPtr msg) {
-    // std::function needs a copyable job: share the message.
-    std::shared_ptr<natsMsg> shared(msg.release(), detail::NatsMsgDeleter{});
-    const bool accepted =
-        served.pool->try_submit([&served, shared, connection, payload_limit, log, closing] {
-          detail::serve_call(connection, shared.get(), served.tool, payload_limit, log, closing);
-        });
-    if (!accepted) {
-      served.stats->record_busy("busy");  // [observe]
-      detail::refuse_busy(connection, shared.get(), served.tool, served.pool->load(), log);
-    }
-  };
-  std::weak_ptr<LocalTool> weak = local;
-  local->subscription = detail::Subscription(
-      connection_.get(), wire::tool_subject(name), "", [weak, dispatch](detail::NatsMsgPtr msg) {
-        if (auto served = weak.lock()) {
-          if (auto admitted = served->gate.admit(std::move(msg))) {
-            dispatch(*served, std::move(admitted));
-          }
-        }
-      });
-  try {
-    registry_status_request(wire::kRegisterSubject, local->declaration);
-  } catch (...) {
-    local->gate.close();
-    local->subscription.unsubscribe();
-    throw;
-  }
-  for (auto& held : local->gate.open()) dispatch(*local, std::move(held));
-  {
-    std::unique_lock lock(tools_mutex_);
-    tools_.emplace(name, local);
-  }
-  // [observe] the tool becomes an endpoint of this agent's NATS service ($SRV.INFO/STATS).
-  if (discovery_) {
-    discovery_->add_endpoint(name, wire::tool_subject(name), "", local->tool.description,
-                             local->stats);
-  }
-  log_->info("registered tool {}", name);
-}
-
-void Connection::Impl::unregister_locked(const std::string& name) {
-  std::shared_ptr<LocalTool> local;
-  {
-    std::unique_lock lock(tools_mutex_);
-    auto it = tools_.find(name);
-    if (it == tools_.end()) return;
-    // Draining waits for the tool's handlers, so a handler cannot wait for its own drain.
-    if (it->second->pool->on_worker_thread()) {
-      throw Error(Errc::invalid_argument, "unregister: " + name +
-                                              " cannot be unregistered (or its connection "
-                                              "closed) from inside its own handler");
-    }
-    local = std::move(it->second);
-    tools_.erase(it);
-  }
-  if (discovery_) discovery_->remove_endpoint(name);  // [observe]
-  // Stop taking calls, let those in flight finish, then leave the catalogue.
-  local->subscription.unsubscribe();
-  if (!local->pool->drain(options_.drain_timeout)) {
-    log_->warn("tool {}: calls still running after {} ms; unregistering anyway", name,
-               options_.drain_timeout.count());
-  }
-  if (natsConnection_Status(connection_.get()) != NATS_CONN_STATUS_CONNECTED) {
-    log_->warn("not connected: tool {} stays in the catalogue until its keepalive deadline", name);
-  } else {
-    try {
-      registry_status_request(wire::kUnregisterSubject, Json{{"name", name}});
-      log_->info("unregistered tool {}", name);
-    } catch (const Error& error) {
-      log_->warn("unregister {}: {}", name, error.what());
-    }
-  }
-  // Handlers use the connection: wait for the last ones before it can close.
-  local->pool.reset();
-}
-
-void Connection::Impl::unregister_tool(std::string_view name) {
-  std::lock_guard registration(registration_mutex_);
-  if (!find_local(name)) {
-    throw Error(Errc::invalid_argument,
-                "unregister: " + std::string(name) + " is not a tool of this connection");
-  }
-  unregister_locked(std::string(name));
-}
-
-void Connection::Impl::unregister_all() {
-  std::lock_guard registration(registration_mutex_);
-  std::optional<Error> first_error;
-  for (const auto& name : local_tools()) {
-    try {
-      unregister_locked(name);
-    } catch (const Error& error) {  // go on with the other tools, report the first failure
-      if (!first_error) first_error = error;
-    }
-  }
-  if (first_error) throw *first_error;
-}
-
-std::vector<std::string> Connection::Impl::local_tools() const {
-  std::shared_lock lock(tools_mutex_);
-  std::vector<std::string> names;
-  names.reserve(tools_.size());
-  for (const auto& [name, tool] : tools_) names.push_back(name);
-  return names;
-}
-
-std::shared_ptr<Connection::Impl::LocalTool> Connection::Impl::find_local(
-    std::string_view name) const {
-  std::shared_lock lock(tools_mutex_);
-  auto it = tools_.find(name);
-  return it == tools_.end() ? nullptr : it->second;
-}
-
-std::vector<ToolDeclaration> Connection::Impl::list_tools() {
-  if (closed_) throw Error(Errc::not_connected, "the connection is closed");
-  const Json reply = registry_request(wire::kListSubject, nullptr);
-  std::vector<ToolDeclaration> tools;
-  if (reply.is_null()) return tools;  // a Go registry encodes an empty catalogue as null
-  if (!reply.is_array()) {
-    if (reply.is_object() && reply.contains("msg") && reply["msg"].is_string()) {
-      throw Error(Errc::protocol, "list: " + reply["msg"].get<std::string>());
-    }
-    throw Error(Errc::protocol, "the registry's tool list is not a JSON array");
-  }
-  tools.reserve(reply.size());
-  for (const auto& item : reply) {
-    try {
-      tools.push_back(ToolDeclaration::from_json(item));
-    } catch (const Error& error) {
-      log_->warn("skipping a malformed catalogue entry: {}", error.what());
-    }
-  }
-  return tools;
 }
 
 void Connection::Impl::remote_call(const std::string& name, const Json& arguments,
@@ -368,10 +232,17 @@ void Connection::Impl::remote_call(const std::string& name, const Json& argument
                                              " bytes exceeds the max payload of " +
                                              std::to_string(max_payload()) + " bytes");
   }
-  const auto timeout = timeout_of(options);
+  const auto timeout = timeout_of(name, options);
+  detail::RequestOptions request{
+      .headers = {{wire::kTimeoutHeader, std::to_string(timeout.count())}},
+      .progress = progress_relay(options.on_progress),
+      .call_id = agent_id_ + "-" + std::to_string(++call_sequence_),
+      .retry = options.retry,
+      .tool = name,
+  };
+  request.headers.emplace_back(wire::kCallIdHeader, request.call_id);
   mux_->request(
       wire::tool_subject(name), body, timeout,
-      {{wire::kTimeoutHeader, std::to_string(timeout.count())}},
       [name, on_value = std::move(on_value),
        on_error = std::move(on_error)](detail::ReplyOutcome outcome) {
         if (auto* error = std::get_if<Error>(&outcome)) {
@@ -388,14 +259,14 @@ void Connection::Impl::remote_call(const std::string& name, const Json& argument
           on_error(std::current_exception());
         }
       },
-      progress_relay(options.on_progress));
+      std::move(request));
 }
 
 Json Connection::Impl::call(std::string_view name, const Json& arguments, CallOptions options) {
   check_callable_name(name);
   if (auto local = find_local(name)) {
     Request::Context context;
-    context.deadline = std::chrono::steady_clock::now() + timeout_of(options);
+    context.deadline = std::chrono::steady_clock::now() + timeout_of(name, options);
     context.closing = &closed_;
     context.local_progress = options.on_progress;
     return reply_to_value(
@@ -409,7 +280,7 @@ std::future<Json> Connection::Impl::call_async(std::string_view name, const Json
                                                CallOptions options) {
   check_callable_name(name);
   if (auto local = find_local(name)) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout_of(options);
+    const auto deadline = std::chrono::steady_clock::now() + timeout_of(name, options);
     return std::async(
         std::launch::async, [local, args = or_empty_object(arguments), log = log_, deadline,
                              closing = &closed_, on_progress = options.on_progress] {
@@ -446,30 +317,6 @@ std::int64_t Connection::Impl::max_payload() const {
   return natsConnection_GetMaxPayload(connection_.get());
 }
 
-void Connection::Impl::run_keepalive() {
-  std::unique_lock lock(keepalive_mutex_);
-  for (;;) {
-    keepalive_cv_.wait_for(lock, options_.keepalive_interval,
-                           [this] { return keepalive_stop_ || keepalive_now_; });
-    if (keepalive_stop_) return;
-    keepalive_now_ = false;
-    lock.unlock();
-    Json declarations = Json::array();
-    {
-      std::shared_lock tools_lock(tools_mutex_);
-      for (const auto& [name, local] : tools_) declarations.push_back(local->declaration);
-    }
-    if (!declarations.empty()) {
-      try {
-        registry_status_request(wire::kKeepaliveSubject, declarations);
-      } catch (const Error& error) {
-        log_->warn("keepalive of {} tool(s) failed: {}", declarations.size(), error.what());
-      }
-    }
-    lock.lock();
-  }
-}
-
 bool Connection::Impl::on_own_handler_thread() const {
   std::shared_lock lock(tools_mutex_);
   return std::any_of(tools_.begin(), tools_.end(),
@@ -483,12 +330,9 @@ void Connection::Impl::close() {
                 "close: a connection cannot be closed from inside one of its tool handlers");
   }
   if (closed_.exchange(true)) return;
-  {
-    std::lock_guard lock(keepalive_mutex_);
-    keepalive_stop_ = true;
-  }
-  keepalive_cv_.notify_all();
-  if (keepalive_thread_.joinable()) keepalive_thread_.join();
+  // No more heartbeats, keepalives or acks; then no more direct calls.
+  timer_->stop();
+  agent_subscription_.unsubscribe();
   // closed_ refuses new user calls; the unregistrations below still use the mux.
   try {
     unregister_all();
@@ -499,6 +343,11 @@ void Connection::Impl::close() {
     std::lock_guard registration(registration_mutex_);
     discovery_.reset();
   }
+  {
+    std::lock_guard lock(revoked_mutex_);
+    revoked_.clear();  // waits for their last calls
+  }
+  gone_subscription_.unsubscribe();
   mux_ready_ = nullptr;
   mux_->close();
   natsConnection_Close(connection_.get());
@@ -518,7 +367,14 @@ Connection::~Connection() = default;
 Connection::Connection(Connection&&) noexcept = default;
 Connection& Connection::operator=(Connection&&) noexcept = default;
 
-void Connection::register_tool(Tool tool) { impl_->register_tool(std::move(tool)); }
+void Connection::register_tool(Tool tool) {
+  std::vector<Tool> tools;
+  tools.push_back(std::move(tool));
+  impl_->register_tools(std::move(tools));
+}
+void Connection::register_tools(std::vector<Tool> tools) {
+  impl_->register_tools(std::move(tools));
+}
 void Connection::unregister_tool(std::string_view name) { impl_->unregister_tool(name); }
 void Connection::unregister_all() { impl_->unregister_all(); }
 std::vector<std::string> Connection::local_tools() const { return impl_->local_tools(); }
@@ -533,6 +389,7 @@ std::future<Json> Connection::call_async(std::string_view name, const Json& argu
 std::string Connection::connected_url() const { return impl_->connected_url(); }
 bool Connection::connected() const { return impl_->connected(); }
 std::int64_t Connection::max_payload() const { return impl_->max_payload(); }
+const std::string& Connection::agent_id() const { return impl_->agent_id(); }
 void Connection::close() { impl_->close(); }
 
 }  // namespace polaris

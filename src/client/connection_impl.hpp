@@ -2,18 +2,21 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <future>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
 #include <string>
-#include <thread>
+#include <variant>
+#include <vector>
 
 #include "client/call_gate.hpp"
+#include "client/call_server.hpp"
+#include "client/served_tool.hpp"
 #include "client/service_discovery.hpp"  // [observe]
-#include "client/tool_stats.hpp"         // [observe]
+#include "client/timer.hpp"
+#include "client/tool_stats.hpp"  // [observe]
 #include "client/worker_pool.hpp"
 #include "polaris/connection.hpp"
 #include "transport/nats_handles.hpp"
@@ -23,7 +26,13 @@
 namespace polaris {
 
 /// Thread safety: all public methods may be called from any thread at once. nats.c calls the
-/// on_* event methods on its connection-events thread.
+/// on_* event methods on its connection-events thread; subscription callbacks run on their
+/// delivery threads; heartbeats, keepalives, acks and the reaping of revoked tools run on the
+/// timer's thread.
+///
+/// The implementation is spread over connection.cpp (set-up, calls, close), connection_tools.cpp
+/// (registering, serving, revocation), connection_liveness.cpp (keepalives, heartbeats, resync)
+/// and connection_list.cpp (listing, declared timeouts).
 class Connection::Impl {
  public:
   explicit Impl(ConnectOptions options);
@@ -31,7 +40,7 @@ class Connection::Impl {
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
 
-  void register_tool(Tool tool);
+  void register_tools(std::vector<Tool> tools);
   void unregister_tool(std::string_view name);
   void unregister_all();
   std::vector<std::string> local_tools() const;
@@ -41,6 +50,7 @@ class Connection::Impl {
   std::string connected_url() const;
   bool connected() const;
   std::int64_t max_payload() const;
+  const std::string& agent_id() const { return agent_id_; }
   void close();
 
   // nats.c connection events.
@@ -49,47 +59,75 @@ class Connection::Impl {
   void on_closed();
 
  private:
-  /// A tool this connection serves. Shared with its subscription callback and local calls.
-  struct LocalTool {
-    Tool tool;
-    Json declaration;
-    detail::CallGate gate;
-    std::unique_ptr<detail::WorkerPool> pool;  // runs the calls; outlives the subscription
-    detail::Subscription subscription;
-    std::shared_ptr<detail::ToolStats> stats;  // [observe] calls, errors, latencies
-  };
+  using ServedTool = detail::ServedTool;
+  /// How one registration ended: accepted, refused (the registry's message), or failed.
+  using Outcome = std::variant<std::monostate, std::string, Error>;
 
-  std::shared_ptr<LocalTool> find_local(std::string_view name) const;
+  std::shared_ptr<ServedTool> find_local(std::string_view name) const;
   /// True inside a handler of one of this connection's tools.
   bool on_own_handler_thread() const;
   /// Sends a request to the registry and returns its parsed JSON reply.
-  Json registry_request(std::string_view subject, const Json& body);
+  Json registry_request(std::string_view subject, const std::string& body);
   /// Sends register/unregister and throws registration_failed when the registry says no.
   void registry_status_request(std::string_view subject, const Json& body);
   void remote_call(const std::string& name, const Json& arguments, CallOptions options,
                    std::function<void(Json)> on_value,
                    std::function<void(std::exception_ptr)> on_error);
   void unregister_locked(const std::string& name);
-  void run_keepalive();
-  std::chrono::milliseconds timeout_of(const CallOptions& options) const;
+  std::chrono::milliseconds timeout_of(std::string_view name, const CallOptions& options) const;
+
+  // Registration (connection_tools.cpp).
+  std::shared_ptr<ServedTool> prepare(Tool tool);
+  std::vector<Outcome> register_declarations(const std::vector<std::shared_ptr<ServedTool>>& tools);
+  std::vector<Outcome> register_batch(const std::vector<std::shared_ptr<ServedTool>>& tools);
+  std::vector<Outcome> register_one_by_one(const std::vector<std::shared_ptr<ServedTool>>& tools);
+  /// A refused registration: stop serving and hand the held calls on to the name's owner.
+  void refuse(ServedTool& tool);
+  void on_agent_message(detail::NatsMsgPtr msg);
+  void revoke(const std::string& name, const std::string& message);
+  void reap_revoked();
+
+  // Liveness (connection_liveness.cpp).
+  void start_liveness();
+  void send_keepalive();
+  void send_heartbeat();
+  void request_resync();
+  void keepalive_soon();
+
+  // Listing (connection_list.cpp).
+  std::vector<ToolDeclaration> list_paged();
+  std::vector<ToolDeclaration> list_reference();
+  void remember_timeouts(const std::vector<ToolDeclaration>& tools);
 
   ConnectOptions options_;
   Logger log_;
+  const std::string agent_id_;
   detail::NatsConnectionPtr connection_;
   std::unique_ptr<detail::RequestMux> mux_;
   /// mux_ as seen by nats.c's event thread: set once the mux exists, cleared when it closes.
   std::atomic<detail::RequestMux*> mux_ready_{nullptr};
   std::atomic<bool> closed_{false};
+  std::atomic<std::uint64_t> call_sequence_{0};
+
+  // Declared before the timer, so destroyed after it: the timer's jobs use it.
+  std::unique_ptr<detail::CallServer> call_server_;
+  std::unique_ptr<detail::Timer> timer_;  // stopped first in close(): its jobs use the rest
 
   std::mutex registration_mutex_;          // serialises register/unregister (rare, network-bound)
   mutable std::shared_mutex tools_mutex_;  // guards tools_ (read on every call)
-  std::map<std::string, std::shared_ptr<LocalTool>, std::less<>> tools_;
+  std::map<std::string, std::shared_ptr<ServedTool>, std::less<>> tools_;
+  std::mutex revoked_mutex_;
+  std::vector<std::shared_ptr<ServedTool>> revoked_;  // until their calls in flight finish
 
-  std::mutex keepalive_mutex_;
-  std::condition_variable keepalive_cv_;
-  bool keepalive_now_ = false;
-  bool keepalive_stop_ = false;
-  std::thread keepalive_thread_;
+  mutable std::mutex timeouts_mutex_;
+  std::map<std::string, std::chrono::milliseconds, std::less<>> declared_timeouts_;
+
+  std::mutex resync_mutex_;
+  detail::Timer::Clock::time_point last_resync_{};
+  bool resync_scheduled_ = false;
+
+  detail::Subscription agent_subscription_;  // polaris.agent.<id>.> (direct calls, control)
+  detail::Subscription gone_subscription_;   // polaris.registry.agent.gone
 
   std::promise<void> closed_event_;
   std::unique_ptr<detail::ServiceDiscovery> discovery_;  // [observe] $SRV.PING/INFO/STATS

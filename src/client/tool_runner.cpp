@@ -10,6 +10,7 @@
 #include "client/call_context.hpp"
 #include "protocol/wire.hpp"
 #include "schema/validate.hpp"
+#include "transport/message.hpp"
 
 namespace polaris::detail {
 namespace {
@@ -76,35 +77,9 @@ Json run_tool(const Tool& tool, std::string_view body, const Logger& log,
 
 namespace {
 
-std::string header(natsMsg* msg, const char* name) {
-  const char* value = nullptr;
-  if (natsMsgHeader_Get(msg, name, &value) != NATS_OK || value == nullptr) return {};
-  return value;
-}
-
-void publish_reply(natsConnection* connection, natsMsg* request, const std::string& body,
-                   const char* status, const Tool& tool, const Logger& log) {
-  const char* reply = natsMsg_GetReply(request);
-  if (reply == nullptr || *reply == '\0') {
-    log->debug("tool {}: call without a reply subject; result dropped", tool.name);
-    return;
-  }
-  natsMsg* raw = nullptr;
-  natsStatus status_code =
-      natsMsg_Create(&raw, reply, nullptr, body.data(), static_cast<int>(body.size()));
-  NatsMsgPtr message(raw);
-  if (status_code == NATS_OK && status != nullptr) {
-    status_code = natsMsgHeader_Set(raw, wire::kStatusHeader, status);
-  }
-  if (status_code == NATS_OK) status_code = natsConnection_PublishMsg(connection, raw);
-  if (status_code != NATS_OK) {
-    log->warn("tool {}: cannot send the reply: {}", tool.name, natsStatus_GetText(status_code));
-  }
-}
-
 // The caller's deadline from its relative timeout (clocks differ between hosts).
 std::optional<std::chrono::steady_clock::time_point> deadline_of(natsMsg* msg) {
-  const std::string timeout = header(msg, wire::kTimeoutHeader);
+  const std::string timeout = message_header(msg, wire::kTimeoutHeader);
   if (timeout.empty()) return std::nullopt;
   char* end = nullptr;
   const long long milliseconds = std::strtoll(timeout.c_str(), &end, 10);
@@ -114,29 +89,24 @@ std::optional<std::chrono::steady_clock::time_point> deadline_of(natsMsg* msg) {
 
 }  // namespace
 
-void serve_call(natsConnection* connection, natsMsg* msg, const Tool& tool,
-                std::int64_t max_payload, const Logger& log, const std::atomic<bool>* closing) {
+std::string call_reply(natsConnection* connection, natsMsg* msg, const Tool& tool,
+                       const Logger& log, const std::atomic<bool>* closing) {
   Request::Context context;
   context.deadline = deadline_of(msg);
   context.closing = closing;
   context.connection = connection;
-  context.progress_subject = header(msg, wire::kProgressHeader);
+  context.progress_subject = message_header(msg, wire::kProgressHeader);
   if (context.deadline && std::chrono::steady_clock::now() >= *context.deadline) {
     log->debug("tool {}: skipped a call whose deadline had passed", tool.name);
-    publish_reply(connection, msg,
-                  wire::error_reply("the caller's deadline passed before the call ran").dump(),
-                  nullptr, tool, log);
-    return;
+    return wire::error_reply("the caller's deadline passed before the call ran").dump();
   }
-  const char* data = natsMsg_GetData(msg);
-  const std::string_view body(data != nullptr ? data : "",
-                              static_cast<std::size_t>(natsMsg_GetDataLength(msg)));
   std::string reply_body;
   try {
-    reply_body = run_tool(tool, body, log, &context).dump();
+    reply_body = run_tool(tool, message_body(msg), log, &context).dump();
   } catch (const std::exception& error) {  // dump() throws on invalid UTF-8 in strings
     reply_body = fail(tool, std::string("cannot encode the reply: ") + error.what(), log).dump();
   }
+  const std::int64_t max_payload = natsConnection_GetMaxPayload(connection);
   if (static_cast<std::int64_t>(reply_body.size()) > max_payload) {
     reply_body =
         fail(tool,
@@ -145,16 +115,14 @@ void serve_call(natsConnection* connection, natsMsg* msg, const Tool& tool,
              log)
             .dump();
   }
-  publish_reply(connection, msg, reply_body, nullptr, tool, log);
+  return reply_body;
 }
 
-void refuse_busy(natsConnection* connection, natsMsg* msg, const Tool& tool, std::size_t running,
-                 const Logger& log) {
+std::string busy_reply(const Tool& tool, std::size_t running, const Logger& log) {
   log->debug("tool {}: refused a call, {} running", tool.name, running);
   const std::string message = "busy: " + tool.name + " is already running " +
                               std::to_string(running) + " calls on this agent; retry later";
-  publish_reply(connection, msg, wire::error_reply(message).dump(), wire::kBusyStatus.data(), tool,
-                log);
+  return wire::error_reply(message).dump();
 }
 
 }  // namespace polaris::detail

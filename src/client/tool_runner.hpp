@@ -23,15 +23,13 @@ Json run_tool(const Tool& tool, std::string_view body, const Logger& log,
 Json run_tool(const Tool& tool, const Json& arguments, const Logger& log,
               const Request::Context* context = nullptr);
 
-/// Serves one NATS request for `tool`: reads the polaris headers (deadline, progress subject),
-/// skips a call whose deadline already passed, runs it and publishes the reply, replacing a reply
-/// larger than `max_payload` by an `_error`. Never throws.
-void serve_call(natsConnection* connection, natsMsg* msg, const Tool& tool,
-                std::int64_t max_payload, const Logger& log, const std::atomic<bool>* closing);
+/// Runs one NATS request for `tool` and returns the reply body: reads the polaris headers
+/// (deadline, progress subject), skips a call whose deadline already passed, runs it, and replaces
+/// a reply larger than the connection's max payload by an `_error`. Never throws.
+std::string call_reply(natsConnection* connection, natsMsg* msg, const Tool& tool,
+                       const Logger& log, const std::atomic<bool>* closing);
 
-/// Answers a call the tool's pool has no room for: an `_error` with the Polaris-Status: busy
-/// header. Never throws.
-void refuse_busy(natsConnection* connection, natsMsg* msg, const Tool& tool, std::size_t running,
-                 const Logger& log);
+/// The reply to a call the tool's pool has no room for (sent with Polaris-Status: busy).
+std::string busy_reply(const Tool& tool, std::size_t running, const Logger& log);
 
 }  // namespace polaris::detail

@@ -56,7 +56,7 @@ void WorkerPool::work() {
     queue_.pop_front();
     ++running_;
     lock.unlock();
-    job();  // jobs do not throw: serve_call catches everything
+    job();  // jobs do not throw: call_reply catches everything
     lock.lock();
     --running_;
     if (running_ == 0 && queue_.empty()) idle_cv_.notify_all();

@@ -20,6 +20,8 @@ std::string_view to_string(Errc code) noexcept {
       return "tool_failed";
     case Errc::busy:
       return "busy";
+    case Errc::outcome_unknown:
+      return "outcome_unknown";
     case Errc::registration_failed:
       return "registration_failed";
     case Errc::no_registry:

@@ -25,11 +25,6 @@ inline constexpr std::string_view kNodeHeartbeatSubject = "polaris.registry.node
 /// The queue group of every polaris registry node: one node answers each request.
 inline constexpr const char* kRegistryQueue = "polaris-registry";
 
-/// "polaris.agent.<id>.<verb>": subjects one agent serves (resync, revoked, call.<tool>).
-inline std::string agent_subject(std::string_view agent, std::string_view verb) {
-  return "polaris.agent." + std::string(agent) + "." + std::string(verb);
-}
-
 /// polaris extension headers (reference peers ignore headers).
 /// On a call: the caller's timeout in milliseconds, relative because clocks differ.
 inline constexpr const char* kTimeoutHeader = "Polaris-Timeout";
@@ -39,11 +34,36 @@ inline constexpr const char* kProgressHeader = "Polaris-Progress";
 inline constexpr const char* kStatusHeader = "Polaris-Status";
 inline constexpr std::string_view kBusyStatus = "busy";
 
+// High availability (docs/PROTOCOL.md, "High availability (polaris extensions)").
+/// The queue group of tool subscriptions: replicas share calls, each call runs once.
+inline constexpr const char* kToolQueueGroup = "polaris";
+inline constexpr const char* kCallIdHeader = "Polaris-Call-Id";
+inline constexpr const char* kAttemptHeader = "Polaris-Attempt";
+inline constexpr const char* kAgentHeader = "Polaris-Agent";
+inline constexpr const char* kIdempotentHeader = "Polaris-Idempotent";
+/// Polaris-Status of an acknowledgement: the agent took the call.
+inline constexpr std::string_view kAcceptedStatus = "accepted";
+
 /// The key of a failed call's reply: {"_error": "<message>"}.
 inline constexpr std::string_view kErrorKey = "_error";
 
 inline std::string tool_subject(std::string_view tool_name) {
   return std::string(kToolSubjectPrefix) + std::string(tool_name);
+}
+
+/// Every subject of one agent: "polaris.agent.<id>." + "call.<tool>", "resync" or "revoked".
+inline std::string agent_subject_prefix(std::string_view agent_id) {
+  return "polaris.agent." + std::string(agent_id) + ".";
+}
+
+/// "polaris.agent.<id>.<verb>": what the registry tells one agent ("resync", "revoked").
+inline std::string agent_subject(std::string_view agent_id, std::string_view verb) {
+  return agent_subject_prefix(agent_id) + std::string(verb);
+}
+
+/// The direct subject of one agent's tool (where retries go back to the agent that took a call).
+inline std::string direct_subject(std::string_view agent_id, std::string_view tool_name) {
+  return agent_subject_prefix(agent_id) + "call." + std::string(tool_name);
 }
 
 /// The registry's reply to register/unregister/keepalive: {"success": bool, "msg": string}.

@@ -1,10 +1,13 @@
 #include "transport/request_mux.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <optional>
 #include <vector>
 
 #include "polaris/json.hpp"
+#include "protocol/wire.hpp"
+#include "transport/message.hpp"
 #include "transport/nats_error.hpp"
 
 namespace polaris::detail {
@@ -31,10 +34,12 @@ void RequestMux::close() {
 }
 
 void RequestMux::request(const std::string& subject, std::string_view body,
-                         std::chrono::milliseconds timeout, const Headers& headers,
-                         ReplyCallback done, ProgressCallback progress) {
+                         std::chrono::milliseconds timeout, ReplyCallback done,
+                         RequestOptions options) {
   std::uint64_t id = 0;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const bool with_progress = static_cast<bool>(options.progress);
+  const Headers headers = options.headers;
   {
     std::lock_guard lock(mutex_);
     if (closed_) {
@@ -43,40 +48,153 @@ void RequestMux::request(const std::string& subject, std::string_view body,
     }
     id = next_id_++;
     const bool earliest = deadlines_.empty() || deadline < deadlines_.begin()->first;
-    pending_.emplace(id, Pending{subject, std::move(done), deadline, timeout, progress});
+    Pending pending{.subject = subject,
+                    .done = std::move(done),
+                    .deadline = deadline,
+                    .timeout = timeout,
+                    .options = std::move(options)};
+    if (pending.options.retry) pending.body = std::string(body);
+    pending_.emplace(id, std::move(pending));
     deadlines_.emplace(deadline, id);
     if (earliest) timer_cv_.notify_one();
   }
+  const natsStatus status = publish(id, subject, body, headers, with_progress);
+  if (status != NATS_OK) fail_publish(id, status, subject);
+}
+
+natsStatus RequestMux::publish(std::uint64_t id, const std::string& subject, std::string_view body,
+                               const Headers& headers, bool with_progress) {
   const std::string reply = inbox_ + "." + std::to_string(id);
-  Headers all_headers = headers;
-  if (progress) all_headers.emplace_back("Polaris-Progress", inbox_ + ".p" + std::to_string(id));
-  natsStatus status = NATS_OK;
-  if (all_headers.empty()) {
-    status = natsConnection_PublishRequest(connection_, subject.c_str(), reply.c_str(), body.data(),
-                                           static_cast<int>(body.size()));
-  } else {
-    natsMsg* raw = nullptr;
-    status = natsMsg_Create(&raw, subject.c_str(), reply.c_str(), body.data(),
-                            static_cast<int>(body.size()));
-    NatsMsgPtr msg(raw);
-    for (const auto& [name, value] : all_headers) {
-      if (status == NATS_OK) status = natsMsgHeader_Set(raw, name.c_str(), value.c_str());
-    }
-    if (status == NATS_OK) status = natsConnection_PublishMsg(connection_, raw);
+  if (headers.empty() && !with_progress) {
+    return natsConnection_PublishRequest(connection_, subject.c_str(), reply.c_str(), body.data(),
+                                         static_cast<int>(body.size()));
   }
-  if (status != NATS_OK) {
-    if (auto pending = take(id)) {
-      try {
-        throw_nats_error(status, "cannot send the request to " + subject);
-      } catch (Error& error) {
-        pending->done(std::move(error));
+  natsMsg* raw = nullptr;
+  natsStatus status = natsMsg_Create(&raw, subject.c_str(), reply.c_str(), body.data(),
+                                     static_cast<int>(body.size()));
+  NatsMsgPtr msg(raw);
+  for (const auto& [name, value] : headers) {
+    if (status == NATS_OK) status = natsMsgHeader_Set(raw, name.c_str(), value.c_str());
+  }
+  if (status == NATS_OK && with_progress) {
+    const std::string progress = inbox_ + ".p" + std::to_string(id);
+    status = natsMsgHeader_Set(raw, "Polaris-Progress", progress.c_str());
+  }
+  if (status == NATS_OK) status = natsConnection_PublishMsg(connection_, raw);
+  return status;
+}
+
+void RequestMux::fail_publish(std::uint64_t id, natsStatus status, const std::string& subject) {
+  if (auto pending = take(id)) {
+    try {
+      throw_nats_error(status, "cannot send the request to " + subject);
+    } catch (Error& error) {
+      pending->done(std::move(error));
+    }
+  }
+}
+
+void RequestMux::resend(std::uint64_t id) {
+  std::string target;
+  std::string body;
+  Headers headers;
+  bool with_progress = false;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = pending_.find(id);
+    if (it == pending_.end() || closed_) return;
+    Pending& pending = it->second;
+    ++pending.attempt;
+    pending.sent_direct = !pending.agent.empty();
+    target = pending.sent_direct ? wire::direct_subject(pending.agent, pending.options.tool)
+                                 : pending.subject;
+    body = pending.body;
+    with_progress = static_cast<bool>(pending.options.progress);
+    // The agent computes its deadline from what is left of ours.
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        pending.deadline - std::chrono::steady_clock::now());
+    for (const auto& [name, value] : pending.options.headers) {
+      if (name == wire::kTimeoutHeader) {
+        headers.emplace_back(name, std::to_string(std::max<std::int64_t>(left.count(), 1)));
+      } else if (name != wire::kAttemptHeader) {
+        headers.emplace_back(name, value);
       }
     }
+    headers.emplace_back(wire::kAttemptHeader, std::to_string(pending.attempt));
+  }
+  const natsStatus status = publish(id, target, body, headers, with_progress);
+  if (status != NATS_OK) fail_publish(id, status, target);
+}
+
+void RequestMux::on_disconnected() {
+  std::vector<Pending> failed;
+  {
+    std::lock_guard lock(mutex_);
+    std::vector<std::uint64_t> ids;
+    for (auto& [id, pending] : pending_) {
+      if (pending.options.retry) {
+        pending.waiting_for_connection = true;
+      } else {
+        ids.push_back(id);
+      }
+    }
+    for (const auto id : ids) {
+      if (auto pending = take_locked(id)) failed.push_back(std::move(*pending));
+    }
+  }
+  for (auto& pending : failed) {
+    pending.done(Error(Errc::connection_lost,
+                       "the connection to the registry was lost (" + pending.subject + ")"));
+  }
+}
+
+void RequestMux::on_reconnected() {
+  std::vector<std::uint64_t> kept;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [id, pending] : pending_) {
+      if (pending.waiting_for_connection) {
+        pending.waiting_for_connection = false;
+        kept.push_back(id);
+      }
+    }
+  }
+  for (const auto id : kept) resend(id);
+}
+
+void RequestMux::agent_gone(const std::string& agent_id) {
+  std::vector<std::uint64_t> again;
+  std::vector<Pending> failed;
+  {
+    std::lock_guard lock(mutex_);
+    std::vector<std::uint64_t> lost;
+    for (auto& [id, pending] : pending_) {
+      if (!pending.options.retry || pending.agent != agent_id) continue;
+      if (pending.idempotent) {
+        pending.agent.clear();  // any replica may run it again
+        if (!pending.waiting_for_connection) again.push_back(id);
+      } else {
+        lost.push_back(id);
+      }
+    }
+    for (const auto id : lost) {
+      if (auto pending = take_locked(id)) failed.push_back(std::move(*pending));
+    }
+  }
+  for (const auto id : again) resend(id);
+  for (auto& pending : failed) {
+    pending.done(
+        Error(Errc::outcome_unknown,
+              "outcome unknown: the agent that took the call is gone (" + pending.subject + ")"));
   }
 }
 
 std::optional<RequestMux::Pending> RequestMux::take(std::uint64_t id) {
   std::lock_guard lock(mutex_);
+  return take_locked(id);
+}
+
+std::optional<RequestMux::Pending> RequestMux::take_locked(std::uint64_t id) {
   auto it = pending_.find(id);
   if (it == pending_.end()) return std::nullopt;
   Pending pending = std::move(it->second);
@@ -104,7 +222,7 @@ void RequestMux::on_reply(NatsMsgPtr msg) {
       std::lock_guard lock(mutex_);
       auto it = pending_.find(id);
       if (it == pending_.end()) return;  // the call already ended
-      progress = it->second.progress;
+      progress = it->second.options.progress;
     }
     const char* data = natsMsg_GetData(msg.get());
     if (progress) {
@@ -113,18 +231,61 @@ void RequestMux::on_reply(NatsMsgPtr msg) {
     }
     return;
   }
-  auto pending = take(id);
-  if (!pending) return;  // a late reply (timed out) or a second reply from another node
   if (natsMsg_IsNoResponders(msg.get())) {
-    pending->done(Error(Errc::no_such_tool, "nobody serves " + pending->subject));
+    enum class Next { no_such_tool, again_later, retry_elsewhere, outcome_unknown };
+    Next next = Next::no_such_tool;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = pending_.find(id);
+      if (it == pending_.end()) return;
+      Pending& pending = it->second;
+      const auto now = std::chrono::steady_clock::now();
+      if (pending.options.retry && pending.attempt >= 2) {
+        // A retry right after a reconnect may arrive before the agent, which may have lost its
+        // node too, has subscribed again: give it a moment before concluding anything.
+        if (!pending.unanswered_since) pending.unanswered_since = now;
+        if (now - *pending.unanswered_since < kRetryGrace && now + kRetryPause < pending.deadline) {
+          next = Next::again_later;
+          const bool earliest = resends_.empty() || now + kRetryPause < resends_.begin()->first;
+          resends_.emplace(now + kRetryPause, id);
+          if (earliest) timer_cv_.notify_one();
+        } else if (pending.sent_direct) {
+          // The agent that took the call no longer listens on its direct subject: it is gone.
+          next = pending.idempotent ? Next::retry_elsewhere : Next::outcome_unknown;
+          pending.agent.clear();
+          pending.unanswered_since.reset();
+        }
+      }
+    }
+    if (next == Next::again_later) return;
+    if (next == Next::retry_elsewhere) {
+      resend(id);
+    } else if (auto pending = take(id)) {
+      if (next == Next::outcome_unknown) {
+        pending->done(Error(
+            Errc::outcome_unknown,
+            "outcome unknown: the agent that took the call is gone (" + pending->subject + ")"));
+      } else {
+        pending->done(Error(Errc::no_such_tool, "nobody serves " + pending->subject));
+      }
+    }
     return;
   }
-  const char* data = natsMsg_GetData(msg.get());
-  std::string body(data != nullptr ? data : "",
-                   static_cast<std::size_t>(natsMsg_GetDataLength(msg.get())));
-  const char* status = nullptr;
-  if (natsMsgHeader_Get(msg.get(), "Polaris-Status", &status) == NATS_OK && status != nullptr &&
-      std::string_view(status) == "busy") {
+  const std::string status = message_header(msg.get(), wire::kStatusHeader);
+  if (status == wire::kAcceptedStatus) {
+    // An acknowledgement: remember who took the call; the reply comes later.
+    std::lock_guard lock(mutex_);
+    auto it = pending_.find(id);
+    if (it == pending_.end()) return;
+    it->second.agent = message_header(msg.get(), wire::kAgentHeader);
+    it->second.idempotent = message_header(msg.get(), wire::kIdempotentHeader) == "1";
+    it->second.unanswered_since.reset();
+    return;
+  }
+  auto pending = take(id);
+  if (!pending) return;  // a late reply (timed out) or a second reply from another node
+  std::string body(message_body(msg.get()));
+  if (status == wire::kBusyStatus) {
     const Json reply = Json::parse(body, nullptr, /*allow_exceptions=*/false);
     const bool has_message =
         reply.is_object() && reply.contains("_error") && reply["_error"].is_string();
@@ -138,27 +299,35 @@ void RequestMux::on_reply(NatsMsgPtr msg) {
 void RequestMux::run_timer() {
   std::unique_lock lock(mutex_);
   while (!closed_) {
-    if (deadlines_.empty()) {
+    if (deadlines_.empty() && resends_.empty()) {
       timer_cv_.wait(lock);
       continue;
     }
-    const auto next = deadlines_.begin()->first;
+    auto next = std::chrono::steady_clock::time_point::max();
+    if (!deadlines_.empty()) next = deadlines_.begin()->first;
+    if (!resends_.empty()) next = std::min(next, resends_.begin()->first);
     if (std::chrono::steady_clock::now() < next) {
       timer_cv_.wait_until(lock, next);
       continue;
     }
     std::vector<Pending> expired;
+    std::vector<std::uint64_t> due;
     const auto now = std::chrono::steady_clock::now();
     while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
       auto node = pending_.extract(deadlines_.begin()->second);
       deadlines_.erase(deadlines_.begin());
       if (!node.empty()) expired.push_back(std::move(node.mapped()));
     }
+    while (!resends_.empty() && resends_.begin()->first <= now) {
+      due.push_back(resends_.begin()->second);
+      resends_.erase(resends_.begin());
+    }
     lock.unlock();
     for (auto& pending : expired) {
       pending.done(Error(Errc::timeout, "no reply from " + pending.subject + " within " +
                                             std::to_string(pending.timeout.count()) + " ms"));
     }
+    for (const auto id : due) resend(id);  // a request that ended meanwhile is skipped
     lock.lock();
   }
 }
@@ -169,9 +338,11 @@ void RequestMux::fail_all(Errc code, const std::string& message) {
     std::lock_guard lock(mutex_);
     failed.swap(pending_);
     deadlines_.clear();
+    resends_.clear();
   }
-  for (auto& [id, pending] : failed)
+  for (auto& [id, pending] : failed) {
     pending.done(Error(code, message + " (" + pending.subject + ")"));
+  }
 }
 
 }  // namespace polaris::detail

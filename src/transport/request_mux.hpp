@@ -32,10 +32,30 @@ using ProgressCallback = std::function<void(std::string_view body)>;
 /// Headers sent with a request: (name, value) pairs.
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
+/// How one request is sent beyond its subject, body and timeout.
+struct RequestOptions {
+  Headers headers;
+  /// When set, the request also carries a Polaris-Progress header naming a subject
+  /// ("<inbox>.p<n>") whose messages go here until the request ends.
+  ProgressCallback progress;
+  /// Tool calls: the Polaris-Call-Id sent with every attempt (set it in `headers` too).
+  /// Acknowledgements (Polaris-Status: accepted) are recorded, never taken for the reply.
+  std::string call_id;
+  /// With a call id: a disconnect does not fail the request; it is re-sent once the connection
+  /// is back, to the direct subject of the agent that acknowledged it, else to `subject`; when
+  /// that agent is gone an idempotent call goes to `subject` again and any other fails with
+  /// Errc::outcome_unknown. A retry that finds nobody listening is repeated for up to
+  /// kRetryGrace before that conclusion. The deadline bounds all attempts.
+  bool retry = false;
+  /// The tool's name (for the agent's direct subject) and whether a retry may go to a replica.
+  std::string tool;
+};
+
 /// Sends requests with reply subjects "<inbox>.<n>" and routes replies back by n. Unlike nats.c's
 /// own request calls it never blocks a thread per request, reports no-responders at once, and
-/// fails every pending request the moment the connection drops (so callers can retry at once
-/// instead of waiting out their timeout).
+/// the moment the connection drops either fails a pending request (so its caller can act at once
+/// instead of waiting out its timeout) or, for a call with retry, keeps it and re-sends it with
+/// the same reply subject and call id when the connection is back.
 ///
 /// Each callback is invoked exactly once: on the reply's delivery thread, on the timer thread, on
 /// the thread that calls fail_all(), or on the caller's thread when the publish itself fails.
@@ -49,12 +69,18 @@ class RequestMux {
 
   /// Sends `body` to `subject`; `done` receives the reply or the error.
   /// A reply carrying the header Polaris-Status: busy ends the request with Errc::busy.
-  /// With `progress`, the request also carries a Polaris-Progress header naming a subject
-  /// ("<inbox>.p<n>") whose messages go to `progress` until the request ends.
   void request(const std::string& subject, std::string_view body, std::chrono::milliseconds timeout,
-               const Headers& headers, ReplyCallback done, ProgressCallback progress = {});
+               ReplyCallback done, RequestOptions options = {});
 
-  /// Fails every pending request with `code` and `message` (e.g. when the connection drops).
+  /// The connection dropped: fails requests without retry with connection_lost, keeps the others.
+  void on_disconnected();
+  /// The connection is back: re-sends the requests kept by on_disconnected().
+  void on_reconnected();
+  /// An agent was declared gone: its acknowledged calls are retried elsewhere (idempotent) or
+  /// fail with outcome_unknown.
+  void agent_gone(const std::string& agent_id);
+
+  /// Fails every pending request with `code` and `message`.
   void fail_all(Errc code, const std::string& message);
 
   /// Fails pending requests with not_connected and stops the timer. Idempotent.
@@ -66,12 +92,32 @@ class RequestMux {
     ReplyCallback done;
     std::chrono::steady_clock::time_point deadline;
     std::chrono::milliseconds timeout;
-    ProgressCallback progress;
+    RequestOptions options;
+    std::string body;   // kept only for retries
+    std::string agent;  // the agent that acknowledged the call; empty: none (yet)
+    bool idempotent = false;
+    int attempt = 1;
+    bool sent_direct = false;             // the last attempt went to the agent's direct subject
+    bool waiting_for_connection = false;  // kept across a disconnect
+    // Since when retries of this call find nobody listening.
+    std::optional<std::chrono::steady_clock::time_point> unanswered_since;
   };
+  /// How long retries that find nobody listening go on (every kRetryPause) before the call is
+  /// given up: agents that lost their node too need a moment to subscribe again elsewhere.
+  static constexpr std::chrono::milliseconds kRetryGrace{1000};
+  static constexpr std::chrono::milliseconds kRetryPause{50};
 
   void on_reply(NatsMsgPtr msg);
   void run_timer();
   std::optional<Pending> take(std::uint64_t id);
+  std::optional<Pending> take_locked(std::uint64_t id);
+  /// Publishes one attempt with reply subject "<inbox>.<id>".
+  natsStatus publish(std::uint64_t id, const std::string& subject, std::string_view body,
+                     const Headers& headers, bool with_progress);
+  /// Sends the next attempt of a kept call (to the acknowledging agent, else the tool subject).
+  void resend(std::uint64_t id);
+  /// Ends a request whose publish failed.
+  void fail_publish(std::uint64_t id, natsStatus status, const std::string& subject);
 
   natsConnection* connection_;
   std::string inbox_;
@@ -79,6 +125,7 @@ class RequestMux {
   std::condition_variable timer_cv_;
   std::unordered_map<std::uint64_t, Pending> pending_;
   std::multimap<std::chrono::steady_clock::time_point, std::uint64_t> deadlines_;
+  std::multimap<std::chrono::steady_clock::time_point, std::uint64_t> resends_;  // retries due
   std::uint64_t next_id_ = 1;
   bool closed_ = false;
   Subscription subscription_;

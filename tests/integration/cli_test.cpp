@@ -50,7 +50,11 @@ TEST_F(CliTest, ToolsJsonIsOneArrayOfDeclarations) {
   ASSERT_EQ(tools.size(), 2U);
   EXPECT_EQ(tools[0]["name"], "calculator");
   EXPECT_EQ(tools[0]["parameters"], Schema(test::calculator().parameters).to_json());
-  EXPECT_EQ(tools[1], Json({{"name", "echo"}, {"description", "echoes"}}));
+  // Printed as listed: with the polaris extension field (replicas, not the agent ids).
+  EXPECT_EQ(tools[1]["polaris"]["replicas"], 1);
+  Json echo = tools[1];
+  echo.erase("polaris");
+  EXPECT_EQ(echo, Json({{"name", "echo"}, {"description", "echoes"}}));
 }
 
 TEST_F(CliTest, ServersFromTheEnvironment) {

@@ -171,7 +171,7 @@ TEST_F(ErrorsTest, OversizedRequestAndReply) {
   EXPECT_EQ(code_of(too_big_request), Errc::payload_too_large);
 }
 
-TEST(Errors, CallInFlightFailsAtOnceWhenTheConnectionDrops) {
+TEST(Errors, CallInFlightWithoutRetryFailsAtOnceWhenTheConnectionDrops) {
   // Declared before the agent, which must be destroyed (waiting for its handler) first.
   std::promise<void> started;
   std::promise<void> release;
@@ -185,7 +185,7 @@ TEST(Errors, CallInFlightFailsAtOnceWhenTheConnectionDrops) {
                          return {{"done", true}};
                        }});
   // The timeout is long: failing with timeout instead of connection_lost would show the bug.
-  auto call = client.call_async("slow", {}, {.timeout = 20s});
+  auto call = client.call_async("slow", {}, {.timeout = 20s, .retry = false});
   started.get_future().wait();
   registry.close();  // the node dies under the call
   EXPECT_EQ(code_of([&] { call.get(); }), Errc::connection_lost);

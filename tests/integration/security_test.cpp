@@ -566,14 +566,25 @@ TEST(SecurityPayload, OversizedRegistrationAndListAreClearErrors) {
     agent.register_tool(big);
   }
   agent.register_tool(calculator());
+  // The reference's one-array list cannot carry it: a clear refusal. polaris clients page.
   auto ops = connect(as("ops", registry.client_url()));
-  try {
-    const auto tools = ops.list_tools();
-    ADD_FAILURE() << "an oversized list was answered: " << tools.size() << " tools";
-  } catch (const Error& error) {
-    EXPECT_NE(std::string(error.what()).find("exceeds the max payload"), std::string::npos)
-        << error.what();
-  }
+  // Asked raw, on the reference subject, with a reply subject in ops's inbox (which tells the
+  // registry who asks).
+  test::RawNats raw("nats://ops:pw@" + registry.client_url().substr(std::string("nats://").size()));
+  natsSubscription* raw_inbox = nullptr;
+  ASSERT_EQ(natsConnection_SubscribeSync(&raw_inbox, raw.get(), "_INBOX.ops.rawlist"), NATS_OK);
+  detail::NatsSubscriptionPtr inbox(raw_inbox);
+  ASSERT_EQ(
+      natsConnection_PublishRequestString(raw.get(), "polaris:tool:list", "_INBOX.ops.rawlist", ""),
+      NATS_OK);
+  natsMsg* raw_reply = nullptr;
+  ASSERT_EQ(natsSubscription_NextMsg(&raw_reply, inbox.get(), 5000), NATS_OK);
+  detail::NatsMsgPtr reply(raw_reply);
+  const Json refused = Json::parse(natsMsg_GetData(reply.get()));
+  ASSERT_TRUE(refused.is_object()) << refused;
+  EXPECT_NE(refused["msg"].get<std::string>().find("exceeds the max payload"), std::string::npos)
+      << refused;
+  EXPECT_EQ(ops.list_tools().size(), 3U);
   EXPECT_EQ(names_of(connect(as("alice", registry.client_url())).list_tools()),
             std::vector<std::string>{"calculator"});
 }

@@ -55,6 +55,31 @@ TEST_F(LlmWithRegistry, SquareRootRoundTripThroughARealAgent) {
   EXPECT_EQ(got[1].json()["contents"][2], turn2.request_json()["contents"][2]);
 }
 
+TEST_F(LlmWithRegistry, ThePolarisDeclarationFieldNeverReachesTheProvider) {
+  Tool tool = square_root_tool();
+  tool.replicable = true;
+  tool.idempotent = true;
+  tool.timeout = std::chrono::seconds(30);
+  agent_.register_tool(std::move(tool));
+  // The catalogue carries the field (else this test would prove nothing)...
+  const auto listed = client_.list_tools();
+  ASSERT_EQ(listed.size(), 1u);
+  ASSERT_TRUE(listed[0].polaris.has_value());
+  const auto turn1 = load_fixture("gemini/flash-thinking-GenSync-Tools-SquareRoot-1.yaml");
+  const auto turn2 = load_fixture("gemini/flash-thinking-GenSync-Tools-SquareRoot-2.yaml");
+  model_.expect("POST", turn1.target, turn1.reply());
+  model_.expect("POST", turn2.target, turn2.reply());
+  Session session(client_, gemini_options(model_));
+  (void)session.ask(turn1.request_json()["contents"][0]["parts"][0]["text"].get<std::string>());
+  const auto got = model_.received();
+  ASSERT_FALSE(got.empty());
+  // ...and the provider's function declarations do not.
+  const Json declarations = got[0].json()["tools"][0]["functionDeclarations"];
+  ASSERT_EQ(declarations.size(), 1u);
+  EXPECT_FALSE(declarations[0].contains("polaris"));
+  EXPECT_EQ(got[0].body.find("timeout_ms"), std::string::npos);
+}
+
 TEST_F(LlmWithRegistry, ParallelCallsOverlapInRealHandlers) {
   Rendezvous both(2);
   const auto add_calculator = [&](const char* name, bool multiply) {

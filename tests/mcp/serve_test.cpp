@@ -183,6 +183,33 @@ TEST_F(McpServe, StdioSurvivesBadInput) {
   EXPECT_EQ(by_id[4]["result"], Json::object());
 }
 
+// The catalogue's `polaris` declaration field (replicas, timeouts, the agent) is polaris's own:
+// tools/list never passes it to an MCP client.
+TEST_F(McpServe, ToolsListNeverCarriesThePolarisField) {
+  ASSERT_TRUE(server_conn_->list_tools().front().polaris.has_value());  // it is in the catalogue
+  int to_server[2];
+  int from_server[2];
+  ASSERT_EQ(::pipe2(to_server, O_CLOEXEC), 0);
+  ASSERT_EQ(::pipe2(from_server, O_CLOEXEC), 0);
+  mcp::Server server(*server_conn_, {});
+  std::thread serving([&] { server.serve_stdio(to_server[0], from_server[1]); });
+  const std::string input = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}\n";
+  ASSERT_EQ(::write(to_server[1], input.data(), input.size()), static_cast<ssize_t>(input.size()));
+  ::close(to_server[1]);
+  serving.join();
+  ::close(from_server[1]);
+  std::string output;
+  char buffer[4096];
+  for (ssize_t n; (n = ::read(from_server[0], buffer, sizeof buffer)) > 0;)
+    output.append(buffer, n);
+  ::close(from_server[0]);
+  ::close(to_server[0]);
+  const Json reply = Json::parse(output.substr(0, output.find('\n')));
+  ASSERT_FALSE(reply["result"]["tools"].empty()) << output;
+  for (const auto& tool : reply["result"]["tools"]) EXPECT_FALSE(tool.contains("polaris")) << tool;
+  EXPECT_EQ(output.find(agent_->agent_id()), std::string::npos);
+}
+
 // Raw HTTP: the rules of Streamable HTTP.
 class McpHttpRules : public McpServe {
  protected:

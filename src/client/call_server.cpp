@@ -1,0 +1,126 @@
+#include "client/call_server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <memory>
+
+#include "client/tool_runner.hpp"
+#include "protocol/wire.hpp"
+#include "transport/message.hpp"
+
+namespace polaris::detail {
+
+CallServer::CallServer(natsConnection* connection, std::string agent_id, Timer& timer, Logger log,
+                       const std::atomic<bool>* closing)
+    : connection_(connection),
+      timer_(timer),
+      log_(log),
+      closing_(closing),
+      publisher_(connection, std::move(agent_id), log) {}
+
+void CallServer::answer(const std::string& reply_subject, const std::vector<std::string>& repeats,
+                        const std::string& reply, std::string_view status) {
+  if (!reply_subject.empty()) publisher_.reply(reply_subject, reply, status);
+  for (const auto& repeat : repeats) {
+    // A polaris caller retries with the reply subject of its first attempt: one reply is enough.
+    if (repeat != reply_subject) publisher_.reply(repeat, reply, status);
+  }
+}
+
+void CallServer::serve(ServedTool& served, NatsMsgPtr msg) {
+  const std::string reply_subject = message_reply(msg.get());
+  // Calls without an id (reference callers) or without a reply subject are not deduplicated.
+  const std::string call_id =
+      reply_subject.empty() ? std::string() : message_header(msg.get(), wire::kCallIdHeader);
+  const Tool& tool = served.tool;
+  Timer::Id ack = 0;
+  if (!call_id.empty()) {
+    auto admission = cache_.admit(call_id, reply_subject, /*may_run=*/true);
+    if (admission.kind == ReplyCache::Kind::answered) {
+      log_->debug("tool {}: call {} answered from the reply cache", tool.name, call_id);
+      publisher_.reply(reply_subject, admission.reply);
+      return;
+    }
+    if (admission.kind == ReplyCache::Kind::joined) {
+      // It has been running for a while: tell the caller at once who has it.
+      publisher_.ack(reply_subject, tool.idempotent);
+      return;
+    }
+    // A replicable tool that is not idempotent must be retried on this agent only: the caller
+    // learns who took the call before anything can go wrong. Others are acknowledged only when
+    // the call is not quick.
+    if (tool.replicable && !tool.idempotent) {
+      publisher_.ack(reply_subject, tool.idempotent);
+    } else {
+      ack = timer_.schedule(Timer::Clock::now() + kAckDelay,
+                            [this, call_id, reply_subject, idempotent = tool.idempotent] {
+                              if (cache_.running(call_id))
+                                publisher_.ack(reply_subject, idempotent);
+                            });
+    }
+  }
+  // std::function needs a copyable job: share the message.
+  std::shared_ptr<natsMsg> shared(msg.release(), NatsMsgDeleter{});
+  const bool accepted =
+      served.pool->try_submit([this, &served, shared, call_id, reply_subject, ack] {
+        const std::string reply =
+            call_reply(connection_, shared.get(), served.tool, log_, closing_);
+        if (ack != 0) timer_.cancel(ack);
+        const auto repeats =
+            call_id.empty() ? std::vector<std::string>{} : cache_.finish(call_id, reply);
+        answer(reply_subject, repeats, reply);
+      });
+  if (!accepted) {
+    if (served.stats) served.stats->record_busy("busy");  // [observe]
+    if (ack != 0) timer_.cancel(ack);
+    const auto repeats = call_id.empty() ? std::vector<std::string>{} : cache_.abandon(call_id);
+    answer(reply_subject, repeats, busy_reply(tool, served.pool->load(), log_), wire::kBusyStatus);
+  }
+}
+
+void CallServer::serve_unknown(std::string_view name, NatsMsgPtr msg) {
+  const std::string reply_subject = message_reply(msg.get());
+  if (reply_subject.empty()) return;
+  const std::string call_id = message_header(msg.get(), wire::kCallIdHeader);
+  if (!call_id.empty()) {
+    auto admission = cache_.admit(call_id, reply_subject, /*may_run=*/false);
+    if (admission.kind == ReplyCache::Kind::answered) {
+      publisher_.reply(reply_subject, admission.reply);
+      return;
+    }
+    if (admission.kind == ReplyCache::Kind::joined) return;  // answered when it finishes
+  }
+  publisher_.reply(reply_subject,
+                   wire::error_reply("no such tool on this agent: " + std::string(name)).dump());
+}
+
+void forward_call(natsConnection* connection, natsMsg* msg, const Logger& log) {
+  natsMsg* raw = nullptr;
+  const std::string_view body = message_body(msg);
+  const char* reply = natsMsg_GetReply(msg);
+  natsStatus status = natsMsg_Create(&raw, natsMsg_GetSubject(msg), reply, body.data(),
+                                     static_cast<int>(body.size()));
+  NatsMsgPtr copy(raw);
+  const char** keys = nullptr;
+  int count = 0;
+  if (status == NATS_OK && natsMsgHeader_Keys(msg, &keys, &count) == NATS_OK) {
+    for (int i = 0; i < count && status == NATS_OK; ++i) {
+      const char** values = nullptr;
+      int value_count = 0;
+      if (natsMsgHeader_Values(msg, keys[i], &values, &value_count) != NATS_OK) continue;
+      for (int v = 0; v < value_count && status == NATS_OK; ++v) {
+        status = natsMsgHeader_Add(raw, keys[i], values[v]);
+      }
+      std::free(static_cast<void*>(values));  // NOLINT(cppcoreguidelines-no-malloc): nats.c's
+    }
+    std::free(static_cast<void*>(keys));  // NOLINT(cppcoreguidelines-no-malloc): nats.c's
+  }
+  if (status == NATS_OK) status = natsConnection_PublishMsg(connection, raw);
+  if (status != NATS_OK) {
+    log->warn("cannot hand on a call of {}: {}", natsMsg_GetSubject(msg),
+              natsStatus_GetText(status));
+  }
+}
+
+}  // namespace polaris::detail

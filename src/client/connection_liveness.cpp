@@ -1,0 +1,113 @@
+// Connection::Impl: keepalives (split to fit the max payload), heartbeats and resync requests,
+// all on the connection's timer thread, none of them blocking it.
+#include <spdlog/spdlog.h>
+
+#include "client/connection_impl.hpp"
+#include "client/payload_split.hpp"
+#include "protocol/wire.hpp"
+
+namespace polaris {
+namespace {
+
+// A registry asking again and again (e.g. a loop between two nodes) gets one keepalive per gap.
+constexpr auto kResyncGap = std::chrono::milliseconds(500);
+
+}  // namespace
+
+void Connection::Impl::start_liveness() {
+  if (options_.keepalive_interval > std::chrono::milliseconds::zero()) {
+    struct Repeat {
+      Impl* impl;
+      void operator()() const {
+        impl->send_keepalive();
+        impl->timer_->schedule(detail::Timer::Clock::now() + impl->options_.keepalive_interval,
+                               *this);
+      }
+    };
+    timer_->schedule(detail::Timer::Clock::now() + options_.keepalive_interval, Repeat{this});
+  }
+  if (options_.heartbeat_interval > std::chrono::milliseconds::zero()) {
+    struct Repeat {
+      Impl* impl;
+      void operator()() const {
+        impl->send_heartbeat();
+        impl->timer_->schedule(detail::Timer::Clock::now() + impl->options_.heartbeat_interval,
+                               *this);
+      }
+    };
+    timer_->schedule(detail::Timer::Clock::now() + options_.heartbeat_interval, Repeat{this});
+  }
+}
+
+void Connection::Impl::keepalive_soon() {
+  timer_->schedule(detail::Timer::Clock::now(), [this] { send_keepalive(); });
+}
+
+void Connection::Impl::send_keepalive() {
+  std::vector<std::string> declarations;
+  {
+    std::shared_lock lock(tools_mutex_);
+    declarations.reserve(tools_.size());
+    for (const auto& [name, local] : tools_) declarations.push_back(local->declaration.dump());
+  }
+  if (declarations.empty()) return;
+  // Each part is an independent keepalive; none may exceed the max payload.
+  const auto split =
+      detail::split_bodies(declarations, "[", "]", static_cast<std::size_t>(max_payload()));
+  if (!split.too_large.empty()) {
+    log_->warn("keepalive: {} declaration(s) exceed the max payload and cannot be sent",
+               split.too_large.size());
+  }
+  // Asynchronous: a slow registry must not delay heartbeats on this thread.
+  for (std::size_t part = 0; part < split.bodies.size(); ++part) {
+    const std::size_t count = split.members[part].size();
+    mux_->request(std::string(wire::kKeepaliveSubject), split.bodies[part],
+                  options_.request_timeout, [log = log_, count](detail::ReplyOutcome outcome) {
+                    if (const auto* error = std::get_if<Error>(&outcome)) {
+                      log->warn("keepalive of {} tool(s) failed: {}", count, error->what());
+                      return;
+                    }
+                    const Json reply = Json::parse(std::get<std::string>(outcome), nullptr, false);
+                    if (reply.is_object() && reply.value("success", true) == false) {
+                      log->warn("keepalive of {} tool(s): {}", count,
+                                reply.value("msg", std::string("refused")));
+                    }
+                  });
+  }
+  log_->debug("keepalive of {} tool(s) in {} request(s)", declarations.size(), split.bodies.size());
+}
+
+void Connection::Impl::send_heartbeat() {
+  std::size_t count = 0;
+  {
+    std::shared_lock lock(tools_mutex_);
+    count = tools_.size();
+  }
+  if (count == 0 || natsConnection_Status(connection_.get()) != NATS_CONN_STATUS_CONNECTED) return;
+  const std::string body = Json{{"agent", agent_id_}, {"tools", count}}.dump();
+  const std::string subject(wire::kAgentHeartbeatSubject);
+  const natsStatus status = natsConnection_Publish(connection_.get(), subject.c_str(), body.data(),
+                                                   static_cast<int>(body.size()));
+  if (status != NATS_OK) log_->debug("heartbeat not sent: {}", natsStatus_GetText(status));
+}
+
+void Connection::Impl::request_resync() {
+  detail::Timer::Clock::time_point at;
+  {
+    std::lock_guard lock(resync_mutex_);
+    if (resync_scheduled_) return;  // the keepalive about to go covers this request too
+    resync_scheduled_ = true;
+    at = std::max(detail::Timer::Clock::now(), last_resync_ + kResyncGap);
+  }
+  log_->info("the registry asked for a resync; sending the keepalive");
+  timer_->schedule(at, [this] {
+    {
+      std::lock_guard lock(resync_mutex_);
+      resync_scheduled_ = false;
+      last_resync_ = detail::Timer::Clock::now();
+    }
+    send_keepalive();
+  });
+}
+
+}  // namespace polaris

@@ -1,0 +1,419 @@
+// Connection::Impl: registering tools, serving them, unregistering and revocation.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <set>
+
+#include "client/connection_impl.hpp"
+#include "client/payload_split.hpp"
+#include "polaris/error.hpp"
+#include "protocol/wire.hpp"
+#include "transport/message.hpp"
+
+namespace polaris {
+namespace {
+
+void check_tool(const Tool& tool) {
+  if (!is_valid_tool_name(tool.name)) {
+    throw Error(Errc::invalid_argument, "register: invalid tool name '" + tool.name +
+                                            "': it must match ^[A-Za-z_][A-Za-z0-9_-]{0,63}$");
+  }
+  if (!tool.handler) {
+    throw Error(Errc::invalid_argument, "register: tool " + tool.name + " has no handler");
+  }
+  if (!tool.declaration_extra.is_object()) {
+    throw Error(Errc::invalid_argument,
+                "register: declaration_extra of " + tool.name + " must be a JSON object");
+  }
+  if (tool.timeout.count() < 0) {
+    throw Error(Errc::invalid_argument, "register: the timeout of " + tool.name + " is negative");
+  }
+}
+
+// {"success": bool, "msg": string} as an Outcome.
+std::variant<std::monostate, std::string> status_of(const Json& reply, const std::string& what) {
+  const auto success = reply.find("success");
+  if (!reply.is_object() || success == reply.end() || !success->is_boolean()) {
+    throw Error(Errc::protocol, "the registry's reply to " + what + " has no boolean \"success\"");
+  }
+  if (success->get<bool>()) return std::monostate{};
+  const auto msg = reply.find("msg");
+  return msg != reply.end() && msg->is_string() ? msg->get<std::string>() : "refused";
+}
+
+}  // namespace
+
+std::shared_ptr<detail::ServedTool> Connection::Impl::prepare(Tool tool) {
+  auto served = std::make_shared<ServedTool>();
+  ToolPolarisInfo polaris{.agent = agent_id_,
+                          .replicable = tool.replicable,
+                          .idempotent = tool.idempotent,
+                          .timeout = tool.timeout};
+  served->declaration = ToolDeclaration{.name = tool.name,
+                                        .description = tool.description,
+                                        .parameters = tool.parameters.to_json(),
+                                        .response = tool.response.to_json(),
+                                        .extra = tool.declaration_extra,
+                                        .polaris = polaris}
+                            .to_json();
+  served->tool = std::move(tool);
+  served->stats = detail::instrument(served->tool);  // [observe] wraps the handler to count calls
+  served->pool =
+      std::make_unique<detail::WorkerPool>(served->tool.concurrency, served->tool.concurrency);
+  return served;
+}
+
+void Connection::Impl::register_tools(std::vector<Tool> tools) {
+  std::set<std::string, std::less<>> names;
+  for (const auto& tool : tools) {
+    check_tool(tool);
+    if (!names.insert(tool.name).second) {
+      throw Error(Errc::invalid_argument, "register: " + tool.name + " appears twice");
+    }
+  }
+  if (tools.empty()) return;
+  if (closed_) throw Error(Errc::not_connected, "the connection is closed");
+  std::lock_guard registration(registration_mutex_);
+  for (const auto& tool : tools) {
+    if (find_local(tool.name)) {
+      throw Error(Errc::registration_failed,
+                  "register: " + tool.name + " already registered on this connection");
+    }
+  }
+  std::vector<std::shared_ptr<ServedTool>> served;
+  served.reserve(tools.size());
+  for (auto& tool : tools) served.push_back(prepare(std::move(tool)));
+
+  // Subscribe, then register (see CallGate): calls that arrive meanwhile are held. Replicas of a
+  // tool share its calls through the queue group; each call runs on one of them.
+  detail::CallServer* server = call_server_.get();
+  try {
+    for (auto& local : served) {
+      std::weak_ptr<ServedTool> weak = local;
+      local->subscription =
+          detail::Subscription(connection_.get(), wire::tool_subject(local->tool.name),
+                               wire::kToolQueueGroup, [weak, server](detail::NatsMsgPtr msg) {
+                                 if (auto tool = weak.lock()) {
+                                   if (auto admitted = tool->gate.admit(std::move(msg))) {
+                                     server->serve(*tool, std::move(admitted));
+                                   }
+                                 }
+                               });
+    }
+  } catch (...) {
+    for (auto& local : served) refuse(*local);
+    throw;
+  }
+
+  std::vector<Outcome> outcomes;
+  try {
+    outcomes = register_declarations(served);
+  } catch (...) {
+    for (auto& local : served) refuse(*local);
+    throw;
+  }
+
+  std::vector<std::string> refusals;
+  std::optional<Error> failure;
+  for (std::size_t i = 0; i < served.size(); ++i) {
+    auto& local = served[i];
+    if (std::holds_alternative<std::monostate>(outcomes[i])) {
+      for (auto& held : local->gate.open()) server->serve(*local, std::move(held));
+      {
+        std::unique_lock lock(tools_mutex_);
+        tools_.emplace(local->tool.name, local);
+      }
+      if (discovery_) {  // [observe]
+        discovery_->add_endpoint(local->tool.name, wire::tool_subject(local->tool.name),
+                                 wire::kToolQueueGroup, local->tool.description, local->stats);
+      }
+      log_->info("registered tool {}", local->tool.name);
+      continue;
+    }
+    refuse(*local);
+    if (auto* message = std::get_if<std::string>(&outcomes[i])) {
+      refusals.push_back(*message);
+    } else if (!failure) {
+      failure = std::get<Error>(outcomes[i]);
+    }
+  }
+  if (failure) throw *failure;
+  if (refusals.size() == 1) throw Error(Errc::registration_failed, refusals.front());
+  if (!refusals.empty()) {
+    std::string message = "register: " + std::to_string(refusals.size()) + " of " +
+                          std::to_string(served.size()) + " tools refused: ";
+    for (std::size_t i = 0; i < refusals.size() && i < 5; ++i) {
+      message += (i > 0 ? "; " : "") + refusals[i];
+    }
+    if (refusals.size() > 5) message += "; ...";
+    throw Error(Errc::registration_failed, message);
+  }
+}
+
+std::vector<Connection::Impl::Outcome> Connection::Impl::register_declarations(
+    const std::vector<std::shared_ptr<ServedTool>>& tools) {
+  try {
+    return register_batch(tools);
+  } catch (const Error& error) {
+    // A registry without the batch subject (e.g. a Go registry): the reference's way.
+    if (error.code() != Errc::no_registry) throw;
+    log_->debug("no registry answers on {}; registering one by one", wire::kBatchRegisterSubject);
+    return register_one_by_one(tools);
+  }
+}
+
+std::vector<Connection::Impl::Outcome> Connection::Impl::register_batch(
+    const std::vector<std::shared_ptr<ServedTool>>& tools) {
+  std::vector<std::string> texts;
+  texts.reserve(tools.size());
+  for (const auto& tool : tools) texts.push_back(tool->declaration.dump());
+  const auto split =
+      detail::split_bodies(texts, R"({"tools":[)", "]}", static_cast<std::size_t>(max_payload()));
+  std::vector<Outcome> outcomes(tools.size());
+  for (const auto index : split.too_large) {
+    outcomes[index] =
+        Error(Errc::payload_too_large, "register: the declaration of " + tools[index]->tool.name +
+                                           " exceeds the max payload");
+  }
+  for (std::size_t part = 0; part < split.bodies.size(); ++part) {
+    const auto& members = split.members[part];
+    Json reply;
+    try {
+      reply = registry_request(wire::kBatchRegisterSubject, split.bodies[part]);
+    } catch (const Error& error) {
+      // Only the first request tells whether the registry has the subject at all.
+      if (part == 0 && error.code() == Errc::no_registry) throw;
+      for (const auto index : members) outcomes[index] = error;
+      continue;
+    }
+    const auto overall = status_of(reply, std::string(wire::kBatchRegisterSubject));
+    const auto results = reply.find("results");
+    std::map<std::string, Outcome, std::less<>> by_name;
+    if (results != reply.end() && results->is_array()) {
+      for (const auto& result : *results) {
+        if (!result.is_object() || !result.contains("name") || !result["name"].is_string()) {
+          continue;
+        }
+        const auto status = status_of(result, "register");
+        by_name[result["name"].get<std::string>()] = std::holds_alternative<std::monostate>(status)
+                                                         ? Outcome{}
+                                                         : Outcome{std::get<std::string>(status)};
+      }
+    }
+    for (const auto index : members) {
+      const auto found = by_name.find(tools[index]->tool.name);
+      if (found != by_name.end()) {
+        outcomes[index] = found->second;
+      } else if (std::holds_alternative<std::monostate>(overall)) {
+        outcomes[index] = std::monostate{};
+      } else {
+        outcomes[index] = std::get<std::string>(overall);
+      }
+    }
+  }
+  return outcomes;
+}
+
+std::vector<Connection::Impl::Outcome> Connection::Impl::register_one_by_one(
+    const std::vector<std::shared_ptr<ServedTool>>& tools) {
+  // All at once: the registry answers each in turn; nobody waits for a round trip per tool.
+  std::vector<std::shared_ptr<std::promise<std::string>>> replies;
+  replies.reserve(tools.size());
+  for (const auto& tool : tools) {
+    auto reply = std::make_shared<std::promise<std::string>>();
+    replies.push_back(reply);
+    mux_->request(std::string(wire::kRegisterSubject), tool->declaration.dump(),
+                  options_.request_timeout, [reply](detail::ReplyOutcome outcome) {
+                    if (auto* text = std::get_if<std::string>(&outcome)) {
+                      reply->set_value(std::move(*text));
+                    } else {
+                      reply->set_exception(std::make_exception_ptr(std::get<Error>(outcome)));
+                    }
+                  });
+  }
+  std::vector<Outcome> outcomes(tools.size());
+  for (std::size_t i = 0; i < tools.size(); ++i) {
+    try {
+      const std::string text = replies[i]->get_future().get();
+      const Json reply = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+      const auto status = status_of(reply, std::string(wire::kRegisterSubject));
+      outcomes[i] = std::holds_alternative<std::monostate>(status)
+                        ? Outcome{}
+                        : Outcome{std::get<std::string>(status)};
+    } catch (const Error& error) {
+      outcomes[i] = error.code() == Errc::no_such_tool
+                        ? Error(Errc::no_registry,
+                                "no registry answers on " + std::string(wire::kRegisterSubject))
+                        : error;
+    }
+  }
+  return outcomes;
+}
+
+void Connection::Impl::refuse(ServedTool& tool) {
+  tool.gate.close();
+  tool.subscription.unsubscribe();
+  // Each held call went to this agent alone (queue group): hand it on to the name's owner.
+  for (auto& held : tool.gate.take_held())
+    detail::forward_call(connection_.get(), held.get(), log_);
+}
+
+void Connection::Impl::unregister_locked(const std::string& name) {
+  std::shared_ptr<ServedTool> local;
+  {
+    std::unique_lock lock(tools_mutex_);
+    auto it = tools_.find(name);
+    if (it == tools_.end()) return;
+    // Draining waits for the tool's handlers, so a handler cannot wait for its own drain.
+    if (it->second->pool->on_worker_thread()) {
+      throw Error(Errc::invalid_argument, "unregister: " + name +
+                                              " cannot be unregistered (or its connection "
+                                              "closed) from inside its own handler");
+    }
+    local = std::move(it->second);
+    tools_.erase(it);
+  }
+  if (discovery_) discovery_->remove_endpoint(name);  // [observe]
+  // Stop taking calls, let those in flight finish, then leave the catalogue.
+  local->subscription.unsubscribe();
+  if (!local->pool->drain(options_.drain_timeout)) {
+    log_->warn("tool {}: calls still running after {} ms; unregistering anyway", name,
+               options_.drain_timeout.count());
+  }
+  if (natsConnection_Status(connection_.get()) != NATS_CONN_STATUS_CONNECTED) {
+    log_->warn("not connected: tool {} stays in the catalogue until its keepalive deadline", name);
+  } else {
+    try {
+      // The agent id lets a polaris registry remove only this agent's ownership (replicas).
+      registry_status_request(wire::kUnregisterSubject,
+                              Json{{"name", name}, {"polaris", {{"agent", agent_id_}}}});
+      log_->info("unregistered tool {}", name);
+    } catch (const Error& error) {
+      log_->warn("unregister {}: {}", name, error.what());
+    }
+  }
+  // Handlers use the connection: wait for the last ones before it can close.
+  local->pool.reset();
+}
+
+void Connection::Impl::unregister_tool(std::string_view name) {
+  std::lock_guard registration(registration_mutex_);
+  if (!find_local(name)) {
+    throw Error(Errc::invalid_argument,
+                "unregister: " + std::string(name) + " is not a tool of this connection");
+  }
+  unregister_locked(std::string(name));
+}
+
+void Connection::Impl::unregister_all() {
+  std::lock_guard registration(registration_mutex_);
+  std::optional<Error> first_error;
+  for (const auto& name : local_tools()) {
+    try {
+      unregister_locked(name);
+    } catch (const Error& error) {  // go on with the other tools, report the first failure
+      if (!first_error) first_error = error;
+    }
+  }
+  if (first_error) throw *first_error;
+}
+
+std::vector<std::string> Connection::Impl::local_tools() const {
+  std::shared_lock lock(tools_mutex_);
+  std::vector<std::string> names;
+  names.reserve(tools_.size());
+  for (const auto& [name, tool] : tools_) names.push_back(name);
+  return names;
+}
+
+std::shared_ptr<detail::ServedTool> Connection::Impl::find_local(std::string_view name) const {
+  std::shared_lock lock(tools_mutex_);
+  auto it = tools_.find(name);
+  return it == tools_.end() ? nullptr : it->second;
+}
+
+void Connection::Impl::on_agent_message(detail::NatsMsgPtr msg) {
+  const std::string_view subject = natsMsg_GetSubject(msg.get());
+  const std::string prefix = wire::agent_subject_prefix(agent_id_);
+  if (!subject.starts_with(prefix)) return;
+  const std::string_view rest = subject.substr(prefix.size());
+  if (rest.starts_with("call.")) {
+    const std::string_view name = rest.substr(5);
+    // Under the lock: unregistering cannot take the tool's pool away meanwhile.
+    std::shared_lock lock(tools_mutex_);
+    const auto it = tools_.find(name);
+    if (it != tools_.end()) {
+      call_server_->serve(*it->second, std::move(msg));
+      return;
+    }
+    lock.unlock();
+    call_server_->serve_unknown(name, std::move(msg));
+  } else if (rest == "resync") {
+    request_resync();
+  } else if (rest == "revoked") {
+    const Json body = Json::parse(detail::message_body(msg.get()), nullptr, false);
+    if (!body.is_object() || !body.contains("name") || !body["name"].is_string()) {
+      log_->warn("ignoring a malformed revocation on {}", subject);
+      return;
+    }
+    const Json msg_field = body.value("msg", Json());
+    revoke(body["name"].get<std::string>(),
+           msg_field.is_string() ? msg_field.get<std::string>() : std::string("revoked"));
+  }
+}
+
+void Connection::Impl::revoke(const std::string& name, const std::string& message) {
+  std::shared_ptr<ServedTool> local;
+  {
+    std::unique_lock lock(tools_mutex_);
+    auto it = tools_.find(name);
+    if (it == tools_.end()) {
+      log_->debug("revocation of {}, which this agent does not serve: ignored", name);
+      return;
+    }
+    local = std::move(it->second);
+    tools_.erase(it);
+  }
+  {
+    std::lock_guard registration(registration_mutex_);  // close() resets discovery_ under it
+    if (discovery_) discovery_->remove_endpoint(name);  // [observe]
+  }
+  local->subscription.unsubscribe();
+  (void)local->pool->drain(std::chrono::milliseconds::zero());  // stop taking calls, now
+  log_->warn("the registry revoked tool {}: {}", name, message);
+  {
+    // Calls in flight finish on their own; the timer frees the tool once they have.
+    std::lock_guard lock(revoked_mutex_);
+    revoked_.push_back(std::move(local));
+  }
+  timer_->schedule(detail::Timer::Clock::now(), [this] { reap_revoked(); });
+  if (options_.on_tool_revoked) {
+    try {
+      options_.on_tool_revoked(name, message);
+    } catch (const std::exception& error) {
+      log_->warn("on_tool_revoked threw: {}", error.what());
+    } catch (...) {
+      log_->warn("on_tool_revoked threw a non-standard exception");
+    }
+  }
+}
+
+void Connection::Impl::reap_revoked() {
+  std::vector<std::shared_ptr<ServedTool>> done;
+  bool more = false;
+  {
+    std::lock_guard lock(revoked_mutex_);
+    auto idle = std::stable_partition(revoked_.begin(), revoked_.end(),
+                                      [](const auto& tool) { return tool->pool->load() > 0; });
+    std::move(idle, revoked_.end(), std::back_inserter(done));
+    revoked_.erase(idle, revoked_.end());
+    more = !revoked_.empty();
+  }
+  done.clear();  // outside the lock: joins the pools' idle threads
+  if (more) {
+    timer_->schedule(detail::Timer::Clock::now() + std::chrono::milliseconds(100),
+                     [this] { reap_revoked(); });
+  }
+}
+
+}  // namespace polaris

@@ -1,0 +1,73 @@
+#include "client/reply_publisher.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "protocol/wire.hpp"
+#include "transport/nats_handles.hpp"
+
+namespace polaris::detail {
+
+void ReplyPublisher::publish(const std::string& subject, const std::string& body,
+                             std::string_view status, const char* extra_name,
+                             const char* extra_value) {
+  natsMsg* raw = nullptr;
+  natsStatus code =
+      natsMsg_Create(&raw, subject.c_str(), nullptr, body.data(), static_cast<int>(body.size()));
+  NatsMsgPtr message(raw);
+  if (code == NATS_OK) code = natsMsgHeader_Set(raw, wire::kAgentHeader, agent_id_.c_str());
+  if (code == NATS_OK && !status.empty()) {
+    code = natsMsgHeader_Set(raw, wire::kStatusHeader, std::string(status).c_str());
+  }
+  if (code == NATS_OK && extra_name != nullptr) {
+    code = natsMsgHeader_Set(raw, extra_name, extra_value);
+  }
+  if (code == NATS_OK) code = natsConnection_PublishMsg(connection_, raw);
+  if (code != NATS_OK) {
+    log_->warn("cannot send a reply on {}: {}", subject, natsStatus_GetText(code));
+  }
+}
+
+void ReplyPublisher::reply(const std::string& subject, const std::string& body,
+                           std::string_view status) {
+  publish(subject, body, status, nullptr, nullptr);
+  const auto now = Clock::now();
+  std::lock_guard lock(mutex_);
+  while (!recent_.empty() &&
+         (recent_.front().at < now - kWindow || recent_.size() >= kMaxRemembered ||
+          recent_bytes_ + body.size() > kMaxRememberedBytes)) {
+    recent_bytes_ -= recent_.front().body->size();
+    recent_.pop_front();
+  }
+  if (body.size() > kMaxRememberedBytes) return;
+  recent_bytes_ += body.size();
+  recent_.push_back({now, subject, std::make_shared<const std::string>(body), std::string(status)});
+}
+
+void ReplyPublisher::ack(const std::string& subject, bool idempotent) {
+  publish(subject, {}, wire::kAcceptedStatus, wire::kIdempotentHeader, idempotent ? "1" : "0");
+}
+
+void ReplyPublisher::on_disconnected() {
+  const auto since = Clock::now() - kWindow;
+  std::lock_guard lock(mutex_);
+  for (auto& sent : recent_) {
+    if (sent.at >= since) to_resend_.push_back(std::move(sent));
+  }
+  recent_.clear();
+  recent_bytes_ = 0;
+}
+
+void ReplyPublisher::on_reconnected() {
+  std::vector<Sent> resend;
+  {
+    std::lock_guard lock(mutex_);
+    resend.swap(to_resend_);
+  }
+  if (!resend.empty()) {
+    log_->debug("re-sending {} repl{} sent just before the disconnect", resend.size(),
+                resend.size() == 1 ? "y" : "ies");
+  }
+  for (const auto& sent : resend) publish(sent.subject, *sent.body, sent.status, nullptr, nullptr);
+}
+
+}  // namespace polaris::detail
