@@ -107,7 +107,13 @@ Connection::Impl::Impl(ConnectOptions options)
         [this](detail::NatsMsgPtr msg) {
           const Json body = Json::parse(detail::message_body(msg.get()), nullptr, false);
           if (!body.is_object() || !body.contains("agent") || !body["agent"].is_string()) return;
-          if (detail::RequestMux* mux = mux_ready_.load()) mux->agent_gone(body["agent"]);
+          std::map<std::string, bool> tools;  // name -> idempotent
+          for (const auto& tool : body.value("tools", Json::array())) {
+            if (tool.is_object() && tool.value("name", Json()).is_string()) {
+              tools[tool["name"].get<std::string>()] = tool.value("idempotent", false);
+            }
+          }
+          if (detail::RequestMux* mux = mux_ready_.load()) mux->agent_gone(body["agent"], tools);
         });
     mux_ready_ = mux_.get();
   } catch (...) {

@@ -56,6 +56,11 @@ std::shared_ptr<detail::ServedTool> Connection::Impl::prepare(Tool tool) {
                                         .extra = tool.declaration_extra,
                                         .polaris = polaris}
                             .to_json();
+  // Tells the registry to expect heartbeats from the start: an agent that dies before its first
+  // one must still be declared gone within the agent timeout.
+  if (options_.heartbeat_interval > std::chrono::milliseconds::zero()) {
+    served->declaration["polaris"]["heartbeat_ms"] = options_.heartbeat_interval.count();
+  }
   served->tool = std::move(tool);
   served->stats = detail::instrument(served->tool);  // [observe] wraps the handler to count calls
   served->pool =

@@ -20,9 +20,13 @@ const Json* polaris_field(const Json& declaration) {
   return it != declaration.end() && it->is_object() ? &*it : nullptr;
 }
 
+// The declaration as lists show it: without what describes one owner (its id, its heartbeat).
 Json without_agent(const Json& declaration) {
   Json copy = declaration;
-  if (auto it = copy.find("polaris"); it != copy.end() && it->is_object()) it->erase("agent");
+  if (auto it = copy.find("polaris"); it != copy.end() && it->is_object()) {
+    it->erase("agent");
+    it->erase("heartbeat_ms");
+  }
   return copy;
 }
 
@@ -66,6 +70,9 @@ ParsedClaim parse_claim(const Json& declaration) {
     if (auto replicable = field->find("replicable"); replicable != field->end()) {
       claim.replicable = replicable->is_boolean() && replicable->get<bool>();
     }
+    if (auto heartbeat = field->find("heartbeat_ms"); heartbeat != field->end()) {
+      claim.heartbeats = heartbeat->is_number() && heartbeat->get<double>() > 0;
+    }
   }
   if (claim.replicable && claim.agent.empty()) {
     return {std::nullopt, "a replicable tool needs polaris.agent"};
@@ -89,9 +96,9 @@ Claim claim_from_json(const Json& json) {
               .replicable = json.at("replicable").get<bool>(),
               .stamp = json.at("stamp").get<Stamp>(),
               .origin = json.at("origin").get<std::string>()};
-  if (!check_declaration(claim.declaration).problem.empty()) {
-    throw Error(Errc::protocol, "a claim carries an unusable declaration");
-  }
+  ParsedClaim parsed = parse_claim(claim.declaration);
+  if (!parsed.claim) throw Error(Errc::protocol, "a claim carries an unusable declaration");
+  claim.heartbeats = parsed.claim->heartbeats;
   return claim;
 }
 
@@ -107,7 +114,7 @@ Catalogue::Outcome Catalogue::apply_claim(const Claim& claim, Clock::time_point 
       tomb != tombstones_.end() && tomb->second.stamp >= claim.stamp) {
     return {false, "register: " + name + " was unregistered after this registration", {}};
   }
-  touch_agent(claim.agent, now);
+  touch_agent(claim, now);
   auto it = tools_.find(name);
   if (it == tools_.end()) {
     it = tools_.emplace(name, Entry{}).first;
@@ -240,10 +247,11 @@ void Catalogue::relist(Entry& entry) const {
   entry.listed = listed.dump();
 }
 
-void Catalogue::touch_agent(const std::string& agent, Clock::time_point now) {
-  if (agent.empty()) return;
-  auto& record = agents_[agent];
+void Catalogue::touch_agent(const Claim& claim, Clock::time_point now) {
+  if (claim.agent.empty()) return;
+  auto& record = agents_[claim.agent];
   record.last_heard = std::max(record.last_heard, now);
+  record.heartbeating = record.heartbeating || claim.heartbeats;
 }
 
 bool Catalogue::heartbeat(const std::string& agent, std::size_t tools, Clock::time_point now) {
@@ -274,6 +282,7 @@ Catalogue::SweepResult Catalogue::sweep(Clock::time_point now) {
       ++agent;  // a polaris agent without heartbeats lives by its keepalive deadline
       continue;
     }
+    GoneAgent gone{.agent = agent->first};
     if (held_names) {
       const std::set<std::string> names = names_by_agent_[agent->first];
       for (const auto& name : names) {
@@ -281,6 +290,12 @@ Catalogue::SweepResult Catalogue::sweep(Clock::time_point now) {
         auto& owners = entry->second.owners;
         for (std::size_t i = 0; i < owners.size(); ++i) {
           if (owners[i].claim.agent == agent->first) {
+            const Json* field = polaris_field(owners[i].claim.declaration);
+            const auto idempotent =
+                field != nullptr ? field->find("idempotent") : Json::const_iterator{};
+            gone.tools.push_back({{"name", name},
+                                  {"idempotent", field != nullptr && idempotent != field->end() &&
+                                                     *idempotent == true}});
             touched.insert(name);
             remove_owner(entry, i);
             break;
@@ -288,7 +303,7 @@ Catalogue::SweepResult Catalogue::sweep(Clock::time_point now) {
         }
       }
     }
-    if (agent->second.heartbeating) result.gone_agents.push_back(agent->first);
+    if (agent->second.heartbeating) result.gone_agents.push_back(std::move(gone));
     agent = agents_.erase(agent);
   }
   for (auto entry = tools_.begin(); entry != tools_.end();) {

@@ -25,6 +25,7 @@ struct Claim {
   std::string agent;  ///< "" for a reference agent (its declarations carry no polaris.agent)
   Json declaration;   ///< as registered (with its polaris field)
   bool replicable = false;
+  bool heartbeats = false;  ///< the agent declared heartbeats (polaris.heartbeat_ms)
   Stamp stamp = 0;
   std::string origin;  ///< the node that stamped the claim; breaks ties between equal stamps
 
@@ -99,9 +100,13 @@ class Catalogue {
   /// has not asked it to re-send them lately.
   bool heartbeat(const std::string& agent, std::size_t tools, Clock::time_point now);
 
+  struct GoneAgent {
+    std::string agent;
+    Json tools = Json::array();  ///< [{"name", "idempotent"}] of the tools it served
+  };
   struct SweepResult {
-    std::vector<std::string> expired;      ///< names whose last owner's deadline passed
-    std::vector<std::string> gone_agents;  ///< agents silent for longer than agent_timeout
+    std::vector<std::string> expired;    ///< names whose last owner's deadline passed
+    std::vector<GoneAgent> gone_agents;  ///< agents silent for longer than agent_timeout
   };
   SweepResult sweep(Clock::time_point now);
 
@@ -149,7 +154,7 @@ class Catalogue {
                       bool from_keepalive);
   void remove_owner(std::map<std::string, Entry>::iterator entry, std::size_t index);
   void relist(Entry& entry) const;
-  void touch_agent(const std::string& agent, Clock::time_point now);
+  void touch_agent(const Claim& claim, Clock::time_point now);
 
   CatalogueOptions options_;
   mutable std::mutex mutex_;

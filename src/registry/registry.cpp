@@ -586,9 +586,11 @@ class Registry::Impl {
 
   void sweep(Clock::time_point now) {
     const auto result = catalogue_.sweep(now);
-    for (const auto& agent : result.gone_agents) {
-      log_->info("agent {} is gone: no heartbeat for {} ms", agent, options_.agent_timeout.count());
-      publish(std::string(wire::kAgentGoneSubject), Json{{"agent", agent}}.dump());
+    for (const auto& gone : result.gone_agents) {
+      log_->info("agent {} is gone: no heartbeat for {} ms", gone.agent,
+                 options_.agent_timeout.count());
+      publish(std::string(wire::kAgentGoneSubject),
+              Json{{"agent", gone.agent}, {"tools", gone.tools}}.dump());
     }
     for (const auto& name : result.expired) log_->info("removed {}", name);
   }

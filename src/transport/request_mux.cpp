@@ -162,14 +162,21 @@ void RequestMux::on_reconnected() {
   for (const auto id : kept) resend(id);
 }
 
-void RequestMux::agent_gone(const std::string& agent_id) {
+void RequestMux::agent_gone(const std::string& agent_id, const std::map<std::string, bool>& tools) {
   std::vector<std::uint64_t> again;
   std::vector<Pending> failed;
   {
     std::lock_guard lock(mutex_);
     std::vector<std::uint64_t> lost;
     for (auto& [id, pending] : pending_) {
-      if (!pending.options.retry || pending.agent != agent_id) continue;
+      if (!pending.options.retry) continue;
+      // Unacknowledged calls of the agent's tools: the agent may have taken them (it was dead or
+      // hung for the whole agent timeout, so a live replica would have acknowledged them by now
+      // unless the tool acknowledges lazily, which only idempotent and single-owner tools do).
+      const auto tool = tools.find(pending.options.tool);
+      const bool maybe_taken = pending.agent.empty() && tool != tools.end();
+      if (maybe_taken) pending.idempotent = pending.idempotent || tool->second;
+      if (pending.agent != agent_id && !maybe_taken) continue;
       if (pending.idempotent) {
         pending.agent.clear();  // any replica may run it again
         if (!pending.waiting_for_connection) again.push_back(id);

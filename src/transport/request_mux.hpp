@@ -77,8 +77,9 @@ class RequestMux {
   /// The connection is back: re-sends the requests kept by on_disconnected().
   void on_reconnected();
   /// An agent was declared gone: its acknowledged calls are retried elsewhere (idempotent) or
-  /// fail with outcome_unknown.
-  void agent_gone(const std::string& agent_id);
+  /// fail with outcome_unknown. `tools` (name -> idempotent) are the tools it served: calls of
+  /// those tools that no agent acknowledged may have gone to it too, and are treated alike.
+  void agent_gone(const std::string& agent_id, const std::map<std::string, bool>& tools = {});
 
   /// Fails every pending request with `code` and `message`.
   void fail_all(Errc code, const std::string& message);

@@ -137,7 +137,9 @@ TEST(Catalogue, SilentAgentsAreGoneAndHeartbeatsAskForWhatIsMissing) {
   EXPECT_TRUE(catalogue.heartbeat("a1", 2, t0));        // serves 2, this node holds 1
   EXPECT_FALSE(catalogue.heartbeat("a1", 2, t0 + 1s));  // asked already, recently
   const auto result = catalogue.sweep(t0 + 4500ms);
-  EXPECT_EQ(result.gone_agents, std::vector<std::string>{"a1"});
+  ASSERT_EQ(result.gone_agents.size(), 1U);
+  EXPECT_EQ(result.gone_agents[0].agent, "a1");
+  EXPECT_EQ(result.gone_agents[0].tools, Json::parse(R"([{"name": "t", "idempotent": false}])"));
   EXPECT_EQ(result.expired, std::vector<std::string>{"t"});
   // a2 never sent a heartbeat: it lives by the keepalive deadline
   EXPECT_TRUE(catalogue.owns("u", "a2"));
@@ -188,7 +190,9 @@ TEST(Catalogue, ASnapshotCopiesOwnersAgentsAndTombstones) {
   EXPECT_EQ(highest, 9U);
   EXPECT_FALSE(copy.claim(stamped(polaris_declaration("gone", "a3"), 8), t0).success);
   // a1 heartbeats (copied): silent for longer than the timeout, it goes
-  EXPECT_EQ(copy.sweep(t0 + 4s).gone_agents, std::vector<std::string>{"a1"});
+  const auto gone = copy.sweep(t0 + 4s).gone_agents;
+  ASSERT_EQ(gone.size(), 1U);
+  EXPECT_EQ(gone[0].agent, "a1");
 }
 
 }  // namespace
