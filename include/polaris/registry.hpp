@@ -41,8 +41,9 @@ struct RegistryOptions {
   /// Let a registration replace a tool of the same name instead of refusing it.
   bool allow_overwrite = false;
   /// A polaris agent that sends heartbeats and is silent for this long is declared gone and its
-  /// tools are removed on every node.
-  std::chrono::milliseconds agent_timeout{3000};
+  /// tools are removed on every node. With heartbeats every second and sweeps every tenth of
+  /// this, an agent that dies or hangs leaves the catalogue within 3 s.
+  std::chrono::milliseconds agent_timeout{2500};
   /// How long a node waits, before answering a registration, for a concurrent registration of
   /// the same name on another node (so that exactly one of two racing agents is told OK). Only
   /// used when other nodes may exist (a cluster or attach mode).

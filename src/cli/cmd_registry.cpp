@@ -109,7 +109,7 @@ void add_registry_command(CLI::App& app, int& exit_code) {
                       "Remove tools not kept alive for this long (e.g. 30s, 10m; default 10m)");
   command->add_option(
       "--agent-timeout", flags->agent_timeout,
-      "Declare a polaris agent gone after this much heartbeat silence (default 3s)");
+      "Declare a polaris agent gone after this much heartbeat silence (default 2.5s)");
   command->add_option("--claim-window", flags->claim_window,
                       "Wait this long for concurrent registrations on other nodes (default 20ms)");
   command->add_option("--sync-timeout", flags->sync_timeout,

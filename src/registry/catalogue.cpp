@@ -308,6 +308,7 @@ Catalogue::SweepResult Catalogue::sweep(Clock::time_point now) {
   }
   for (auto entry = tools_.begin(); entry != tools_.end();) {
     auto& owners = entry->second.owners;
+    const std::size_t before = owners.size();
     for (std::size_t i = owners.size(); i-- > 0;) {
       if (owners[i].deadline <= now) {
         const std::string agent = owners[i].claim.agent;
@@ -325,7 +326,7 @@ Catalogue::SweepResult Catalogue::sweep(Clock::time_point now) {
       touched.insert(entry->first);
       entry = tools_.erase(entry);
     } else {
-      relist(entry->second);
+      if (owners.size() != before) relist(entry->second);
       ++entry;
     }
   }

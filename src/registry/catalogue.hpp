@@ -56,7 +56,7 @@ CheckedName check_declaration(const Json& declaration);
 struct CatalogueOptions {
   bool allow_overwrite = false;  ///< a newer registration replaces the owner (reference option)
   std::chrono::milliseconds keepalive_deadline{std::chrono::minutes(10)};
-  std::chrono::milliseconds agent_timeout{3000};  ///< heartbeat silence that makes an agent gone
+  std::chrono::milliseconds agent_timeout{2500};  ///< heartbeat silence that makes an agent gone
 };
 
 /// The tools of the cluster, as one node knows them.

@@ -34,7 +34,7 @@ constexpr auto kNodeHeartbeatInterval = 250ms;
 std::chrono::milliseconds sweep_interval_of(const RegistryOptions& options) {
   if (options.sweep_interval > std::chrono::milliseconds::zero()) return options.sweep_interval;
   // Often enough to notice a silent agent well within its timeout.
-  return std::clamp(std::min(options.keepalive_deadline / 10, options.agent_timeout / 6),
+  return std::clamp(std::min(options.keepalive_deadline / 10, options.agent_timeout / 10),
                     std::chrono::milliseconds(10),
                     std::chrono::milliseconds(std::chrono::minutes(1)));
 }

@@ -173,8 +173,13 @@ void RequestMux::agent_gone(const std::string& agent_id, const std::map<std::str
       // Unacknowledged calls of the agent's tools: the agent may have taken them (it was dead or
       // hung for the whole agent timeout, so a live replica would have acknowledged them by now
       // unless the tool acknowledges lazily, which only idempotent and single-owner tools do).
+      // A call younger than kUnacknowledgedGrace may be running on a live replica that has not
+      // acknowledged it yet (acknowledgements may wait 50 ms): leave it alone.
       const auto tool = tools.find(pending.options.tool);
-      const bool maybe_taken = pending.agent.empty() && tool != tools.end();
+      const bool old_enough =
+          std::chrono::steady_clock::now() - (pending.deadline - pending.timeout) >
+          kUnacknowledgedGrace;
+      const bool maybe_taken = pending.agent.empty() && tool != tools.end() && old_enough;
       if (maybe_taken) pending.idempotent = pending.idempotent || tool->second;
       if (pending.agent != agent_id && !maybe_taken) continue;
       if (pending.idempotent) {

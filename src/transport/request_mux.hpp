@@ -107,6 +107,9 @@ class RequestMux {
   /// given up: agents that lost their node too need a moment to subscribe again elsewhere.
   static constexpr std::chrono::milliseconds kRetryGrace{1000};
   static constexpr std::chrono::milliseconds kRetryPause{50};
+  /// An unacknowledged call older than this was not taken by a live agent (agents acknowledge
+  /// within 50 ms of receiving a call).
+  static constexpr std::chrono::milliseconds kUnacknowledgedGrace{250};
 
   void on_reply(NatsMsgPtr msg);
   void run_timer();
