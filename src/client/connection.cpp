@@ -9,6 +9,7 @@
 #include "client/connection_impl.hpp"
 #include "client/tool_runner.hpp"
 #include "common/log.hpp"
+#include "common/untrusted_json.hpp"
 #include "polaris/error.hpp"
 #include "protocol/wire.hpp"
 #include "transport/message.hpp"
@@ -50,7 +51,7 @@ std::string new_inbox(const std::string& prefix) {
 detail::ProgressCallback progress_relay(const std::function<void(const Json&)>& on_progress) {
   if (!on_progress) return {};
   return [on_progress](std::string_view body) {
-    Json message = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+    Json message = polaris::detail::parse_untrusted_json(body);
     if (message.is_discarded() || !message.is_object()) return;
     try {
       on_progress(message);
@@ -60,7 +61,7 @@ detail::ProgressCallback progress_relay(const std::function<void(const Json&)>& 
 }
 
 Json reply_to_value(const std::string& name, const std::string& body) {
-  Json reply = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+  Json reply = polaris::detail::parse_untrusted_json(body);
   if (reply.is_discarded() || !reply.is_object()) {
     throw Error(Errc::protocol,
                 "tool " + name + " answered with something that is not a JSON object");
@@ -105,7 +106,7 @@ Connection::Impl::Impl(ConnectOptions options)
     gone_subscription_ = detail::Subscription(
         connection_.get(), std::string(wire::kAgentGoneSubject), "",
         [this](detail::NatsMsgPtr msg) {
-          const Json body = Json::parse(detail::message_body(msg.get()), nullptr, false);
+          const Json body = polaris::detail::parse_untrusted_json(detail::message_body(msg.get()));
           if (!body.is_object() || !body.contains("agent") || !body["agent"].is_string()) return;
           std::map<std::string, bool> tools;  // name -> idempotent
           for (const auto& tool : body.value("tools", Json::array())) {
@@ -203,7 +204,7 @@ Json Connection::Impl::registry_request(std::string_view subject, const std::str
     }
     throw;
   }
-  Json json = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  Json json = polaris::detail::parse_untrusted_json(text);
   if (json.is_discarded()) {
     throw Error(Errc::protocol, "the registry's reply on " + subject_text + " is not JSON");
   }

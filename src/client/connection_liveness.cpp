@@ -4,6 +4,7 @@
 
 #include "client/connection_impl.hpp"
 #include "client/payload_split.hpp"
+#include "common/untrusted_json.hpp"
 #include "protocol/wire.hpp"
 
 namespace polaris {
@@ -67,7 +68,8 @@ void Connection::Impl::send_keepalive() {
                       log->warn("keepalive of {} tool(s) failed: {}", count, error->what());
                       return;
                     }
-                    const Json reply = Json::parse(std::get<std::string>(outcome), nullptr, false);
+                    const Json reply =
+                        polaris::detail::parse_untrusted_json(std::get<std::string>(outcome));
                     if (reply.is_object() && reply.value("success", true) == false) {
                       log->warn("keepalive of {} tool(s): {}", count,
                                 reply.value("msg", std::string("refused")));

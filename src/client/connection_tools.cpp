@@ -6,6 +6,7 @@
 
 #include "client/connection_impl.hpp"
 #include "client/payload_split.hpp"
+#include "common/untrusted_json.hpp"
 #include "polaris/error.hpp"
 #include "protocol/wire.hpp"
 #include "transport/message.hpp"
@@ -240,7 +241,7 @@ std::vector<Connection::Impl::Outcome> Connection::Impl::register_one_by_one(
   for (std::size_t i = 0; i < tools.size(); ++i) {
     try {
       const std::string text = replies[i]->get_future().get();
-      const Json reply = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+      const Json reply = polaris::detail::parse_untrusted_json(text);
       const auto status = status_of(reply, std::string(wire::kRegisterSubject));
       outcomes[i] = std::holds_alternative<std::monostate>(status)
                         ? Outcome{}
@@ -356,7 +357,7 @@ void Connection::Impl::on_agent_message(detail::NatsMsgPtr msg) {
   } else if (rest == "resync") {
     request_resync();
   } else if (rest == "revoked") {
-    const Json body = Json::parse(detail::message_body(msg.get()), nullptr, false);
+    const Json body = polaris::detail::parse_untrusted_json(detail::message_body(msg.get()));
     if (!body.is_object() || !body.contains("name") || !body["name"].is_string()) {
       log_->warn("ignoring a malformed revocation on {}", subject);
       return;

@@ -1,4 +1,5 @@
 #include "client/tool_runner.hpp"
+#include "common/untrusted_json.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -67,7 +68,7 @@ Json run_tool(const Tool& tool, const Json& arguments, const Logger& log,
 
 Json run_tool(const Tool& tool, std::string_view body, const Logger& log,
               const Request::Context* context) {
-  Json arguments = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+  Json arguments = polaris::detail::parse_untrusted_json(body);
   if (arguments.is_discarded()) {
     log->warn("tool {}: refused a request that is not JSON ({} bytes)", tool.name, body.size());
     return wire::error_reply("invalid request: the body is not valid JSON");

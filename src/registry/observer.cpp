@@ -1,4 +1,5 @@
 #include "registry/observer.hpp"
+#include "common/untrusted_json.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -68,7 +69,7 @@ std::string NodeObserver::render_metrics_now() {
   for (const auto& body : gather(connection_, "$SRV.STATS." + std::string(kServiceName), "",
                                  GatherOptions{.timeout = std::chrono::seconds(3),
                                  .quiet = std::chrono::milliseconds(250)})) {
-    Json answer = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+    Json answer = polaris::detail::parse_untrusted_json(body);
     if (!answer.is_discarded()) answers.push_back(std::move(answer));
   }
   return render_metrics(status(), answers);

@@ -1,4 +1,5 @@
 #include "registry/peer_sync.hpp"
+#include "common/untrusted_json.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -73,7 +74,7 @@ PeerSync::Attempt PeerSync::copy_from_peer(std::string& after) {
     return status == NATS_NO_RESPONDERS ? Attempt::alone : Attempt::retry;
   }
   const char* data = natsMsg_GetData(reply.get());
-  Json page = Json::parse(data != nullptr ? data : "", nullptr, false);
+  Json page = polaris::detail::parse_untrusted_json(data != nullptr ? data : "");
   try {
     stamps_.observe(catalogue_.load_snapshot_page(page, Clock::now()));
   } catch (const std::exception& e) {
@@ -112,7 +113,7 @@ void PeerSync::publish_node_heartbeat(std::size_t tools) {
 }
 
 void PeerSync::on_node_heartbeat(std::string_view body) {
-  Json beat = Json::parse(body, nullptr, false);
+  Json beat = polaris::detail::parse_untrusted_json(body);
   if (!beat.is_object() || !beat.value("node", Json()).is_string()) return;
   const std::string node = beat["node"].get<std::string>();
   if (node == node_id_) return;

@@ -1,4 +1,5 @@
 #include "polaris/registry.hpp"
+#include "common/untrusted_json.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -232,7 +233,7 @@ class Registry::Impl {
 
   // Parses a request body; answers with a clear failure when it is not JSON.
   std::optional<Json> parse(natsMsg* msg, std::string_view operation) {
-    Json json = Json::parse(body_of(msg), nullptr, /*allow_exceptions=*/false);
+    Json json = polaris::detail::parse_untrusted_json(body_of(msg));
     if (json.is_discarded()) {
       log_->warn("{}: refused a request that is not JSON", operation);
       respond(msg, wire::status_reply(false, std::string(operation) +
@@ -462,7 +463,7 @@ class Registry::Impl {
   }
 
   void on_page(natsMsg* msg) {
-    Json request = Json::parse(body_of(msg), nullptr, false);
+    Json request = polaris::detail::parse_untrusted_json(body_of(msg));
     if (!request.is_object()) request = Json::object();
     const std::string after = request.value("after", Json("")).is_string()
                                   ? request.value("after", std::string())
@@ -475,7 +476,7 @@ class Registry::Impl {
   }
 
   void on_snapshot(natsMsg* msg) {
-    Json request = Json::parse(body_of(msg), nullptr, false);
+    Json request = polaris::detail::parse_untrusted_json(body_of(msg));
     const std::string after = request.is_object() ? request.value("after", std::string()) : "";
     respond(msg, catalogue_.snapshot_page(after, max_reply_bytes() / 2, Clock::now()).dump());
   }
@@ -499,7 +500,7 @@ class Registry::Impl {
 
   // Another node applied a change; replay it here (any order converges, see Catalogue).
   void on_event(natsMsg* msg) {
-    Json event = Json::parse(body_of(msg), nullptr, false);
+    Json event = polaris::detail::parse_untrusted_json(body_of(msg));
     if (!sync_->hold_until_synced(event)) apply_event(event);
   }
 
@@ -531,7 +532,7 @@ class Registry::Impl {
   }
 
   void on_agent_heartbeat(natsMsg* msg) {
-    Json beat = Json::parse(body_of(msg), nullptr, false);
+    Json beat = polaris::detail::parse_untrusted_json(body_of(msg));
     if (!beat.is_object() || !beat.value("agent", Json()).is_string()) return;
     const std::string agent = beat["agent"].get<std::string>();
     const auto tools = beat.value("tools", Json(0)).is_number_unsigned()

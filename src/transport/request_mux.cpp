@@ -1,4 +1,5 @@
 #include "transport/request_mux.hpp"
+#include "common/untrusted_json.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -298,7 +299,7 @@ void RequestMux::on_reply(NatsMsgPtr msg) {
   if (!pending) return;  // a late reply (timed out) or a second reply from another node
   std::string body(message_body(msg.get()));
   if (status == wire::kBusyStatus) {
-    const Json reply = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+    const Json reply = polaris::detail::parse_untrusted_json(body);
     const bool has_message =
         reply.is_object() && reply.contains("_error") && reply["_error"].is_string();
     pending->done(Error(Errc::busy, has_message ? reply["_error"].get<std::string>()

@@ -252,3 +252,26 @@ TEST(HaRegistry, LargeCataloguesArePagedAndTheReferenceListFailsClearly) {
 
 }  // namespace
 }  // namespace polaris
+
+namespace polaris {
+namespace {
+
+TEST(HaRegistry, DeeplyNestedBodiesAreRefusedWithoutHarm) {
+  RegistryProcess node;
+  RawNats raw(node.client_url());
+  const std::string nested(200000, '[');
+  for (const auto subject : {wire::kRegisterSubject, wire::kKeepaliveSubject,
+                             wire::kBatchRegisterSubject, wire::kSyncEventSubject}) {
+    if (subject == wire::kSyncEventSubject) {
+      natsConnection_PublishString(raw.get(), std::string(subject).c_str(), nested.c_str());
+      continue;
+    }
+    const Json reply = Json::parse(raw.request(std::string(subject), nested));
+    EXPECT_FALSE(reply["success"].get<bool>()) << subject;
+  }
+  EXPECT_TRUE(Json::parse(raw.request("polaris:tool:list", "")).is_array());
+  EXPECT_TRUE(node.process().running());
+}
+
+}  // namespace
+}  // namespace polaris
