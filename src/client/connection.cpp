@@ -81,7 +81,9 @@ std::string server_url(std::string_view host, int port) {
 Connection::Impl::Impl(ConnectOptions options)
     : options_(std::move(options)),
       log_(detail::logger_or_default(options_.logger)),
-      agent_id_(detail::new_agent_id()) {
+      agent_id_(detail::agent_namespace_of(options_).empty()
+                    ? detail::new_agent_id()
+                    : detail::agent_namespace_of(options_) + "." + detail::new_agent_id()) {
   if (options_.request_timeout <= std::chrono::milliseconds::zero()) {
     throw Error(Errc::invalid_argument, "request_timeout must be positive");
   }

@@ -15,16 +15,18 @@ constexpr const char* kHaRegister = "polaris.registry.register";
 constexpr const char* kHaList = "polaris.registry.list";
 constexpr const char* kHeartbeat = "polaris.agent.heartbeat";
 constexpr const char* kAgentGone = "polaris.registry.agent.gone";
-constexpr const char* kResync = "polaris.agent.*.resync";
-constexpr const char* kRevoked = "polaris.agent.*.revoked";
 // ADR-32 service discovery requests, which agents answer (observability).
 constexpr const char* kServiceDiscovery = "$SRV.>";
 
 bool any_tool(const UserConfig& user) { return user.tools.size() == 1 && user.tools[0] == "*"; }
 
+// Under roles every connection has a user, so agent ids are "<user>.<random>" (see
+// agent_namespace_of): an agent's subjects are polaris.agent.<user>.<random>.<verb>.
 std::string direct_subject(std::string_view tool) {
-  return "polaris.agent.*.call." + std::string(tool);
+  return "polaris.agent.*.*.call." + std::string(tool);
 }
+
+std::string agent_namespace(const UserConfig& user) { return "polaris.agent." + user.name + ".>"; }
 
 // The registry subjects nobody but the registry (and admins) may subscribe to, and callers may
 // not publish to.
@@ -38,20 +40,19 @@ Json agent_permissions(const UserConfig& user, std::chrono::seconds window) {
   publish.push_back(kHaRegister);
   publish.push_back(kHaList);
   publish.push_back(kHeartbeat);
+  // Its own agent subjects (direct calls, resync, revoked) and nobody else's.
   Json subscribe = Json::array(
-      {inbox_prefix_for(user.name) + ".>", kResync, kRevoked, kAgentGone, kServiceDiscovery});
+      {inbox_prefix_for(user.name) + ".>", agent_namespace(user), kAgentGone, kServiceDiscovery});
   Json deny_subscribe = Json::array();
   if (any_tool(user)) {
     // "*" matches every one-token subject, which includes every colon-named tool subject and
     // also the registry's own subjects: deny those.
     subscribe.push_back("*");
-    subscribe.push_back(direct_subject("*"));
     deny_subscribe = registry_write_subjects();
     deny_subscribe.push_back(wire::kListSubject);
   } else {
     for (const auto& tool : user.tools) {
       subscribe.push_back(wire::tool_subject(tool));
-      subscribe.push_back(direct_subject(tool));
     }
   }
   Json permissions{{"publish", {{"allow", publish}}}, {"subscribe", {{"allow", subscribe}}}};
@@ -75,9 +76,10 @@ Json caller_permissions(const UserConfig& user) {
       publish.push_back(direct_subject(tool));
     }
   }
-  Json permissions{
-      {"publish", {{"allow", publish}}},
-      {"subscribe", {{"allow", Json::array({inbox_prefix_for(user.name) + ".>", kAgentGone})}}}};
+  Json permissions{{"publish", {{"allow", publish}}},
+                   {"subscribe",
+                    {{"allow", Json::array({inbox_prefix_for(user.name) + ".>",
+                                            agent_namespace(user), kAgentGone})}}}};
   if (!deny_publish.empty()) permissions["publish"]["deny"] = deny_publish;
   return permissions;
 }

@@ -43,6 +43,10 @@ std::string inbox_prefix_of(const ConnectOptions& options) {
   return "_INBOX";
 }
 
+std::string agent_namespace_of(const ConnectOptions& options) {
+  return is_token(options.user) ? options.user : std::string();
+}
+
 NatsOptionsPtr make_nats_options(const ConnectOptions& options, const NatsEventHandlers& handlers) {
   natsOptions* raw = nullptr;
   check_nats(natsOptions_Create(&raw), "cannot create NATS options");

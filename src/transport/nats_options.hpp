@@ -24,6 +24,10 @@ NatsOptionsPtr make_nats_options(const ConnectOptions& options, const NatsEventH
 
 /// The prefix of the connection's reply subjects (see ConnectOptions::inbox_prefix).
 std::string inbox_prefix_of(const ConnectOptions& options);
+/// The namespace of the connection's agent id: the user name when it can be a subject token
+/// (agent ids are then "<user>.<random>", so that roles can give each user the subjects
+/// polaris.agent.<user>.> and nobody else's), else empty.
+std::string agent_namespace_of(const ConnectOptions& options);
 
 /// Connects with `options`. @throws Error(Errc::connection_failed) naming the servers tried.
 NatsConnectionPtr connect_nats(natsOptions* options, const std::vector<std::string>& servers);

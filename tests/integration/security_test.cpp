@@ -192,6 +192,16 @@ TEST_F(RolesTest, CallersListAndCallOnlyTheToolsOfTheirList) {
   EXPECT_EQ(secret_runs_, 1);
 }
 
+// Agent ids live in the user's namespace, so an agent under roles receives what is sent to its
+// own agent subjects: here a call sent back on its direct subject, as retries are.
+TEST_F(RolesTest, AgentsServeTheirOwnAgentSubjects) {
+  EXPECT_EQ(agent_.agent_id().rfind("worker.", 0), 0U) << agent_.agent_id();
+  test::RawNats ops("nats://ops:pw@" + url().substr(std::string("nats://").size()));
+  const Json reply = Json::parse(
+      ops.request("polaris.agent." + agent_.agent_id() + ".call.calculator", add(2, 3).dump()));
+  EXPECT_EQ(reply["result"], 5.0) << reply;
+}
+
 TEST_F(RolesTest, ACallerCannotRegisterAndNothingChanges) {
   auto alice = connect(as("alice", url()));
   EXPECT_THROW(alice.register_tool(calculator("impostor")), Error);
@@ -209,8 +219,8 @@ TEST_F(RolesTest, ACallerCannotSubscribeToAToolSubject) {
   // the next violation would overwrite.
   natsSubscription* tool = spy.subscribe("polaris:user-func:calculator");
   ASSERT_TRUE(spy.await_violation("polaris:user-func:calculator")) << spy.errors();
-  natsSubscription* direct = spy.subscribe("polaris.agent.*.call.calculator");
-  ASSERT_TRUE(spy.await_violation("polaris.agent.*.call.calculator")) << spy.errors();
+  natsSubscription* direct = spy.subscribe("polaris.agent.*.*.call.calculator");
+  ASSERT_TRUE(spy.await_violation("polaris.agent.*.*.call.calculator")) << spy.errors();
   auto alice = connect(as("alice", url()));
   for (int i = 0; i < 3; ++i) EXPECT_EQ(alice.call("calculator", add(i, 1))["result"], i + 1.0);
   spy.flush();

@@ -180,10 +180,10 @@ TEST(NatsPermissions, CallersCallAndListTheirToolsOnly) {
   const Json& pub = p["publish"]["allow"];
   EXPECT_TRUE(contains(pub, "polaris:user-func:calc"));
   EXPECT_TRUE(contains(pub, "polaris:tool:list"));
-  EXPECT_TRUE(contains(pub, "polaris.agent.*.call.calc"));
+  EXPECT_TRUE(contains(pub, "polaris.agent.*.*.call.calc"));
   EXPECT_FALSE(contains(pub, "polaris:tool:register"));
-  EXPECT_EQ(p["subscribe"]["allow"],
-            Json::array({"_INBOX.alice.>", "polaris.registry.agent.gone"}));
+  EXPECT_EQ(p["subscribe"]["allow"], Json::array({"_INBOX.alice.>", "polaris.agent.alice.>",
+                                                  "polaris.registry.agent.gone"}));
   EXPECT_FALSE(p.contains("allow_responses"));
 }
 
@@ -200,7 +200,9 @@ TEST(NatsPermissions, AgentsServeTheirToolsAndAnswerOnlyReplies) {
   EXPECT_TRUE(contains(p["publish"]["allow"], "polaris.agent.heartbeat"));
   EXPECT_FALSE(contains(p["publish"]["allow"], "polaris:user-func:calc"));
   EXPECT_TRUE(contains(p["subscribe"]["allow"], "polaris:user-func:calc"));
-  EXPECT_TRUE(contains(p["subscribe"]["allow"], "polaris.agent.*.call.calc"));
+  // Its own agent subjects only: ids are "<user>.<random>" (direct calls, resync, revoked).
+  EXPECT_TRUE(contains(p["subscribe"]["allow"], "polaris.agent.worker.>"));
+  EXPECT_FALSE(contains(p["subscribe"]["allow"], "polaris.agent.*.*.call.calc"));
   EXPECT_TRUE(contains(p["subscribe"]["allow"], "_INBOX.worker.>"));
   EXPECT_FALSE(contains(p["subscribe"]["allow"], "polaris:tool:register"));
   EXPECT_EQ(p["allow_responses"], (Json{{"max", 2}, {"expires", "90s"}}));
