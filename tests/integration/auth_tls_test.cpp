@@ -23,16 +23,16 @@ class ConfiguredNatsServer {
     std::ofstream(path) << "port: -1\nports_file_dir: \"" << dir_.path() << "\"\n" << config;
     process_ = std::make_unique<detail::ChildProcess>(
         detail::ChildProcessOptions{.argv = {"nats-server", "-c", path}});
-    const bool ready =
-        test::wait_until([&] { return !port_file().empty() || !process_->running(); });
-    if (!ready || port_file().empty()) {
+    // nats-server writes the ports file in place: it is ready once it parses whole.
+    Json ports;
+    const bool ready = test::wait_until([&] {
+      ports = read_ports();
+      return ports.is_object() || !process_->running();
+    });
+    if (!ready || !ports.is_object()) {
       throw Error(Errc::process, "nats-server did not start: " + process_->describe_exit());
     }
-    std::ifstream file(port_file());
-    std::stringstream text;
-    text << file.rdbuf();
-    const std::string nats_url = Json::parse(text.str())["nats"][0].get<std::string>();
-    port_ = test::port_of(nats_url);
+    port_ = test::port_of(ports["nats"][0].get<std::string>());
   }
   [[nodiscard]] std::string url(const std::string& scheme = "nats") const {
     return scheme + "://127.0.0.1:" + std::to_string(port_);
@@ -40,11 +40,19 @@ class ConfiguredNatsServer {
   [[nodiscard]] const std::string& dir() const { return dir_.path(); }
 
  private:
-  std::string port_file() const {
+  Json read_ports() const {
     for (const auto& entry : std::filesystem::directory_iterator(dir_.path())) {
-      if (entry.path().extension() == ".ports") return entry.path().string();
+      if (entry.path().extension() != ".ports") continue;
+      std::ifstream file(entry.path());
+      std::stringstream text;
+      text << file.rdbuf();
+      Json ports = Json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+      if (ports.is_object() && ports.contains("nats") && ports["nats"].is_array() &&
+          !ports["nats"].empty() && ports["nats"][0].is_string()) {
+        return ports;
+      }
     }
-    return {};
+    return nullptr;
   }
   detail::TempDir dir_;
   std::unique_ptr<detail::ChildProcess> process_;
