@@ -94,14 +94,7 @@ std::map<std::int64_t, int> handled(const std::vector<const AgentProcess*>& agen
   return counts;
 }
 
-std::set<std::string> names_on(const RegistryProcess& node) {
-  RawNats raw(node.client_url());
-  std::set<std::string> names;
-  for (const auto& tool : Json::parse(raw.request("polaris:tool:list", ""))) {
-    names.insert(tool["name"].get<std::string>());
-  }
-  return names;
-}
+using test::names_on;
 
 class Chaos : public ::testing::Test {
  protected:

@@ -8,6 +8,7 @@
 #include "polaris/polaris.hpp"
 #include "registry/nats_server.hpp"
 #include "support/calculator.hpp"
+#include "support/errors.hpp"
 #include "support/process_fixtures.hpp"
 #include "support/wait.hpp"
 
@@ -18,15 +19,7 @@ using namespace std::chrono_literals;
 using test::add;
 using test::calculator;
 
-Errc code_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& error) {
-    return error.code();
-  }
-  ADD_FAILURE() << "no polaris::Error was thrown";
-  return Errc::internal;
-}
+using test::code_of;
 
 std::string message_of(const std::function<void()>& action) {
   try {

@@ -17,6 +17,7 @@
 #include "polaris/polaris.hpp"
 #include "process/child_process.hpp"
 #include "registry/nats_server.hpp"
+#include "support/errors.hpp"
 #include "support/process_fixtures.hpp"
 #include "support/wait.hpp"
 
@@ -28,15 +29,7 @@ using test::Collector;
 using test::RawNats;
 using test::RegistryProcess;
 
-Errc code_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& error) {
-    return error.code();
-  }
-  ADD_FAILURE() << "no polaris::Error was thrown";
-  return Errc::internal;
-}
+using test::code_of;
 
 /// Lets a test hold handlers until it releases them.
 class Latch {
@@ -92,10 +85,9 @@ TEST_F(HaClient, DeclarationsCarryThePolarisFieldAndListsModelIt) {
   RawNats raw(registry_.client_url());
   const Json listed = Json::parse(raw.request("polaris:tool:list", ""));
   ASSERT_EQ(listed.size(), 1U);
-  EXPECT_EQ(listed[0]["polaris"], (Json{{"replicas", 1},
-                                        {"replicable", true},
-                                        {"idempotent", true},
-                                        {"timeout_ms", 1234}}));
+  EXPECT_EQ(
+      listed[0]["polaris"],
+      (Json{{"replicas", 1}, {"replicable", true}, {"idempotent", true}, {"timeout_ms", 1234}}));
   const auto tools = connect_to().list_tools();
   ASSERT_EQ(tools.size(), 1U);
   ASSERT_TRUE(tools[0].polaris.has_value());

@@ -10,6 +10,7 @@
 #include "ha_raw.hpp"
 #include "polaris/polaris.hpp"
 #include "process/child_process.hpp"
+#include "support/errors.hpp"
 #include "support/process_fixtures.hpp"
 #include "support/wait.hpp"
 
@@ -21,15 +22,7 @@ using test::Collector;
 using test::RawNats;
 using test::RegistryProcess;
 
-Errc code_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& error) {
-    return error.code();
-  }
-  ADD_FAILURE() << "no polaris::Error was thrown";
-  return Errc::internal;
-}
+using test::code_of;
 
 // Routes connect asynchronously: a node has joined once a subscription made on it is visible
 // from the other node.

@@ -81,16 +81,7 @@ class WireAgent {
   std::vector<detail::Subscription> subscriptions_;
 };
 
-/// The names a node lists. A node answers the requests of its own clients (NATS prefers a local
-/// member of a queue group), so this is that node's catalogue.
-std::set<std::string> names_on(const RegistryProcess& node) {
-  RawNats raw(node.client_url());
-  std::set<std::string> names;
-  for (const auto& tool : Json::parse(raw.request("polaris:tool:list", ""))) {
-    names.insert(tool["name"].get<std::string>());
-  }
-  return names;
-}
+using test::names_on;
 
 TEST(HaRegistry, ANodeThatStartsCopiesTheWholeCatalogueBeforeItServes) {
   RegistryProcess first(cluster_args({}));

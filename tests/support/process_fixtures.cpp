@@ -67,4 +67,13 @@ std::string RawNats::request(const std::string& subject, const std::string& body
   return {natsMsg_GetData(reply), static_cast<std::size_t>(natsMsg_GetDataLength(reply))};
 }
 
+std::set<std::string> names_on(const RegistryProcess& node) {
+  RawNats raw(node.client_url());
+  std::set<std::string> names;
+  for (const auto& tool : Json::parse(raw.request("polaris:tool:list", ""))) {
+    names.insert(tool["name"].get<std::string>());
+  }
+  return names;
+}
+
 }  // namespace polaris::test

@@ -4,6 +4,7 @@
 #include <nats/nats.h>
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,10 @@ class RawNats {
  private:
   detail::NatsConnectionPtr connection_;
 };
+
+/// The tool names `node` lists on the reference subject. A node answers the requests of its own
+/// clients (NATS prefers a local member of a queue group), so this is that node's catalogue.
+std::set<std::string> names_on(const RegistryProcess& node);
 
 /// The path of the polaris program under test.
 std::string polaris_program();
