@@ -1,7 +1,5 @@
 #include "registry/status.hpp"
 
-#include <set>
-
 #include "common/rfc3339.hpp"
 #include "polaris/version.hpp"
 
@@ -41,19 +39,6 @@ Json build_status(const NodeFacts& facts, const PeerTracker::View& peers,
   };
   if (!peers.available) status["monitoring_problem"] = peers.problem;
   return status;
-}
-
-std::size_t count_agents(const Json& declarations) {
-  if (!declarations.is_array()) return 0;
-  std::set<std::string> agents;
-  for (const auto& declaration : declarations) {
-    if (!declaration.is_object()) continue;
-    const auto extension = declaration.find("polaris");
-    if (extension == declaration.end() || !extension->is_object()) continue;
-    const auto agent = extension->find("agent");
-    if (agent != extension->end() && agent->is_string()) agents.insert(agent->get<std::string>());
-  }
-  return agents.size();
 }
 
 }  // namespace polaris::detail

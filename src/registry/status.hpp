@@ -37,9 +37,4 @@ struct CatalogueCounts {
 Json build_status(const NodeFacts& facts, const PeerTracker::View& peers,
                   const CatalogueCounts& counts);
 
-/// The number of distinct owners (`polaris.agent`) among catalogue declarations: polaris agents
-/// that registered with an agent id (docs/PROTOCOL.md, High availability). Reference agents
-/// carry none and are not counted.
-std::size_t count_agents(const Json& declarations);
-
 }  // namespace polaris::detail

@@ -63,14 +63,6 @@ TEST(ToolStats, InstrumentedHandlerCountsOutcomes) {
   EXPECT_EQ(samples, 3U);
 }
 
-TEST(Status, CountsAgentsByTheirIds) {
-  const Json declarations = Json::parse(R"([
-    {"name": "a", "polaris": {"agent": "A1"}}, {"name": "b", "polaris": {"agent": "A1"}},
-    {"name": "c", "polaris": {"agent": "B2"}}, {"name": "d"}, {"name": "e", "polaris": 3}])");
-  EXPECT_EQ(count_agents(declarations), 2U);
-  EXPECT_EQ(count_agents(Json::object()), 0U);
-}
-
 TEST(Status, BuildsPeersAndCounts) {
   PeerTracker::View view;
   view.available = true;
