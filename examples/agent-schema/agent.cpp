@@ -11,6 +11,7 @@ int main(int argc, char** argv) try {
                             "usage: agent-schema-agent   (serves getWeather, getFortune and "
                             "getCurrentDate; see README.md)"))
     return 0;
+  polaris::install_program_logger("agent-schema-agent", polaris::log_settings_from_env());
   auto conn = polaris::connect();
 
   const polaris::Schema weather = polaris::Object{

@@ -10,6 +10,7 @@ int main(int argc, char** argv) try {
                             "usage: agent-schema-client   (asks the model to use the agent-schema "
                             "tools; see README.md)"))
     return 0;
+  polaris::install_program_logger("agent-schema-client", polaris::log_settings_from_env());
   auto conn = polaris::connect();
   polaris::Session session(conn, {
                                      .on_function_call =

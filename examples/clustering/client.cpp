@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
+    polaris::install_program_logger("clustering-client", polaris::log_settings_from_env());
     auto client = polaris::connect({
         .servers = {"nats://127.0.0.1:4222", "nats://127.0.0.1:4223", "nats://127.0.0.1:4224"},
     });

@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
+    polaris::install_program_logger("clustering-registry",
+                                    polaris::log_settings_from_env({.level = "info"}));
     auto registry = polaris::Registry::start({
         .bind = {.host = "127.0.0.1", .port = 4221 + node},
         .cluster = {.name = "polaris-cluster",

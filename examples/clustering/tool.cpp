@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
     return help ? 0 : 2;
   }
   try {
+    polaris::install_program_logger("clustering-tool", polaris::log_settings_from_env());
     auto conn = polaris::connect({
         .servers = {"nats://127.0.0.1:4222", "nats://127.0.0.1:4223", "nats://127.0.0.1:4224"},
     });

@@ -10,6 +10,7 @@ int main(int argc, char** argv) try {
                             "usage: error-tool-agent   (serves a tool that always fails, with an "
                             "error handler that logs)"))
     return 0;
+  polaris::install_program_logger("error-tool-agent", polaris::log_settings_from_env());
   auto conn = polaris::connect();
   conn.register_tool({
       .name = "unstableService",

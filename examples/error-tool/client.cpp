@@ -10,6 +10,7 @@ int main(int argc, char** argv) try {
                             "usage: error-tool-client   (calls the failing tool directly and "
                             "through a model; see README.md)"))
     return 0;
+  polaris::install_program_logger("error-tool-client", polaris::log_settings_from_env());
   auto conn = polaris::connect();
   polaris::Session session(conn, {
                                      .on_function_call =

@@ -11,6 +11,7 @@ int main(int argc, char** argv) try {
                             "usage: json-schema   (generate_json with an output schema, and "
                             "generate with a JSON-shaped prompt)"))
     return 0;
+  polaris::install_program_logger("json-schema", polaris::log_settings_from_env());
   // generate_json: the model must answer JSON matching the schema; the result is parsed.
   auto
       recipe =

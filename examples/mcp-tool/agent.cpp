@@ -24,7 +24,8 @@ int main(int argc, char** argv) {
     options.client.server.sse = mode == "sse";
   }
   try {
-    auto conn = polaris::connect({.servers = {"nats://127.0.0.1:4222"}});
+    polaris::install_program_logger("mcp-tool-agent", polaris::log_settings_from_env());
+    auto conn = polaris::connect();
     polaris::mcp::Import imported(conn, options);
     for (const auto& name : imported.tools()) std::cout << "imported " << name << '\n';
     polaris::wait_for_shutdown();  // closing unregisters the tools and stops the MCP server

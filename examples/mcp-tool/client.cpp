@@ -3,15 +3,20 @@
 
 #include <polaris/polaris.hpp>
 
-int main() {
+#include "example_main.hpp"
+
+int main(int argc, char** argv) {
+  if (example::handled_help(argc, argv,
+                            "usage: mcp-tool-client   (calls the tools mcp-tool-agent imported)"))
+    return 0;
+  polaris::install_program_logger("mcp-tool-client", polaris::log_settings_from_env());
   try {
-    auto client = polaris::connect({.servers = {"nats://127.0.0.1:4222"}});
+    auto client = polaris::connect();
     const auto reply = client.call("mcp_echo", {{"message", "hello from polaris"}});
     std::cout << reply["results"][0].get<std::string>() << '\n';  // Echo: hello from polaris
     const auto sum = client.call("mcp_get-sum", {{"a", 35}, {"b", 21}});
     std::cout << sum["results"][0].get<std::string>() << '\n';
   } catch (const std::exception& error) {
-    std::cerr << "error: " << error.what() << '\n';
-    return 1;
+    return example::report(error);
   }
 }

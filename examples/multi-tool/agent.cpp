@@ -8,6 +8,7 @@ int main(int argc, char** argv) try {
                             "usage: multi-tool-agent   (serves calculatorA and calculatorB on "
                             "nats://127.0.0.1:4222 until SIGINT/SIGTERM)"))
     return 0;
+  polaris::install_program_logger("multi-tool-agent", polaris::log_settings_from_env());
   auto conn = polaris::connect();  // nats://127.0.0.1:4222, or see ConnectOptions::servers
   const polaris::Schema operands =
       polaris::Object{.properties = {

@@ -10,6 +10,7 @@ int main(int argc, char** argv) try {
                             "usage: multi-tool-client   (asks the model to chain calculatorA and "
                             "calculatorB; see README.md)"))
     return 0;
+  polaris::install_program_logger("multi-tool-client", polaris::log_settings_from_env());
   auto conn = polaris::connect();
   polaris::Session session(
       conn, {

@@ -12,6 +12,7 @@ int main(int argc, char** argv) try {
                             "usage: remote-log-agent [ROOT]   (serves the last lines of files "
                             "under ROOT; see README.md)"))
     return 0;
+  polaris::install_program_logger("remote-log-agent", polaris::log_settings_from_env());
   const std::filesystem::path root = argc > 1 ? argv[1] : "logs";
   auto conn = polaris::connect();
   conn.register_tool({

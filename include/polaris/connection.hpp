@@ -28,7 +28,8 @@ struct TlsOptions {
 
 /// Options of connect(). Every field has a working default.
 struct ConnectOptions {
-  /// NATS URLs of registry nodes, e.g. "nats://127.0.0.1:4222". Empty: nats://127.0.0.1:4222.
+  /// NATS URLs of registry nodes, e.g. "nats://127.0.0.1:4222". Empty: the comma-separated
+  /// list in $POLARIS_SERVERS, else nats://127.0.0.1:4222.
   std::vector<std::string> servers;
   /// Connection name shown by the server; empty: the host name.
   std::string name;

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <string_view>
 
 namespace spdlog {
 class logger;
@@ -20,5 +22,26 @@ using Logger = std::shared_ptr<spdlog::logger>;
 /// (levels as spdlog names them: trace, debug, info, warning, error, critical). Install it with
 /// `logger->set_formatter(polaris::make_json_log_formatter())`; `polaris --log-format json` does.
 std::unique_ptr<spdlog::formatter> make_json_log_formatter();
+
+/// How a program logs. Every polaris program (the `polaris` command and the examples) takes these
+/// from its flags or from the environment, so that operators can switch a fleet to JSON lines
+/// without touching command lines.
+struct LogSettings {
+  /// trace, debug, info, warn, error or off.
+  std::string level = "warn";
+  /// text, or json (see make_json_log_formatter()).
+  std::string format = "text";
+};
+
+/// `defaults`, with POLARIS_LOG_LEVEL and POLARIS_LOG_FORMAT applied where they are set and not
+/// empty. The values are checked by install_program_logger(), not here.
+LogSettings log_settings_from_env(LogSettings defaults = {});
+
+/// Creates the program's one logger: named `name`, writing to stderr (stdout is left to the
+/// program's results), at `settings.level` and in `settings.format`. It becomes spdlog's default
+/// logger, which polaris uses wherever an options struct names no logger. Throws
+/// polaris::Error(invalid_argument) naming an unknown level or format. Call it once, early in
+/// main(), before other threads log; a second call replaces the logger.
+Logger install_program_logger(std::string_view name, const LogSettings& settings);
 
 }  // namespace polaris

@@ -8,22 +8,6 @@
 
 namespace polaris::cli {
 
-std::vector<std::string> servers_from(const std::vector<std::string>& flag) {
-  if (!flag.empty()) return flag;
-  std::vector<std::string> servers;
-  // NOLINTNEXTLINE(concurrency-mt-unsafe): read before any thread starts
-  if (const char* env = std::getenv("POLARIS_SERVERS"); env != nullptr) {
-    std::istringstream list(env);
-    for (std::string url; std::getline(list, url, ',');) {
-      const auto first = url.find_first_not_of(" \t");
-      const auto last = url.find_last_not_of(" \t");
-      if (first != std::string::npos) servers.push_back(url.substr(first, last - first + 1));
-    }
-  }
-  if (servers.empty()) servers.emplace_back("nats://127.0.0.1:4222");
-  return servers;
-}
-
 void add_server_option(CLI::App& command, std::vector<std::string>& servers) {
   command
       .add_option("-s,--server", servers,
@@ -57,7 +41,7 @@ std::optional<Connection> connect_client(const std::vector<std::string>& servers
                                          int failure_code) {
   try {
     // A one-shot command does not need keepalives or its own tools.
-    ConnectOptions options{.servers = servers_from(servers),
+    ConnectOptions options{.servers = servers,
                            .name = "polaris-cli",
                            .keepalive_interval = std::chrono::milliseconds::zero()};
     apply_credentials_from_env(options);

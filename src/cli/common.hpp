@@ -19,9 +19,6 @@ enum ExitCode : int {
   kCannotConnect = 3,  ///< no server could be reached
 };
 
-/// --server flags, else $POLARIS_SERVERS (comma-separated), else nats://127.0.0.1:4222.
-std::vector<std::string> servers_from(const std::vector<std::string>& flag);
-
 /// Adds --server to a client subcommand.
 void add_server_option(CLI::App& command, std::vector<std::string>& servers);
 

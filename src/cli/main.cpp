@@ -1,7 +1,4 @@
 // polaris: the command-line program (registry node and client commands).
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
-
 #include <iostream>
 
 #include "cli/common.hpp"
@@ -13,14 +10,17 @@ int run(int argc, char** argv) {
   CLI::App app{"polaris: distributed AI agents that use function calling", "polaris"};
   app.require_subcommand(1);
   app.fallthrough();  // global options may follow the subcommand
-  std::string log_level = "warn";
+  // Flags win over POLARIS_LOG_LEVEL / POLARIS_LOG_FORMAT, which win over the defaults.
+  const polaris::LogSettings from_env = polaris::log_settings_from_env({.level = "", .format = ""});
+  std::string log_level = from_env.level;
   app.add_option("--log-level", log_level,
-                 "trace, debug, info, warn, error or off (default: warn; info for registry)")
+                 "trace, debug, info, warn, error or off (default: $POLARIS_LOG_LEVEL, else warn; "
+                 "info for registry)")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
-  std::string log_format = "text";
+  std::string log_format = from_env.format.empty() ? "text" : from_env.format;
   app.add_option("--log-format", log_format,
-                 "text (default) or json: one JSON object per line with time, level, logger, "
-                 "message")
+                 "text or json: one JSON object per line with time, level, logger, message "
+                 "(default: $POLARIS_LOG_FORMAT, else text)")
       ->check(CLI::IsMember({"text", "json"}));
 
   int exit_code = polaris::cli::kSuccess;
@@ -34,16 +34,14 @@ int run(int argc, char** argv) {
   polaris::cli::add_stats_command(app, exit_code);
   polaris::cli::add_passwd_command(app, exit_code);
 
-  // One logger for the whole program, on stderr so that stdout carries only results.
-  auto logger = spdlog::stderr_color_mt("polaris");
-  spdlog::set_default_logger(logger);
+  // One logger for the whole program, on stderr so that stdout carries only results. Installed
+  // before parsing so that nothing logs through an unconfigured default; set up again once the
+  // flags are known.
+  polaris::install_program_logger("polaris", {});
   app.parse_complete_callback([&] {
     const bool is_registry = app.got_subcommand("registry");
-    const auto level = app.get_option("--log-level")->count() > 0 || !is_registry
-                           ? spdlog::level::from_str(log_level)
-                           : spdlog::level::info;
-    spdlog::set_level(level);
-    if (log_format == "json") logger->set_formatter(polaris::make_json_log_formatter());
+    const std::string level = !log_level.empty() ? log_level : is_registry ? "info" : "warn";
+    polaris::install_program_logger("polaris", {.level = level, .format = log_format});
   });
   try {
     app.parse(argc, argv);

@@ -13,7 +13,7 @@ namespace polaris::cli {
 std::optional<detail::NatsConnectionPtr> connect_plain(const std::vector<std::string>& servers,
                                                        int& exit_code) {
   try {
-    const ConnectOptions options{.servers = servers_from(servers), .name = "polaris-cli"};
+    const ConnectOptions options{.servers = servers, .name = "polaris-cli"};
     auto nats_options = detail::make_nats_options(options, {});
     return detail::connect_nats(nats_options.get(), options.servers);
   } catch (const Error& error) {

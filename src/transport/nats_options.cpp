@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <array>
+#include <cstdlib>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -47,14 +49,29 @@ std::string agent_namespace_of(const ConnectOptions& options) {
   return is_token(options.user) ? options.user : std::string();
 }
 
+std::vector<std::string> default_servers() {
+  std::vector<std::string> servers;
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): only setenv races with it, and programs do not.
+  if (const char* env = std::getenv("POLARIS_SERVERS"); env != nullptr) {
+    std::istringstream list(env);
+    for (std::string url; std::getline(list, url, ',');) {
+      const auto first = url.find_first_not_of(" \t");
+      const auto last = url.find_last_not_of(" \t");
+      if (first != std::string::npos) servers.push_back(url.substr(first, last - first + 1));
+    }
+  }
+  if (servers.empty()) servers.emplace_back("nats://127.0.0.1:4222");
+  return servers;
+}
+
 NatsOptionsPtr make_nats_options(const ConnectOptions& options, const NatsEventHandlers& handlers) {
   natsOptions* raw = nullptr;
   check_nats(natsOptions_Create(&raw), "cannot create NATS options");
   NatsOptionsPtr nats_options(raw);
   natsOptions* o = nats_options.get();
 
-  std::vector<std::string> servers = options.servers;
-  if (servers.empty()) servers.emplace_back("nats://127.0.0.1:4222");
+  const std::vector<std::string> servers =
+      options.servers.empty() ? default_servers() : options.servers;
   std::vector<const char*> urls;
   urls.reserve(servers.size());
   for (const auto& url : servers) urls.push_back(url.c_str());
@@ -123,7 +140,7 @@ NatsConnectionPtr connect_nats(natsOptions* options, const std::vector<std::stri
   natsConnection* raw = nullptr;
   const natsStatus status = natsConnection_Connect(&raw, options);
   if (status != NATS_OK) {
-    const std::string tried = servers.empty() ? "nats://127.0.0.1:4222" : join(servers);
+    const std::string tried = join(servers.empty() ? default_servers() : servers);
     try {
       throw_nats_error(status, "cannot connect to " + tried);
     } catch (const Error& error) {

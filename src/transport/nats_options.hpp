@@ -17,6 +17,10 @@ struct NatsEventHandlers {
   void* closure = nullptr;
 };
 
+/// The servers of a ConnectOptions that names none: $POLARIS_SERVERS (comma-separated), else
+/// nats://127.0.0.1:4222.
+std::vector<std::string> default_servers();
+
 /// Builds nats.c options applying every ConnectOptions field (servers, name, auth, TLS,
 /// timeouts, reconnect policy, randomisation, echo) plus low-latency sends.
 /// @throws Error(Errc::invalid_argument) for unusable options (e.g. unreadable TLS files).
