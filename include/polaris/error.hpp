@@ -30,6 +30,9 @@ enum class Errc {
   protocol,             ///< a peer answered with something that is not the protocol
   process,              ///< a child process (nats-server) failed to start or died
   internal,             ///< a bug or an unexpected failure of a library below us
+  /// the server's permissions refuse this user the subject (a tool outside the caller's
+  /// allow-list, a registration by a caller): see docs/SECURITY.md
+  permission_denied,
 };
 
 /// Returns a short lower-case name, e.g. "no_such_tool".

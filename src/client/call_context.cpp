@@ -1,6 +1,8 @@
 #include "client/call_context.hpp"
 
 #include "polaris/json.hpp"
+#include "protocol/wire.hpp"
+#include "transport/nats_handles.hpp"
 
 namespace polaris {
 
@@ -35,8 +37,17 @@ void notify(const Request::Context* context, Json message) {
   } catch (const std::exception&) {  // invalid UTF-8 in a string
     body = message.dump(-1, ' ', false, Json::error_handler_t::replace);
   }
-  (void)natsConnection_Publish(context->connection, context->progress_subject.c_str(), body.data(),
-                               static_cast<int>(body.size()));
+  // Marked, because the progress subject may be the call's reply subject (docs/PROTOCOL.md).
+  natsMsg* raw = nullptr;
+  if (natsMsg_Create(&raw, context->progress_subject.c_str(), nullptr, body.data(),
+                     static_cast<int>(body.size())) != NATS_OK) {
+    return;
+  }
+  const detail::NatsMsgPtr msg(raw);
+  const std::string status(wire::kProgressStatus);
+  if (natsMsgHeader_Set(raw, wire::kStatusHeader, status.c_str()) == NATS_OK) {
+    (void)natsConnection_PublishMsg(context->connection, raw);
+  }
 }
 
 bool wants_notifications(const Request::Context* context) {

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 
@@ -26,6 +27,15 @@ void CallServer::answer(const std::string& reply_subject, const std::vector<std:
     // A polaris caller retries with the reply subject of its first attempt: one reply is enough.
     if (repeat != reply_subject) publisher_.reply(repeat, reply, status);
   }
+}
+
+std::vector<std::string> CallServer::on_reconnected() {
+  std::vector<std::string> subjects = publisher_.on_reconnected();
+  const auto running = cache_.running_reply_subjects();
+  subjects.insert(subjects.end(), running.begin(), running.end());
+  std::sort(subjects.begin(), subjects.end());
+  subjects.erase(std::unique(subjects.begin(), subjects.end()), subjects.end());
+  return subjects;
 }
 
 void CallServer::serve(ServedTool& served, NatsMsgPtr msg) {

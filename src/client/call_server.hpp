@@ -38,6 +38,10 @@ class CallServer {
   void serve_unknown(std::string_view name, NatsMsgPtr msg);
 
   [[nodiscard]] ReplyPublisher& publisher() { return publisher_; }
+  /// The connection is back: re-sends recent replies, and returns the reply subjects of the calls
+  /// whose replies may have been lost (running calls included: their replies will be published
+  /// on a connection that never received them).
+  std::vector<std::string> on_reconnected();
 
  private:
   /// Publishes `reply` to the caller and to every repeat that waited for it.

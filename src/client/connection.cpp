@@ -91,7 +91,7 @@ Connection::Impl::Impl(ConnectOptions options)
       .disconnected = &detail::on_disconnected_event,
       .reconnected = &detail::on_reconnected_event,
       .closed = &detail::on_closed_event,
-      .error = nullptr,
+      .error = &detail::on_error_event,
       .closure = this,
   };
   auto nats_options = detail::make_nats_options(options_, handlers);
@@ -118,10 +118,22 @@ Connection::Impl::Impl(ConnectOptions options)
           }
           if (detail::RequestMux* mux = mux_ready_.load()) mux->agent_gone(body["agent"], tools);
         });
+    back_subscription_ = detail::Subscription(
+        connection_.get(), std::string(wire::kAgentBackSubject), "",
+        [this](detail::NatsMsgPtr msg) {
+          const Json body = polaris::detail::parse_untrusted_json(detail::message_body(msg.get()));
+          if (!body.is_object() || !body.value("agent", Json()).is_string()) return;
+          std::vector<std::string> subjects;
+          for (const auto& subject : body.value("reply_subjects", Json::array())) {
+            if (subject.is_string()) subjects.push_back(subject.get<std::string>());
+          }
+          if (detail::RequestMux* mux = mux_ready_.load()) mux->agent_back(body["agent"], subjects);
+        });
     mux_ready_ = mux_.get();
   } catch (...) {
     agent_subscription_.unsubscribe();
     gone_subscription_.unsubscribe();
+    back_subscription_.unsubscribe();
     if (timer_) timer_->stop();
     natsConnection_Close(connection_.get());
     closed_event_.get_future().wait_for(std::chrono::seconds(5));
@@ -158,7 +170,7 @@ void Connection::Impl::on_reconnected() {
   detail::RequestMux* mux = mux_ready_.load();
   if (mux == nullptr) return;
   // Replies sent just before the disconnect may have been lost with the node.
-  call_server_->publisher().on_reconnected();
+  announce_back(call_server_->on_reconnected());
   mux->on_reconnected();
   // The node we reached may have restarted with an empty catalogue: refresh it now.
   keepalive_soon();
@@ -170,6 +182,30 @@ void Connection::Impl::on_closed() {
     mux->fail_all(Errc::connection_lost, "the connection to the registry was closed");
   }
   closed_event_.set_value();
+}
+
+void Connection::Impl::on_async_error(natsStatus status, const std::string& subject,
+                                      const std::string& reason) {
+  if (status == NATS_SLOW_CONSUMER) {
+    // Messages were dropped: calls to this subject will time out at their callers.
+    log_->warn("messages on {} were dropped: this program cannot keep up ({})",
+               subject.empty() ? std::string("a subscription") : subject, reason);
+    return;
+  }
+  const auto denied =
+      status == NATS_NOT_PERMITTED ? detail::denied_publish_subject(reason) : std::nullopt;
+  if (!denied) {
+    log_->warn("the server reported: {}", reason);
+    return;
+  }
+  detail::RequestMux* mux = mux_ready_.load();
+  if (mux != nullptr && mux->publish_denied(*denied, reason) > 0) {
+    log_->warn("the server refused a request: {}", reason);
+  } else {
+    // Not a request of ours: a reply re-sent after a reconnect, which NATS permissions allow
+    // only on the connection that received the call; its caller is asked to send it again.
+    log_->debug("the server refused a publication: {}", reason);
+  }
 }
 
 std::chrono::milliseconds Connection::Impl::timeout_of(std::string_view name,
@@ -357,6 +393,7 @@ void Connection::Impl::close() {
     revoked_.clear();  // waits for their last calls
   }
   gone_subscription_.unsubscribe();
+  back_subscription_.unsubscribe();
   mux_ready_ = nullptr;
   mux_->close();
   natsConnection_Close(connection_.get());

@@ -3,6 +3,8 @@
 // nats.c delivers for a connection, before destroying it.
 #include "client/connection_events.hpp"
 
+#include <string>
+
 #include "client/connection_impl.hpp"
 
 namespace polaris::detail {
@@ -17,6 +19,17 @@ void on_reconnected_event(natsConnection* /*connection*/, void* closure) {
 
 void on_closed_event(natsConnection* /*connection*/, void* closure) {
   static_cast<Connection::Impl*>(closure)->on_closed();
+}
+
+void on_error_event(natsConnection* connection, natsSubscription* subscription, natsStatus status,
+                    void* closure) {
+  // Inside this callback nats.c has set the connection's last error to this error's text.
+  const char* text = nullptr;
+  (void)natsConnection_GetLastError(connection, &text);
+  const std::string reason = text != nullptr && *text != '\0' ? text : natsStatus_GetText(status);
+  const std::string subject =
+      subscription != nullptr ? std::string(natsSubscription_GetSubject(subscription)) : "";
+  static_cast<Connection::Impl*>(closure)->on_async_error(status, subject, reason);
 }
 
 }  // namespace polaris::detail

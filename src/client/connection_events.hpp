@@ -8,5 +8,8 @@ namespace polaris::detail {
 void on_disconnected_event(natsConnection* connection, void* closure);
 void on_reconnected_event(natsConnection* connection, void* closure);
 void on_closed_event(natsConnection* connection, void* closure);
+/// Asynchronous errors: permission violations, slow consumers.
+void on_error_event(natsConnection* connection, natsSubscription* subscription, natsStatus status,
+                    void* closure);
 
 }  // namespace polaris::detail

@@ -57,6 +57,8 @@ class Connection::Impl {
   void on_disconnected();
   void on_reconnected();
   void on_closed();
+  /// An error nats.c reports after the fact; `subject`: the subscription's, or empty.
+  void on_async_error(natsStatus status, const std::string& subject, const std::string& reason);
 
  private:
   using ServedTool = detail::ServedTool;
@@ -92,6 +94,9 @@ class Connection::Impl {
   void send_keepalive();
   void send_heartbeat();
   void request_resync();
+  /// After a reconnect, an agent names the reply subjects of the calls whose replies may be
+  /// lost, so that their callers send those calls again (see wire::kAgentBackSubject).
+  void announce_back(const std::vector<std::string>& reply_subjects);
   void keepalive_soon();
 
   // Listing (connection_list.cpp).
@@ -128,6 +133,7 @@ class Connection::Impl {
 
   detail::Subscription agent_subscription_;  // polaris.agent.<id>.> (direct calls, control)
   detail::Subscription gone_subscription_;   // polaris.registry.agent.gone
+  detail::Subscription back_subscription_;   // polaris.agent.back
 
   std::promise<void> closed_event_;
   std::unique_ptr<detail::ServiceDiscovery> discovery_;  // [observe] $SRV.PING/INFO/STATS

@@ -2,6 +2,8 @@
 // all on the connection's timer thread, none of them blocking it.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "client/connection_impl.hpp"
 #include "client/payload_split.hpp"
 #include "common/untrusted_json.hpp"
@@ -91,6 +93,32 @@ void Connection::Impl::send_heartbeat() {
   const natsStatus status = natsConnection_Publish(connection_.get(), subject.c_str(), body.data(),
                                                    static_cast<int>(body.size()));
   if (status != NATS_OK) log_->debug("heartbeat not sent: {}", natsStatus_GetText(status));
+}
+
+void Connection::Impl::announce_back(const std::vector<std::string>& reply_subjects) {
+  // Replies published around the disconnect may be lost, and publishing them on the new
+  // connection is refused under NATS permissions (allow_responses knows only the messages this
+  // connection received): their callers ask again instead, and the reply cache answers. Only
+  // reply subjects are named, never call ids, which would let others read cached replies.
+  constexpr std::size_t kPerMessage = 500;  // about 30 KB, far below any max payload
+  const std::string subject(wire::kAgentBackSubject);
+  for (std::size_t first = 0; first < reply_subjects.size(); first += kPerMessage) {
+    const auto last = std::min(reply_subjects.size(), first + kPerMessage);
+    const std::string body =
+        Json{{"agent", agent_id_},
+             {"reply_subjects", std::vector<std::string>(reply_subjects.begin() + first,
+                                                         reply_subjects.begin() + last)}}
+            .dump();
+    const natsStatus status = natsConnection_Publish(connection_.get(), subject.c_str(),
+                                                     body.data(), static_cast<int>(body.size()));
+    if (status != NATS_OK) {
+      log_->debug("reconnection not announced: {}", natsStatus_GetText(status));
+      return;
+    }
+  }
+  if (!reply_subjects.empty()) {
+    log_->debug("asked the callers of {} call(s) to send them again", reply_subjects.size());
+  }
 }
 
 void Connection::Impl::request_resync() {

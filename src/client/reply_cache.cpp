@@ -9,7 +9,7 @@ ReplyCache::Admission ReplyCache::admit(const std::string& call_id,
   auto it = entries_.find(call_id);
   if (it == entries_.end()) {
     if (!may_run) return {Kind::unknown, {}};
-    entries_.emplace(call_id, Entry{});
+    entries_.emplace(call_id, Entry{.reply_subject = reply_subject});
     return {Kind::run, {}};
   }
   if (it->second.answered) return {Kind::answered, it->second.reply};
@@ -29,6 +29,17 @@ std::vector<std::string> ReplyCache::finish(const std::string& call_id, const st
   answered_order_.emplace_back(Clock::now() + ttl_, call_id);
   evict(Clock::now());
   return waiters;
+}
+
+std::vector<std::string> ReplyCache::running_reply_subjects() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> subjects;
+  for (const auto& [call_id, entry] : entries_) {
+    if (entry.answered) continue;
+    if (!entry.reply_subject.empty()) subjects.push_back(entry.reply_subject);
+    subjects.insert(subjects.end(), entry.waiters.begin(), entry.waiters.end());
+  }
+  return subjects;
 }
 
 std::vector<std::string> ReplyCache::abandon(const std::string& call_id) {

@@ -43,6 +43,8 @@ class ReplyCache {
   std::vector<std::string> finish(const std::string& call_id, const std::string& reply);
   /// The call did not run (refused): forgets it; returns the reply subjects of repeats.
   std::vector<std::string> abandon(const std::string& call_id);
+  /// The reply subjects of the calls still running (first attempts and repeats).
+  [[nodiscard]] std::vector<std::string> running_reply_subjects() const;
   /// True while the call runs (or waits for a thread).
   [[nodiscard]] bool running(const std::string& call_id) const;
   [[nodiscard]] std::size_t size() const;
@@ -51,6 +53,7 @@ class ReplyCache {
   struct Entry {
     bool answered = false;
     std::string reply;
+    std::string reply_subject;  // of the attempt that runs it
     std::vector<std::string> waiters;
   };
   void evict(Clock::time_point now);

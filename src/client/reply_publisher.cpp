@@ -57,17 +57,22 @@ void ReplyPublisher::on_disconnected() {
   recent_bytes_ = 0;
 }
 
-void ReplyPublisher::on_reconnected() {
+std::vector<std::string> ReplyPublisher::on_reconnected() {
   std::vector<Sent> resend;
+  std::vector<std::string> subjects;
   {
     std::lock_guard lock(mutex_);
     resend.swap(to_resend_);
+    // recent_ was emptied at the disconnect: it holds what was sent since.
+    for (const auto& sent : recent_) subjects.push_back(sent.subject);
   }
+  for (const auto& sent : resend) subjects.push_back(sent.subject);
   if (!resend.empty()) {
     log_->debug("re-sending {} repl{} sent just before the disconnect", resend.size(),
                 resend.size() == 1 ? "y" : "ies");
   }
   for (const auto& sent : resend) publish(sent.subject, *sent.body, sent.status, nullptr, nullptr);
+  return subjects;
 }
 
 }  // namespace polaris::detail

@@ -35,8 +35,10 @@ class ReplyPublisher {
 
   /// The connection dropped: keeps the replies of the last second for on_reconnected().
   void on_disconnected();
-  /// The connection is back: publishes them again.
-  void on_reconnected();
+  /// The connection is back: publishes them again. Returns the reply subjects of the replies
+  /// that may have been lost: those, and the ones sent while the connection was down (which
+  /// nats.c buffered and sent on the new connection, where NATS permissions may refuse them).
+  std::vector<std::string> on_reconnected();
 
  private:
   struct Sent {

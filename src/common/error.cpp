@@ -34,6 +34,8 @@ std::string_view to_string(Errc code) noexcept {
       return "process";
     case Errc::internal:
       return "internal";
+    case Errc::permission_denied:
+      return "permission_denied";
   }
   return "unknown";
 }

@@ -17,6 +17,10 @@ inline constexpr std::string_view kToolSubjectPrefix = "polaris:user-func:";
 inline constexpr std::string_view kBatchRegisterSubject = "polaris.registry.register";
 inline constexpr std::string_view kPagedListSubject = "polaris.registry.list";
 inline constexpr std::string_view kAgentHeartbeatSubject = "polaris.agent.heartbeat";
+/// An agent that reconnected, {"agent": "<id>", "reply_subjects": [...]}: the callers whose
+/// reply subjects are named re-send those calls to it, so that it answers on the new connection
+/// replies lost with (or refused after) the old one (docs/PROTOCOL.md).
+inline constexpr std::string_view kAgentBackSubject = "polaris.agent.back";
 inline constexpr std::string_view kAgentGoneSubject = "polaris.registry.agent.gone";
 /// Registry nodes among themselves.
 inline constexpr std::string_view kSyncEventSubject = "polaris.registry.sync.event";
@@ -28,11 +32,15 @@ inline constexpr const char* kRegistryQueue = "polaris-registry";
 /// polaris extension headers (reference peers ignore headers).
 /// On a call: the caller's timeout in milliseconds, relative because clocks differ.
 inline constexpr const char* kTimeoutHeader = "Polaris-Timeout";
-/// On a call: a subject where the agent may publish progress notifications.
+/// On a call: a subject where the agent may publish progress notifications. polaris callers
+/// name the call's own reply subject, which the agent may answer even under NATS permissions
+/// (allow_responses); each notification there carries Polaris-Status: progress.
 inline constexpr const char* kProgressHeader = "Polaris-Progress";
 /// On a reply: "busy" when the agent refused the call because the tool's pool is full.
 inline constexpr const char* kStatusHeader = "Polaris-Status";
 inline constexpr std::string_view kBusyStatus = "busy";
+/// Polaris-Status of a progress or log notification: more messages follow on the subject.
+inline constexpr std::string_view kProgressStatus = "progress";
 
 // High availability (docs/PROTOCOL.md, "High availability (polaris extensions)").
 /// The queue group of tool subscriptions: replicas share calls, each call runs once.

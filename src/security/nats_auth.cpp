@@ -40,9 +40,10 @@ Json agent_permissions(const UserConfig& user, std::chrono::seconds window) {
   publish.push_back(kHaRegister);
   publish.push_back(kHaList);
   publish.push_back(kHeartbeat);
+  publish.push_back(wire::kAgentBackSubject);
   // Its own agent subjects (direct calls, resync, revoked) and nobody else's.
-  Json subscribe = Json::array(
-      {inbox_prefix_for(user.name) + ".>", agent_namespace(user), kAgentGone, kServiceDiscovery});
+  Json subscribe = Json::array({inbox_prefix_for(user.name) + ".>", agent_namespace(user),
+                                kAgentGone, wire::kAgentBackSubject, kServiceDiscovery});
   Json deny_subscribe = Json::array();
   if (any_tool(user)) {
     // "*" matches every one-token subject, which includes every colon-named tool subject and
@@ -57,9 +58,10 @@ Json agent_permissions(const UserConfig& user, std::chrono::seconds window) {
   }
   Json permissions{{"publish", {{"allow", publish}}}, {"subscribe", {{"allow", subscribe}}}};
   if (!deny_subscribe.empty()) permissions["subscribe"]["deny"] = deny_subscribe;
-  // Agents answer calls (reply, and an acknowledgement before it) on the caller's reply subject
-  // only: they may not publish into inboxes otherwise.
-  permissions["allow_responses"] = {{"max", 2}, {"expires", std::to_string(window.count()) + "s"}};
+  // Agents answer calls on the caller's reply subject only (acknowledgements, progress and log
+  // messages, the reply): they may not publish into inboxes otherwise. nats-server takes a
+  // negative max as "no limit"; the window still bounds how long a reply subject stays open.
+  permissions["allow_responses"] = {{"max", -1}, {"expires", std::to_string(window.count()) + "s"}};
   return permissions;
 }
 
@@ -76,10 +78,11 @@ Json caller_permissions(const UserConfig& user) {
       publish.push_back(direct_subject(tool));
     }
   }
-  Json permissions{{"publish", {{"allow", publish}}},
-                   {"subscribe",
-                    {{"allow", Json::array({inbox_prefix_for(user.name) + ".>",
-                                            agent_namespace(user), kAgentGone})}}}};
+  Json permissions{
+      {"publish", {{"allow", publish}}},
+      {"subscribe",
+       {{"allow", Json::array({inbox_prefix_for(user.name) + ".>", agent_namespace(user),
+                               kAgentGone, wire::kAgentBackSubject})}}}};
   if (!deny_publish.empty()) permissions["publish"]["deny"] = deny_publish;
   return permissions;
 }

@@ -68,6 +68,38 @@ void RegistrySecurity::apply_to(ConnectOptions& options, bool attach,
   }
 }
 
+namespace {
+
+const char* auth_kind(const SecurityConfig& config) {
+  if (!config.token.empty()) return "a token";
+  if (!config.users.empty()) return "users";
+  return "no authentication";
+}
+
+}  // namespace
+
+void refuse_restart_only_changes(const SecurityConfig& running, const SecurityConfig& fresh) {
+  // The registry's own connection to its nats-server authenticates and connects the way the
+  // running configuration says; after such a reload nats-server would drop it and refuse it
+  // back, leaving a registry that answers nothing.
+  if (std::string_view(auth_kind(running)) != auth_kind(fresh)) {
+    throw Error(Errc::invalid_argument, std::string("the configuration changes from ") +
+                                            auth_kind(running) + " to " + auth_kind(fresh) +
+                                            ", which needs a restart of the registry");
+  }
+  if (running.token != fresh.token) {
+    throw Error(Errc::invalid_argument,
+                "a new token needs a restart of the registry (nats-server would disconnect every "
+                "client of the old one, the registry included)");
+  }
+  if (running.tls.has_value() != fresh.tls.has_value() ||
+      running.cluster_tls.has_value() != fresh.cluster_tls.has_value()) {
+    throw Error(Errc::invalid_argument,
+                "turning TLS on or off needs a restart of the registry (certificates and keys "
+                "may change on reload)");
+  }
+}
+
 void RegistrySecurity::reload(const std::function<void(const NatsConfigExtras&)>& apply) {
   std::lock_guard reloading(reload_mutex_);
   std::string source;
@@ -79,6 +111,10 @@ void RegistrySecurity::reload(const std::function<void(const NatsConfigExtras&)>
     throw Error(Errc::invalid_argument, "the security configuration was not read from a file");
   }
   SecurityConfig fresh = load_security_config(source);  // throws: the old one stays
+  {
+    std::lock_guard lock(mutex_);
+    refuse_restart_only_changes(config_, fresh);
+  }
   auto policy = policy_for(fresh);
   // internal_ never changes after construction; hashing (slow) stays outside the lock.
   const NatsConfigExtras extras = render_nats_security(fresh, internal_);

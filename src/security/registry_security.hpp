@@ -20,6 +20,12 @@
 
 namespace polaris::detail {
 
+/// Throws Error(invalid_argument) when going from `running` to `fresh` cannot be done by a
+/// reload: a change between token, users and no authentication, a new token, or TLS turned on
+/// or off on the client or cluster port. Users, passwords, roles, allow-lists and certificate
+/// files may change.
+void refuse_restart_only_changes(const SecurityConfig& running, const SecurityConfig& fresh);
+
 /// The registry's handlers call the check methods (the "security hooks" in registry.cpp); they
 /// are no-ops (allow everything) while roles are off.
 ///
@@ -39,8 +45,8 @@ class RegistrySecurity {
   /// Re-reads SecurityConfig::source_file, makes the new checks apply, and hands the new
   /// nats-server configuration to `apply` (e.g. NatsServer::reload). Concurrent reloads run one
   /// after the other, so the last file read is also the last configuration applied.
-  /// @throws Error(Errc::invalid_argument) when there is no file or it is invalid (the old
-  ///         configuration stays).
+  /// @throws Error(Errc::invalid_argument) when there is no file, it is invalid, or it changes
+  ///         what only a restart can (refuse_restart_only_changes); the old configuration stays.
   void reload(const std::function<void(const NatsConfigExtras&)>& apply);
 
   /// The list answer for the requester whose reply subject is `reply` (may be null): `tools`

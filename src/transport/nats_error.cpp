@@ -1,5 +1,6 @@
 #include "transport/nats_error.hpp"
 
+#include <optional>
 #include <string>
 
 namespace polaris::detail {
@@ -8,7 +9,6 @@ Errc errc_from_nats(natsStatus status) noexcept {
   switch (status) {
     case NATS_NO_SERVER:
     case NATS_SSL_ERROR:
-    case NATS_NOT_PERMITTED:
     case NATS_IO_ERROR:
       return Errc::connection_failed;
     case NATS_TIMEOUT:
@@ -28,6 +28,8 @@ Errc errc_from_nats(natsStatus status) noexcept {
       return Errc::invalid_argument;
     case NATS_PROTOCOL_ERROR:
       return Errc::protocol;
+    case NATS_NOT_PERMITTED:
+      return Errc::permission_denied;
     default:
       return Errc::internal;
   }
@@ -48,6 +50,18 @@ void throw_nats_error(natsStatus status, std::string_view context) {
     message += " (" + detail + ")";
   }
   throw Error(errc_from_nats(status), message);
+}
+
+std::optional<std::string> denied_publish_subject(std::string_view server_error) {
+  // nats-server: Permissions Violation for Publish to "<subject>" (Go's %q quoting; subjects
+  // cannot contain quotes or spaces, so the next quote ends it).
+  constexpr std::string_view kPrefix = "Permissions Violation for Publish to \"";
+  const auto start = server_error.find(kPrefix);
+  if (start == std::string_view::npos) return std::nullopt;
+  const auto first = start + kPrefix.size();
+  const auto end = server_error.find('"', first);
+  if (end == std::string_view::npos || end == first) return std::nullopt;
+  return std::string(server_error.substr(first, end - first));
 }
 
 }  // namespace polaris::detail

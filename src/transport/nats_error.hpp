@@ -3,6 +3,8 @@
 
 #include <nats/nats.h>
 
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "polaris/error.hpp"
@@ -19,5 +21,9 @@ Errc errc_from_nats(natsStatus status) noexcept;
 inline void check_nats(natsStatus status, std::string_view context) {
   if (status != NATS_OK) throw_nats_error(status, context);
 }
+
+/// The subject named by a server's asynchronous "Permissions Violation for Publish to
+/// \"<subject>\"" error; nullopt for any other error text.
+std::optional<std::string> denied_publish_subject(std::string_view server_error);
 
 }  // namespace polaris::detail

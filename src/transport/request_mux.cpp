@@ -78,8 +78,9 @@ natsStatus RequestMux::publish(std::uint64_t id, const std::string& subject, std
     if (status == NATS_OK) status = natsMsgHeader_Set(raw, name.c_str(), value.c_str());
   }
   if (status == NATS_OK && with_progress) {
-    const std::string progress = inbox_ + ".p" + std::to_string(id);
-    status = natsMsgHeader_Set(raw, "Polaris-Progress", progress.c_str());
+    // Progress comes on the reply subject itself: under NATS permissions an agent may publish
+    // only there (allow_responses), so a separate progress subject would be refused.
+    status = natsMsgHeader_Set(raw, wire::kProgressHeader, reply.c_str());
   }
   if (status == NATS_OK) status = natsConnection_PublishMsg(connection_, raw);
   return status;
@@ -202,6 +203,57 @@ void RequestMux::agent_gone(const std::string& agent_id, const std::map<std::str
   }
 }
 
+void RequestMux::agent_back(const std::string& agent_id,
+                            const std::vector<std::string>& reply_subjects) {
+  std::vector<std::uint64_t> again;
+  {
+    std::lock_guard lock(mutex_);
+    const std::string prefix = inbox_ + ".";
+    for (const auto& subject : reply_subjects) {
+      if (!subject.starts_with(prefix)) continue;  // another caller's
+      const std::string_view token = std::string_view(subject).substr(prefix.size());
+      std::uint64_t id = 0;
+      if (std::from_chars(token.data(), token.data() + token.size(), id).ec != std::errc{}) {
+        continue;
+      }
+      auto it = pending_.find(id);
+      if (it == pending_.end()) continue;  // answered after all
+      Pending& pending = it->second;
+      if (!pending.options.retry || pending.waiting_for_connection) continue;
+      // Straight back to that agent, which has the call (its acknowledgement may be what was
+      // lost): it answers from its reply cache, or acknowledges again while the call runs.
+      pending.agent = agent_id;
+      again.push_back(id);
+    }
+  }
+  for (const auto id : again) resend(id);
+}
+
+std::size_t RequestMux::publish_denied(const std::string& subject, const std::string& reason) {
+  std::vector<Pending> failed;
+  {
+    std::lock_guard lock(mutex_);
+    std::vector<std::uint64_t> ids;
+    for (const auto& [id, pending] : pending_) {
+      // Where its last attempt went: permissions are per subject, so each request sent there
+      // was refused (one sent after the refusal would be refused too).
+      const std::string target = pending.sent_direct
+                                     ? wire::direct_subject(pending.agent, pending.options.tool)
+                                     : pending.subject;
+      if (target == subject) ids.push_back(id);
+    }
+    for (const auto id : ids) {
+      if (auto pending = take_locked(id)) failed.push_back(std::move(*pending));
+    }
+  }
+  for (auto& pending : failed) {
+    pending.done(Error(Errc::permission_denied,
+                       "permission denied: the server does not let this user publish to " +
+                           subject + " (" + reason + ")"));
+  }
+  return failed.size();
+}
+
 std::optional<RequestMux::Pending> RequestMux::take(std::uint64_t id) {
   std::lock_guard lock(mutex_);
   return take_locked(id);
@@ -224,12 +276,11 @@ std::optional<RequestMux::Pending> RequestMux::take_locked(std::uint64_t id) {
 
 void RequestMux::on_reply(NatsMsgPtr msg) {
   const std::string_view subject = natsMsg_GetSubject(msg.get());
-  std::string_view token = subject.substr(subject.rfind('.') + 1);
-  const bool is_progress = token.starts_with('p');
-  if (is_progress) token.remove_prefix(1);
+  const std::string_view token = subject.substr(subject.rfind('.') + 1);
   std::uint64_t id = 0;
   if (std::from_chars(token.data(), token.data() + token.size(), id).ec != std::errc{}) return;
-  if (is_progress) {
+  const std::string status = message_header(msg.get(), wire::kStatusHeader);
+  if (status == wire::kProgressStatus) {
     ProgressCallback progress;
     {
       std::lock_guard lock(mutex_);
@@ -284,7 +335,6 @@ void RequestMux::on_reply(NatsMsgPtr msg) {
     }
     return;
   }
-  const std::string status = message_header(msg.get(), wire::kStatusHeader);
   if (status == wire::kAcceptedStatus) {
     // An acknowledgement: remember who took the call; the reply comes later.
     std::lock_guard lock(mutex_);

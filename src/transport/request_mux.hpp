@@ -35,8 +35,8 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 /// How one request is sent beyond its subject, body and timeout.
 struct RequestOptions {
   Headers headers;
-  /// When set, the request also carries a Polaris-Progress header naming a subject
-  /// ("<inbox>.p<n>") whose messages go here until the request ends.
+  /// When set, the request also carries a Polaris-Progress header naming its own reply subject;
+  /// the messages marked Polaris-Status: progress that arrive there go here until it ends.
   ProgressCallback progress;
   /// Tool calls: the Polaris-Call-Id sent with every attempt (set it in `headers` too).
   /// Acknowledgements (Polaris-Status: accepted) are recorded, never taken for the reply.
@@ -80,6 +80,15 @@ class RequestMux {
   /// fail with outcome_unknown. `tools` (name -> idempotent) are the tools it served: calls of
   /// those tools that no agent acknowledged may have gone to it too, and are treated alike.
   void agent_gone(const std::string& agent_id, const std::map<std::string, bool>& tools = {});
+
+  /// An agent reconnected (polaris.agent.back) naming the reply subjects of calls whose replies
+  /// may be lost: ours among them are re-sent to it, with the same call id.
+  void agent_back(const std::string& agent_id, const std::vector<std::string>& reply_subjects);
+  /// The server refused a publication to `subject` (nats.c reports permission violations
+  /// asynchronously, after the publish returned): the requests whose last attempt went there
+  /// fail at once with Errc::permission_denied instead of waiting out their timeout.
+  /// Returns how many requests it failed.
+  std::size_t publish_denied(const std::string& subject, const std::string& reason);
 
   /// Fails every pending request with `code` and `message`.
   void fail_all(Errc code, const std::string& message);

@@ -9,6 +9,7 @@
 #include "process/child_process.hpp"
 #include "security/access_policy.hpp"
 #include "security/nats_auth.hpp"
+#include "security/registry_security.hpp"
 
 namespace polaris {
 namespace {
@@ -182,8 +183,9 @@ TEST(NatsPermissions, CallersCallAndListTheirToolsOnly) {
   EXPECT_TRUE(contains(pub, "polaris:tool:list"));
   EXPECT_TRUE(contains(pub, "polaris.agent.*.*.call.calc"));
   EXPECT_FALSE(contains(pub, "polaris:tool:register"));
-  EXPECT_EQ(p["subscribe"]["allow"], Json::array({"_INBOX.alice.>", "polaris.agent.alice.>",
-                                                  "polaris.registry.agent.gone"}));
+  EXPECT_EQ(p["subscribe"]["allow"],
+            Json::array({"_INBOX.alice.>", "polaris.agent.alice.>", "polaris.registry.agent.gone",
+                         "polaris.agent.back"}));
   EXPECT_FALSE(p.contains("allow_responses"));
 }
 
@@ -198,6 +200,7 @@ TEST(NatsPermissions, AgentsServeTheirToolsAndAnswerOnlyReplies) {
   const Json p = detail::permissions_for(roles_config().users[3], std::chrono::seconds(90));
   EXPECT_TRUE(contains(p["publish"]["allow"], "polaris:tool:register"));
   EXPECT_TRUE(contains(p["publish"]["allow"], "polaris.agent.heartbeat"));
+  EXPECT_TRUE(contains(p["publish"]["allow"], "polaris.agent.back"));
   EXPECT_FALSE(contains(p["publish"]["allow"], "polaris:user-func:calc"));
   EXPECT_TRUE(contains(p["subscribe"]["allow"], "polaris:user-func:calc"));
   // Its own agent subjects only: ids are "<user>.<random>" (direct calls, resync, revoked).
@@ -205,8 +208,32 @@ TEST(NatsPermissions, AgentsServeTheirToolsAndAnswerOnlyReplies) {
   EXPECT_FALSE(contains(p["subscribe"]["allow"], "polaris.agent.*.*.call.calc"));
   EXPECT_TRUE(contains(p["subscribe"]["allow"], "_INBOX.worker.>"));
   EXPECT_FALSE(contains(p["subscribe"]["allow"], "polaris:tool:register"));
-  EXPECT_EQ(p["allow_responses"], (Json{{"max", 2}, {"expires", "90s"}}));
+  EXPECT_EQ(p["allow_responses"], (Json{{"max", -1}, {"expires", "90s"}}));
   EXPECT_TRUE(detail::permissions_for(roles_config().users[0], std::chrono::seconds(1)).is_null());
+}
+
+TEST(SecurityReload, RefusesWhatOnlyARestartCanApply) {
+  const SecurityConfig users = roles_config();
+  SecurityConfig token;
+  token.token = "t0ken";
+  SecurityConfig none;
+  SecurityConfig other_users = roles_config();
+  other_users.users.pop_back();  // users, roles and lists may change
+  EXPECT_NO_THROW(detail::refuse_restart_only_changes(users, other_users));
+  EXPECT_NO_THROW(detail::refuse_restart_only_changes(token, token));
+  for (const auto& [from, to] : std::vector<std::pair<SecurityConfig, SecurityConfig>>{
+           {users, token}, {token, users}, {none, users}, {users, none}}) {
+    EXPECT_THROW(detail::refuse_restart_only_changes(from, to), Error);
+  }
+  SecurityConfig new_token = token;
+  new_token.token = "other";
+  EXPECT_THROW(detail::refuse_restart_only_changes(token, new_token), Error);
+  SecurityConfig with_tls = roles_config();
+  with_tls.tls = ServerTlsConfig{.cert_file = "c.pem", .key_file = "k.pem"};
+  EXPECT_THROW(detail::refuse_restart_only_changes(users, with_tls), Error);
+  SecurityConfig new_certificate = with_tls;
+  new_certificate.tls->cert_file = "renewed.pem";
+  EXPECT_NO_THROW(detail::refuse_restart_only_changes(with_tls, new_certificate));
 }
 
 TEST(NatsPermissions, RenderedConfigHoldsHashesNotSecrets) {
