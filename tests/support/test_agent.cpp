@@ -15,9 +15,9 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
-#include <condition_variable>
 #include <cstdio>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -49,28 +49,6 @@ class CallLog {
 
  private:
   int fd_ = -1;
-};
-
-/// Lets --block handlers wait until the agent stops, so that a SIGTERM still ends the process
-/// promptly instead of leaving close() waiting on handlers that never return.
-class Stopping {
- public:
-  void set() {
-    {
-      std::lock_guard lock(mutex_);
-      stopped_ = true;
-    }
-    cv_.notify_all();
-  }
-  void wait() {
-    std::unique_lock lock(mutex_);
-    cv_.wait(lock, [&] { return stopped_; });
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  bool stopped_ = false;
 };
 
 void write_ready_file(const std::string& path, const std::string& agent) {
@@ -115,7 +93,10 @@ int main(int argc, char** argv) {
 
   try {
     const CallLog log(log_path);
-    Stopping stopping;
+    // --block handlers wait for this, set once the agent stops, so that a SIGTERM still ends
+    // the process promptly instead of leaving close() waiting on handlers that never return.
+    std::promise<void> stopped;
+    const std::shared_future<void> stopping = stopped.get_future().share();
     std::mutex output;
     std::atomic<int> calls{0};
     polaris::ConnectOptions options{.servers = servers};
@@ -155,7 +136,7 @@ int main(int argc, char** argv) {
       std::cout << "ready " << agent << std::endl;
     }
     polaris::wait_for_shutdown();
-    stopping.set();
+    stopped.set_value();
     connection.close();
   } catch (const std::exception& error) {
     std::cerr << "test_agent: " << error.what() << "\n";
