@@ -3,13 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <csignal>
 #include <future>
-#include <mutex>
 
 #include "ha_raw.hpp"
 #include "polaris/polaris.hpp"
-#include "process/child_process.hpp"
 #include "support/agent_process.hpp"
 #include "support/cluster.hpp"
 #include "support/errors.hpp"
