@@ -1,8 +1,8 @@
 // bench_ha_cluster: the high-availability figures on a real 3-node cluster of `polaris registry`
 // processes: the failover gap when the caller's node is SIGKILLed, the time for a SIGKILLed or
 // SIGSTOPped agent's tools to leave every node, and throughput with 1, 2 and 4 replicas of a tool
-// that works 1 ms per call. Agents run as separate processes (this program re-executed with
-// --agent). Reports medians over rounds.
+// that works 1 ms per call. Nodes and agents (tests/support/test_agent) run as separate processes,
+// started with the test suite's process fixtures. Reports medians over rounds.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -10,82 +10,29 @@
 #include <algorithm>
 #include <atomic>
 #include <csignal>
-#include <filesystem>
-#include <fstream>
 #include <thread>
 
 #include "polaris/polaris.hpp"
-#include "process/child_process.hpp"
+#include "support/agent_process.hpp"
+#include "support/cluster.hpp"
+#include "support/wait.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using polaris::Json;
+namespace test = polaris::test;
 
-std::string program_dir() { return std::filesystem::read_symlink("/proc/self/exe").parent_path(); }
+/// How long a figure waits for the cluster before it gives up: generous, for busy machines.
+constexpr auto kPatience = 30s;
 
-bool wait_for(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 30s) {
-  const auto deadline = Clock::now() + timeout;
-  while (Clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(2ms);
-  }
-  return condition();
+/// The benchmark's cluster: quiet nodes, so that debug logging does not weigh on the figures.
+test::TestCluster start_cluster() {
+  return test::TestCluster({.name = "bench", .node_args = [](std::size_t) {
+                              return std::vector<std::string>{"--log-level", "warn"};
+                            }});
 }
-
-/// A `polaris registry` child process.
-class Node {
- public:
-  Node(const polaris::detail::TempDir& dir, const std::string& label,
-       const std::vector<std::string>& routes) {
-    const std::string ready = dir.path() + "/" + label + ".json";
-    std::filesystem::remove(ready);
-    std::vector<std::string> argv{
-        program_dir() + "/polaris", "registry", "--port",       "0",   "--cluster-name", "bench",
-        "--cluster-port",           "0",        "--ready-file", ready, "--log-level",    "warn"};
-    for (const auto& route : routes) argv.insert(argv.end(), {"--route", route});
-    process_ = std::make_unique<polaris::detail::ChildProcess>(
-        polaris::detail::ChildProcessOptions{.argv = argv});
-    if (!wait_for([&] { return std::filesystem::exists(ready) || !process_->running(); }) ||
-        !std::filesystem::exists(ready)) {
-      throw std::runtime_error("registry did not start: " + process_->describe_exit());
-    }
-    std::ifstream in(ready);
-    const Json info = Json::parse(in);
-    client_url_ = info.at("client_url").get<std::string>();
-    cluster_url_ = info.at("cluster_url").get<std::string>();
-  }
-  const std::string& client_url() const { return client_url_; }
-  const std::string& cluster_url() const { return cluster_url_; }
-  void kill_hard() {
-    process_->signal(SIGKILL);
-    process_->wait_for_exit(10s);
-  }
-
- private:
-  std::unique_ptr<polaris::detail::ChildProcess> process_;
-  std::string client_url_;
-  std::string cluster_url_;
-};
-
-struct Cluster {
-  explicit Cluster(const polaris::detail::TempDir& dir) {
-    nodes.push_back(std::make_unique<Node>(dir, "n0", std::vector<std::string>{}));
-    for (int i = 1; i < 3; ++i) {
-      nodes.push_back(std::make_unique<Node>(dir, "n" + std::to_string(i),
-                                             std::vector<std::string>{nodes[0]->cluster_url()}));
-    }
-  }
-  std::vector<std::string> urls_from(std::size_t first) const {
-    std::vector<std::string> urls;
-    for (std::size_t i = 0; i < nodes.size(); ++i) {
-      urls.push_back(nodes[(first + i) % nodes.size()]->client_url());
-    }
-    return urls;
-  }
-  std::vector<std::unique_ptr<Node>> nodes;
-};
 
 polaris::Connection connect_to(const std::vector<std::string>& servers) {
   polaris::ConnectOptions options{.servers = servers};
@@ -93,8 +40,8 @@ polaris::Connection connect_to(const std::vector<std::string>& servers) {
   return polaris::Connection(options);
 }
 
-bool listed_everywhere(const Cluster& cluster, const std::string& tool, bool present) {
-  for (const auto& node : cluster.nodes) {
+bool listed_everywhere(const test::TestCluster& cluster, const std::string& tool, bool present) {
+  for (const auto& node : cluster.nodes()) {
     auto connection = connect_to({node->client_url()});
     const auto tools = connection.list_tools();
     const bool found = std::any_of(tools.begin(), tools.end(), [&](const auto& declaration) {
@@ -105,34 +52,18 @@ bool listed_everywhere(const Cluster& cluster, const std::string& tool, bool pre
   return true;
 }
 
-/// An agent process: this program with --agent.
-std::unique_ptr<polaris::detail::ChildProcess> start_agent(const std::vector<std::string>& servers,
-                                                           const std::string& tool, bool replicable,
-                                                           int work_ms) {
-  std::vector<std::string> argv{"/proc/self/exe",       "--agent", "--tool", tool, "--work-ms",
-                                std::to_string(work_ms)};
-  argv[0] = std::filesystem::read_symlink("/proc/self/exe");
-  for (const auto& server : servers) argv.insert(argv.end(), {"--server", server});
-  if (replicable) argv.push_back("--replicable");
-  return std::make_unique<polaris::detail::ChildProcess>(
-      polaris::detail::ChildProcessOptions{.argv = argv});
-}
-
-int run_agent(const std::vector<std::string>& servers, const std::string& tool, bool replicable,
-              int work_ms) {
-  auto connection = connect_to(servers);
-  connection.register_tool({
-      .name = tool,
-      .description = "works for a while",
-      .handler = [work_ms](const polaris::Request&) -> polaris::Result {
-        if (work_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(work_ms));
-        return {{"ok", true}};
-      },
-      .concurrency = 1,  // one call at a time per replica: throughput scales with replicas only
+/// An agent process (tests/support/test_agent), not waited for: the figures wait for the
+/// catalogue. One call at a time per agent, so that throughput scales with replicas only.
+std::unique_ptr<test::AgentProcess> start_agent(const std::vector<std::string>& servers,
+                                                const std::string& tool, bool replicable,
+                                                int work_ms) {
+  return std::make_unique<test::AgentProcess>(test::AgentProcess::Options{
+      .servers = servers,
+      .tool = tool,
       .replicable = replicable,
+      .work_ms = work_ms,
+      .concurrency = 1,
   });
-  polaris::wait_for_shutdown();
-  return 0;
 }
 
 double median(std::vector<double> values) {
@@ -141,11 +72,11 @@ double median(std::vector<double> values) {
 }
 
 // The longest time without a successful call while the caller's node is SIGKILLed.
-double failover_gap_ms(const polaris::detail::TempDir& dir, bool retry) {
-  Cluster cluster(dir);
+double failover_gap_ms(bool retry) {
+  auto cluster = start_cluster();
   auto agent = start_agent(cluster.urls_from(1), "echo", false, 0);
   auto caller = connect_to(cluster.urls_from(0));
-  if (!wait_for([&] { return listed_everywhere(cluster, "echo", true); })) {
+  if (!test::wait_until([&] { return listed_everywhere(cluster, "echo", true); }, kPatience)) {
     throw std::runtime_error("the agent did not register");
   }
   std::atomic<bool> stop{false};
@@ -163,11 +94,11 @@ double failover_gap_ms(const polaris::detail::TempDir& dir, bool retry) {
       }
     }
   });
-  wait_for([&] { return successes > 2000; });
+  test::wait_until([&] { return successes > 2000; }, kPatience);
   const auto killed = Clock::now();
-  cluster.nodes[0]->kill_hard();
+  cluster.node(0).kill_hard();
   const auto before = successes.load();
-  wait_for([&] { return successes > before + 2000; });
+  test::wait_until([&] { return successes > before + 2000; }, kPatience);
   stop = true;
   load.join();
   double gap = 0;
@@ -180,15 +111,15 @@ double failover_gap_ms(const polaris::detail::TempDir& dir, bool retry) {
 }
 
 // From the agent's SIGKILL or SIGSTOP to its tool being gone from every node's catalogue.
-double liveness_ms(const polaris::detail::TempDir& dir, int signal_number) {
-  Cluster cluster(dir);
+double liveness_ms(int signal_number) {
+  const auto cluster = start_cluster();
   auto agent = start_agent(cluster.urls_from(1), "mortal", false, 0);
-  if (!wait_for([&] { return listed_everywhere(cluster, "mortal", true); })) {
+  if (!test::wait_until([&] { return listed_everywhere(cluster, "mortal", true); }, kPatience)) {
     throw std::runtime_error("the agent did not register");
   }
   const auto start = Clock::now();
   agent->signal(signal_number);
-  if (!wait_for([&] { return listed_everywhere(cluster, "mortal", false); }, 60s)) {
+  if (!test::wait_until([&] { return listed_everywhere(cluster, "mortal", false); }, 60s)) {
     throw std::runtime_error("the tool never left the catalogue");
   }
   const double elapsed = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
@@ -196,21 +127,23 @@ double liveness_ms(const polaris::detail::TempDir& dir, int signal_number) {
   return elapsed;
 }
 
-double replica_throughput(const polaris::detail::TempDir& dir, int replicas, int seconds) {
-  Cluster cluster(dir);
-  std::vector<std::unique_ptr<polaris::detail::ChildProcess>> agents;
+double replica_throughput(int replicas, int seconds) {
+  const auto cluster = start_cluster();
+  std::vector<std::unique_ptr<test::AgentProcess>> agents;
   for (int i = 0; i < replicas; ++i) {
     agents.push_back(start_agent(cluster.urls_from(static_cast<std::size_t>(i)), "work", true, 1));
   }
   auto caller = connect_to(cluster.urls_from(0));
-  wait_for([&] {
-    for (const auto& tool : caller.list_tools()) {
-      if (tool.name == "work") {
-        return tool.polaris && tool.polaris->replicas == static_cast<std::size_t>(replicas);
-      }
-    }
-    return false;
-  });
+  test::wait_until(
+      [&] {
+        for (const auto& tool : caller.list_tools()) {
+          if (tool.name == "work") {
+            return tool.polaris && tool.polaris->replicas == static_cast<std::size_t>(replicas);
+          }
+        }
+        return false;
+      },
+      kPatience);
   std::atomic<bool> stop{false};
   std::atomic<std::int64_t> done{0};
   std::vector<std::thread> callers;
@@ -236,34 +169,22 @@ double replica_throughput(const polaris::detail::TempDir& dir, int replicas, int
 
 int main(int argc, char** argv) {
   CLI::App app{"High-availability figures on a 3-node cluster"};
-  bool agent_mode = false;
-  std::vector<std::string> servers;
-  std::string tool;
-  bool replicable = false;
-  int work_ms = 0;
   int rounds = 5;
   int seconds = 5;
-  app.add_flag("--agent", agent_mode, "Run as an agent process (used by the benchmark itself)");
-  app.add_option("--server", servers, "Agent mode: registry URL, repeatable");
-  app.add_option("--tool", tool, "Agent mode: tool name");
-  app.add_flag("--replicable", replicable, "Agent mode: declare the tool replicable");
-  app.add_option("--work-ms", work_ms, "Agent mode: time per call");
   app.add_option("--rounds", rounds, "Rounds per failure figure")->capture_default_str();
   app.add_option("--seconds", seconds, "Seconds per throughput figure")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);
   try {
-    if (agent_mode) return run_agent(servers, tool, replicable, work_ms);
-    polaris::detail::TempDir dir("polaris-bench-ha-");
     std::vector<double> gaps_retry;
     std::vector<double> gaps_plain;
     std::vector<double> killed;
     std::vector<double> stopped;
     for (int r = 0; r < rounds; ++r) {
-      gaps_retry.push_back(failover_gap_ms(dir, true));
-      gaps_plain.push_back(failover_gap_ms(dir, false));
-      killed.push_back(liveness_ms(dir, SIGKILL));
-      stopped.push_back(liveness_ms(dir, SIGSTOP));
+      gaps_retry.push_back(failover_gap_ms(true));
+      gaps_plain.push_back(failover_gap_ms(false));
+      killed.push_back(liveness_ms(SIGKILL));
+      stopped.push_back(liveness_ms(SIGSTOP));
     }
     fmt::print("| figure | median | worst | rounds |\n|---|---|---|---|\n");
     auto row = [](const char* name, const std::vector<double>& values) {
@@ -277,7 +198,7 @@ int main(int argc, char** argv) {
     fmt::print("\n| replicas | calls/s | vs 1 replica |\n|---|---|---|\n");
     double one = 0;
     for (int replicas : {1, 2, 4}) {
-      const double rate = replica_throughput(dir, replicas, seconds);
+      const double rate = replica_throughput(replicas, seconds);
       if (replicas == 1) one = rate;
       fmt::print("| {} | {:.0f} | {:.2f}x |\n", replicas, rate, rate / one);
     }

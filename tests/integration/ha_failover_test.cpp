@@ -3,13 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <csignal>
 #include <future>
-#include <mutex>
 
 #include "ha_raw.hpp"
 #include "polaris/polaris.hpp"
-#include "process/child_process.hpp"
+#include "support/agent_process.hpp"
+#include "support/cluster.hpp"
 #include "support/errors.hpp"
 #include "support/process_fixtures.hpp"
 #include "support/wait.hpp"
@@ -24,25 +23,6 @@ using test::RegistryProcess;
 
 using test::code_of;
 
-// Routes connect asynchronously: a node has joined once a subscription made on it is visible
-// from the other node.
-void await_route(const RegistryProcess& from, const RegistryProcess& to) {
-  RawNats listener(to.client_url());
-  detail::Subscription probe(listener.get(), "polaris-test.probe", "", [&](detail::NatsMsgPtr msg) {
-    natsConnection_PublishString(listener.get(), natsMsg_GetReply(msg.get()), "here");
-  });
-  natsConnection_Flush(listener.get());
-  RawNats speaker(from.client_url());
-  ASSERT_TRUE(test::wait_until([&] {
-    try {
-      return speaker.request("polaris-test.probe", "", 200) == "here";
-    } catch (const Error&) {
-      return false;
-    }
-  })) << "no route from "
-      << from.client_url() << " to " << to.client_url();
-}
-
 // True once nobody on `url` listens on `subject` any more.
 bool nobody_serves(const std::string& url, const std::string& subject) {
   RawNats raw(url);
@@ -54,46 +34,6 @@ bool nobody_serves(const std::string& url, const std::string& subject) {
   }
 }
 
-/// tests/integration/ha_test_agent in a child process.
-class AgentProcess {
- public:
-  AgentProcess(const std::string& url, const std::string& tool, std::vector<std::string> flags) {
-    std::vector<std::string> argv{HA_TEST_AGENT_PATH, url, tool};
-    argv.insert(argv.end(), flags.begin(), flags.end());
-    process_ = std::make_unique<detail::ChildProcess>(
-        detail::ChildProcessOptions{.argv = argv, .on_line = [this](const std::string& line) {
-                                      std::lock_guard lock(mutex_);
-                                      if (line.starts_with("ready ")) agent_id_ = line.substr(6);
-                                      if (line.starts_with("started ")) ++started_;
-                                    }});
-    const bool ready = test::wait_until([&] {
-      std::lock_guard lock(mutex_);
-      return !agent_id_.empty() || !process_->running();
-    });
-    if (!ready || agent_id().empty()) {
-      throw Error(Errc::process, "the test agent did not start: " + process_->describe_exit());
-    }
-  }
-  [[nodiscard]] std::string agent_id() const {
-    std::lock_guard lock(mutex_);
-    return agent_id_;
-  }
-  [[nodiscard]] int started() const {
-    std::lock_guard lock(mutex_);
-    return started_;
-  }
-  void kill() {
-    process_->signal(SIGKILL);
-    process_->wait_for_exit(10s);
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::string agent_id_;
-  int started_ = 0;
-  std::unique_ptr<detail::ChildProcess> process_;
-};
-
 bool saw_ack_from(const Collector& spy, const std::string& agent_id) {
   for (const auto& message : spy.all()) {
     if (message.is_ack() && message.agent == agent_id) return true;
@@ -103,31 +43,36 @@ bool saw_ack_from(const Collector& spy, const std::string& agent_id) {
 
 class TwoNodes : public ::testing::Test {
  protected:
-  void SetUp() override {
-    a_ = std::make_unique<RegistryProcess>(
-        std::vector<std::string>{"--cluster-name", "polaris-ha", "--cluster-port", "0"});
-    b_ = std::make_unique<RegistryProcess>(std::vector<std::string>{
-        "--cluster-name", "polaris-ha", "--cluster-port", "0", "--route", a_->cluster_url()});
-    await_route(*a_, *b_);
-    await_route(*b_, *a_);
-  }
   /// A caller that starts on node A and fails over to node B.
   Connection caller() {
-    ConnectOptions options{.servers = {a_->client_url(), b_->client_url()}, .reconnect_wait = 50ms};
-    options.randomize = false;
-    auto connection = connect(options);
-    EXPECT_EQ(connection.connected_url(), a_->client_url());
+    auto connection = cluster_.connect_from(0);
+    EXPECT_EQ(connection.connected_url(), a_.client_url());
     return connection;
   }
-  std::unique_ptr<RegistryProcess> a_;
-  std::unique_ptr<RegistryProcess> b_;
+  test::TestCluster cluster_{{.nodes = 2, .name = "polaris-ha"}};
+  RegistryProcess& a_ = cluster_.node(0);
+  RegistryProcess& b_ = cluster_.node(1);
 };
+
+/// A test_agent on `url` whose calls never return, counting the calls that start.
+std::unique_ptr<test::AgentProcess> blocking_agent(const std::string& url, const std::string& tool,
+                                                   bool replica = false) {
+  auto agent =
+      std::make_unique<test::AgentProcess>(test::AgentProcess::Options{.servers = {url},
+                                                                       .tool = tool,
+                                                                       .replicable = replica,
+                                                                       .idempotent = replica,
+                                                                       .block = true,
+                                                                       .count_calls = true});
+  agent->await_ready();
+  return agent;
+}
 
 TEST_F(TwoNodes, ACallIsRetriedWhenTheCallersNodeDiesAndRunsOnce) {
   std::atomic<int> runs{0};
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();
-  auto agent = connect({.servers = {b_->client_url()}});
+  auto agent = connect({.servers = {b_.client_url()}});
   agent.register_tool({.name = "held", .handler = [&](const Request& request) -> Result {
                          const int run = ++runs;
                          if (request.boolean("block")) (void)released.wait_for(60s);
@@ -136,13 +81,13 @@ TEST_F(TwoNodes, ACallIsRetriedWhenTheCallersNodeDiesAndRunsOnce) {
   auto client = caller();
   // The agent's interest has reached node A.
   ASSERT_TRUE(
-      test::wait_until([&] { return !nobody_serves(a_->client_url(), "polaris:user-func:held"); }));
+      test::wait_until([&] { return !nobody_serves(a_.client_url(), "polaris:user-func:held"); }));
   const int before = runs;
   auto call = client.call_async("held", {{"block", true}}, {.timeout = 30s});
   ASSERT_TRUE(test::wait_until([&] { return runs == before + 1; }));
-  a_->kill_hard();
+  a_.kill_hard();
   ASSERT_TRUE(test::wait_until(
-      [&] { return client.connected() && client.connected_url() == b_->client_url(); }));
+      [&] { return client.connected() && client.connected_url() == b_.client_url(); }));
   release.set_value();
   ASSERT_EQ(call.wait_for(20s), std::future_status::ready);
   EXPECT_EQ(call.get()["run"], before + 1);  // the first run's reply
@@ -162,7 +107,7 @@ TEST_F(TwoNodes, ACallSurvivesItsAgentAndItsCallerLosingTheSameNode) {
   auto client = caller();
   auto call = client.call_async("held", {{"block", true}}, {.timeout = 30s});
   ASSERT_TRUE(test::wait_until([&] { return runs == 1; }));
-  a_->kill_hard();
+  a_.kill_hard();
   // Whichever reconnects first, the retry reaches the agent once it is back, and finds the call.
   ASSERT_TRUE(test::wait_until([&] { return client.connected() && agent.connected(); }));
   release.set_value();
@@ -175,7 +120,7 @@ TEST_F(TwoNodes, WithRetryOffTheCallFailsAtOnce) {
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();
   std::atomic<int> runs{0};
-  auto agent = connect({.servers = {b_->client_url()}});
+  auto agent = connect({.servers = {b_.client_url()}});
   agent.register_tool({.name = "held", .handler = [&](const Request& request) -> Result {
                          ++runs;
                          if (request.boolean("block")) (void)released.wait_for(60s);
@@ -183,11 +128,11 @@ TEST_F(TwoNodes, WithRetryOffTheCallFailsAtOnce) {
                        }});
   auto client = caller();
   ASSERT_TRUE(
-      test::wait_until([&] { return !nobody_serves(a_->client_url(), "polaris:user-func:held"); }));
+      test::wait_until([&] { return !nobody_serves(a_.client_url(), "polaris:user-func:held"); }));
   const int before = runs;
   auto call = client.call_async("held", {{"block", true}}, {.timeout = 30s, .retry = false});
   ASSERT_TRUE(test::wait_until([&] { return runs == before + 1; }));
-  a_->kill_hard();
+  a_.kill_hard();
   // Today's behaviour: at once, not after the 30 s timeout.
   ASSERT_EQ(call.wait_for(10s), std::future_status::ready);
   EXPECT_EQ(code_of([&] { (void)call.get(); }), Errc::connection_lost);
@@ -195,19 +140,19 @@ TEST_F(TwoNodes, WithRetryOffTheCallFailsAtOnce) {
 }
 
 TEST_F(TwoNodes, NoRespondersOnTheAckingAgentsSubjectMeansOutcomeUnknown) {
-  AgentProcess agent(b_->client_url(), "stuck", {"--block"});
-  RawNats spy_connection(b_->client_url());
+  const auto agent = blocking_agent(b_.client_url(), "stuck");
+  RawNats spy_connection(b_.client_url());
   Collector spy(spy_connection.get(), "_INBOX.>");
   auto client = caller();
-  ASSERT_TRUE(test::wait_until(
-      [&] { return !nobody_serves(a_->client_url(), "polaris:user-func:stuck"); }));
+  ASSERT_TRUE(
+      test::wait_until([&] { return !nobody_serves(a_.client_url(), "polaris:user-func:stuck"); }));
   auto call = client.call_async("stuck", {}, {.timeout = 30s});
-  ASSERT_TRUE(test::wait_until([&] { return saw_ack_from(spy, agent.agent_id()); }));
-  agent.kill();
+  ASSERT_TRUE(test::wait_until([&] { return saw_ack_from(spy, agent->id()); }));
+  agent->kill_hard();
   ASSERT_TRUE(test::wait_until([&] {
-    return nobody_serves(b_->client_url(), "polaris.agent." + agent.agent_id() + ".call.stuck");
+    return nobody_serves(b_.client_url(), "polaris.agent." + agent->id() + ".call.stuck");
   }));
-  a_->kill_hard();  // the caller reconnects to B and retries on the dead agent's direct subject
+  a_.kill_hard();  // the caller reconnects to B and retries on the dead agent's direct subject
   ASSERT_EQ(call.wait_for(20s), std::future_status::ready);
   EXPECT_EQ(code_of([&] { (void)call.get(); }), Errc::outcome_unknown);
 }
@@ -218,29 +163,29 @@ class OneNode : public ::testing::Test {
 };
 
 TEST_F(OneNode, AnAgentGoneMidCallMeansOutcomeUnknown) {
-  AgentProcess agent(registry_.client_url(), "stuck", {"--block"});
+  const auto agent = blocking_agent(registry_.client_url(), "stuck");
   RawNats raw(registry_.client_url());
   Collector spy(raw.get(), "_INBOX.>");
   auto client = connect({.servers = {registry_.client_url()}});
   const auto start = std::chrono::steady_clock::now();
   auto call = client.call_async("stuck", {}, {.timeout = 30s});
-  ASSERT_TRUE(test::wait_until([&] { return saw_ack_from(spy, agent.agent_id()); }));
-  EXPECT_EQ(agent.started(), 1);
-  agent.kill();
+  ASSERT_TRUE(test::wait_until([&] { return saw_ack_from(spy, agent->id()); }));
+  EXPECT_EQ(agent->started(), 1);
+  agent->kill_hard();
   // The registry's announcement (played here: this registry version does not track agents).
-  test::publish(raw.get(), "polaris.registry.agent.gone", {{"agent", agent.agent_id()}});
+  test::publish(raw.get(), "polaris.registry.agent.gone", {{"agent", agent->id()}});
   ASSERT_EQ(call.wait_for(20s), std::future_status::ready);
   EXPECT_EQ(code_of([&] { (void)call.get(); }), Errc::outcome_unknown);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 20s);
 }
 
 TEST_F(OneNode, AnIdempotentCallMovesToAnotherReplicaWhenItsAgentIsGone) {
-  AgentProcess first(registry_.client_url(), "lookup", {"--replicable", "--idempotent", "--block"});
+  const auto first = blocking_agent(registry_.client_url(), "lookup", /*replica=*/true);
   RawNats raw(registry_.client_url());
   Collector spy(raw.get(), "_INBOX.>");
   auto client = connect({.servers = {registry_.client_url()}});
   auto call = client.call_async("lookup", {}, {.timeout = 30s});
-  ASSERT_TRUE(test::wait_until([&] { return saw_ack_from(spy, first.agent_id()); }));
+  ASSERT_TRUE(test::wait_until([&] { return saw_ack_from(spy, first->id()); }));
   // A second replica joins, then the first dies.
   auto second = connect({.servers = {registry_.client_url()}});
   std::atomic<int> runs{0};
@@ -251,12 +196,11 @@ TEST_F(OneNode, AnIdempotentCallMovesToAnotherReplicaWhenItsAgentIsGone) {
                         },
                         .replicable = true,
                         .idempotent = true});
-  first.kill();
+  first->kill_hard();
   ASSERT_TRUE(test::wait_until([&] {
-    return nobody_serves(registry_.client_url(),
-                         "polaris.agent." + first.agent_id() + ".call.lookup");
+    return nobody_serves(registry_.client_url(), "polaris.agent." + first->id() + ".call.lookup");
   }));
-  test::publish(raw.get(), "polaris.registry.agent.gone", {{"agent", first.agent_id()}});
+  test::publish(raw.get(), "polaris.registry.agent.gone", {{"agent", first->id()}});
   ASSERT_EQ(call.wait_for(20s), std::future_status::ready);
   EXPECT_EQ(call.get()["agent"], "second");
   EXPECT_EQ(runs, 1);

@@ -10,6 +10,7 @@
 
 #include "polaris/polaris.hpp"
 #include "protocol/wire.hpp"
+#include "support/cluster.hpp"
 #include "support/process_fixtures.hpp"
 #include "support/wait.hpp"
 #include "transport/subscription.hpp"
@@ -23,8 +24,7 @@ using test::RegistryProcess;
 
 std::vector<std::string> cluster_args(const std::vector<std::string>& routes,
                                       std::vector<std::string> extra = {}) {
-  std::vector<std::string> args{"--cluster-name", "ha-test", "--cluster-port", "0"};
-  for (const auto& route : routes) args.insert(args.end(), {"--route", route});
+  auto args = test::cluster_node_args("ha-test", routes);
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
 }

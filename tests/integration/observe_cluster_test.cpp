@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "polaris/polaris.hpp"
+#include "support/cluster.hpp"
 #include "support/process_fixtures.hpp"
 #include "support/run_program.hpp"
 #include "support/wait.hpp"
@@ -15,19 +16,14 @@
 namespace polaris {
 namespace {
 
-using test::RegistryProcess;
-
-test::ProgramResult polaris_cli(std::vector<std::string> args) {
-  args.insert(args.begin(), test::polaris_program());
-  return test::run_program(args);
-}
+using test::run_polaris;
 
 // `polaris status --json` through `servers`; nullopt when it failed.
 std::optional<Json> status_json(const std::vector<std::string>& servers) {
   // --wait 1s: a node slowed down by a loaded machine still counts as answering.
   std::vector<std::string> args{"status", "--json", "--wait", "1s"};
   for (const auto& url : servers) args.insert(args.end(), {"--server", url});
-  const auto result = polaris_cli(args);
+  const auto result = run_polaris(args);
   if (result.exit_code != 0) return std::nullopt;
   return Json::parse(result.out);
 }
@@ -42,22 +38,16 @@ bool all_peers_up(const Json& report, std::size_t nodes) {
 
 class ObserveClusterTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    nodes_.push_back(std::make_unique<RegistryProcess>(std::vector<std::string>{
-        "--cluster-name", "obs-test", "--cluster-port", "0", "--server-name", "node-1"}));
-    for (int i = 2; i <= 3; ++i) {
-      nodes_.push_back(std::make_unique<RegistryProcess>(std::vector<std::string>{
-          "--cluster-name", "obs-test", "--cluster-port", "0", "--route", nodes_[0]->cluster_url(),
-          "--server-name", "node-" + std::to_string(i)}));
-    }
-  }
-
-  std::vector<std::unique_ptr<RegistryProcess>> nodes_;
+  test::TestCluster cluster_{
+      {.name = "obs-test", .node_args = [](std::size_t i) {
+         return std::vector<std::string>{"--server-name", "node-" + std::to_string(i + 1)};
+       }}};
 };
 
 TEST_F(ObserveClusterTest, EveryNodeListedAndAKilledNodeShownDown) {
-  const std::vector<std::string> servers{nodes_[0]->client_url(), nodes_[1]->client_url()};
-  // Routes form asynchronously (node 2 and 3 find each other through node 1's gossip).
+  const std::vector<std::string> servers{cluster_.node(0).client_url(),
+                                         cluster_.node(1).client_url()};
+  // The routes are up; what each node reports of its peers follows asynchronously.
   std::optional<Json> report;
   ASSERT_TRUE(test::wait_until(
       [&] {
@@ -80,20 +70,23 @@ TEST_F(ObserveClusterTest, EveryNodeListedAndAKilledNodeShownDown) {
     for (const auto& peer : node.at("peers")) EXPECT_TRUE(peer.at("up").get<bool>());
   }
   EXPECT_EQ(names, (std::set<std::string>{"node-1", "node-2", "node-3"}));
-  EXPECT_EQ(client_urls, (std::set<std::string>{nodes_[0]->client_url(), nodes_[1]->client_url(),
-                                                nodes_[2]->client_url()}));
+  EXPECT_EQ(client_urls,
+            (std::set<std::string>{cluster_.node(0).client_url(), cluster_.node(1).client_url(),
+                                   cluster_.node(2).client_url()}));
 
   // The table: a header, one row per node, a summary.
-  std::vector<std::string> args{"status", "--wait", "1s", "--server", nodes_[0]->client_url()};
-  const auto table = polaris_cli(args);
+  std::vector<std::string> args{"status", "--wait", "1s", "--server",
+                                cluster_.node(0).client_url()};
+  const auto table = run_polaris(args);
   ASSERT_EQ(table.exit_code, 0) << table.err;
   EXPECT_EQ(table.out.rfind("NODE", 0), 0U) << table.out;
-  for (const auto& node : nodes_) EXPECT_NE(table.out.find(node->client_url()), std::string::npos);
+  for (const auto& node : cluster_.nodes())
+    EXPECT_NE(table.out.find(node->client_url()), std::string::npos);
   EXPECT_NE(table.out.find(" 2/2 "), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("3 of 3 nodes answering\n"), std::string::npos) << table.out;
 
   // A tool registered anywhere is counted by every node.
-  auto agent = connect({.servers = {nodes_[2]->client_url()}});
+  auto agent = connect({.servers = {cluster_.node(2).client_url()}});
   agent.register_tool(
       {.name = "echo", .handler = [](const Request& r) { return Result(r.json()); }});
   EXPECT_TRUE(test::wait_until([&] {
@@ -106,7 +99,7 @@ TEST_F(ObserveClusterTest, EveryNodeListedAndAKilledNodeShownDown) {
   }));
   agent.close();
 
-  nodes_[2]->kill_hard();
+  cluster_.node(2).kill_hard();
   // The survivors lose their route to node 3 and report it down.
   ASSERT_TRUE(test::wait_until(
       [&] {
@@ -121,14 +114,14 @@ TEST_F(ObserveClusterTest, EveryNodeListedAndAKilledNodeShownDown) {
   EXPECT_EQ(missing.at("reported_by").size(), 2U);
   for (const auto& node : report->at("nodes")) EXPECT_EQ(node.at("peers_up"), 1);
 
-  const auto after = polaris_cli(args);
+  const auto after = run_polaris(args);
   EXPECT_NE(after.out.find("down"), std::string::npos) << after.out;
   EXPECT_NE(after.out.find("2 of 3 nodes answering\n"), std::string::npos) << after.out;
 }
 
 TEST_F(ObserveClusterTest, WatchPrintsOneReportPerRound) {
-  const auto result = polaris_cli({"status", "--json", "--watch", "100ms", "--count", "2",
-                                   "--server", nodes_[0]->client_url()});
+  const auto result = run_polaris({"status", "--json", "--watch", "100ms", "--count", "2",
+                                   "--server", cluster_.node(0).client_url()});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   std::istringstream lines(result.out);
   int rounds = 0;

@@ -21,11 +21,7 @@ namespace {
 using namespace std::chrono_literals;
 using test::add;
 using test::calculator;
-
-test::ProgramResult polaris_cli(std::vector<std::string> args) {
-  args.insert(args.begin(), test::polaris_program());
-  return test::run_program(args);
-}
+using test::run_polaris;
 
 Json divide(double a, double b) { return {{"operation", "divide"}, {"a", a}, {"b", b}}; }
 
@@ -164,7 +160,7 @@ TEST_F(ObserveTest, InFlightAndBusyRefusals) {
 TEST_F(ObserveTest, StatsCommandTableAndJson) {
   make_calls();
   const std::string id = agent_id();
-  const auto table = polaris_cli({"stats", "--server", registry_.client_url()});
+  const auto table = run_polaris({"stats", "--server", registry_.client_url()});
   ASSERT_EQ(table.exit_code, 0) << table.err;
   std::istringstream lines(table.out);
   std::string header;
@@ -182,7 +178,7 @@ TEST_F(ObserveTest, StatsCommandTableAndJson) {
   EXPECT_EQ(errors, "2");
 
   const auto json =
-      polaris_cli({"stats", "calculator", "--json", "--server", registry_.client_url()});
+      run_polaris({"stats", "calculator", "--json", "--server", registry_.client_url()});
   ASSERT_EQ(json.exit_code, 0) << json.err;
   const Json rows = Json::parse(json.out);
   ASSERT_EQ(rows.size(), 1U);
@@ -190,7 +186,7 @@ TEST_F(ObserveTest, StatsCommandTableAndJson) {
   EXPECT_EQ(rows[0].at("errors"), 2);
   EXPECT_EQ(rows[0].at("last_error"), "divide by zero");
 
-  const auto missing = polaris_cli({"stats", "nope", "--server", registry_.client_url()});
+  const auto missing = run_polaris({"stats", "nope", "--server", registry_.client_url()});
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_EQ(missing.err, "error: no agent reports the tool nope\n");
 }
@@ -244,7 +240,7 @@ TEST_F(ObserveTest, MetricsScrapedOverHttp) {
 
 TEST(ObserveCli, JsonLogLinesParse) {
   auto registry = Registry::start({.bind = {.port = 0}});
-  const auto result = polaris_cli(
+  const auto result = run_polaris(
       {"tools", "--log-level", "debug", "--log-format", "json", "--server", registry.client_url()});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   std::istringstream lines(result.err);
@@ -281,15 +277,15 @@ TEST(ObserveCli, RegistryLogsJsonLinesIncludingItsNatsServer) {
 }
 
 TEST(ObserveCli, UsageErrors) {
-  const auto bad_metrics = polaris_cli({"registry", "--metrics", "nonsense"});
+  const auto bad_metrics = run_polaris({"registry", "--metrics", "nonsense"});
   EXPECT_EQ(bad_metrics.exit_code, 2);
   EXPECT_EQ(bad_metrics.err.rfind("error: ", 0), 0U) << bad_metrics.err;
-  const auto bad_format = polaris_cli({"tools", "--log-format", "xml"});
+  const auto bad_format = run_polaris({"tools", "--log-format", "xml"});
   EXPECT_EQ(bad_format.exit_code, 2);
-  const auto nobody = polaris_cli({"status", "--server", "nats://127.0.0.1:1"});
+  const auto nobody = run_polaris({"status", "--server", "nats://127.0.0.1:1"});
   EXPECT_EQ(nobody.exit_code, 3);
   for (const char* command : {"status", "stats"}) {
-    const auto help = polaris_cli({command, "--help"});
+    const auto help = run_polaris({command, "--help"});
     EXPECT_EQ(help.exit_code, 0);
     EXPECT_NE(help.out.find("--json"), std::string::npos) << help.out;
   }

@@ -1,5 +1,6 @@
 #include "support/process_fixtures.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -16,10 +17,13 @@ std::string polaris_program() { return POLARIS_CLI_PATH; }
 RegistryProcess::RegistryProcess(std::vector<std::string> args)
     : dir_(std::make_unique<detail::TempDir>("polaris-test-")) {
   const std::string ready_file = dir_->path() + "/ready.json";
-  std::vector<std::string> argv{polaris_program(), "registry", "--log-level", "debug"};
-  bool has_port = false;
-  for (const auto& arg : args) has_port = has_port || arg == "--port";
-  if (!has_port) argv.insert(argv.end(), {"--port", "0"});
+  std::vector<std::string> argv{polaris_program(), "registry"};
+  // Defaults the caller may override: a flag given twice is a usage error.
+  const auto given = [&](const std::string& flag) {
+    return std::find(args.begin(), args.end(), flag) != args.end();
+  };
+  if (!given("--port")) argv.insert(argv.end(), {"--port", "0"});
+  if (!given("--log-level")) argv.insert(argv.end(), {"--log-level", "debug"});
   argv.insert(argv.end(), args.begin(), args.end());
   argv.insert(argv.end(), {"--ready-file", ready_file});
   process_ = std::make_unique<detail::ChildProcess>(detail::ChildProcessOptions{.argv = argv});

@@ -14,7 +14,8 @@
 
 namespace polaris::test {
 
-/// `polaris registry ARGS... --port 0 --ready-file F` as a child process, started and ready.
+/// `polaris registry --port 0 --log-level debug ARGS... --ready-file F` as a child process,
+/// started and ready; ARGS may set their own --port and --log-level.
 class RegistryProcess {
  public:
   /// @param args extra flags, e.g. {"--cluster-name", "c", "--route", url}

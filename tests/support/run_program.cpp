@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "process/child_process.hpp"
+#include "support/process_fixtures.hpp"
 
 extern char** environ;  // NOLINT: POSIX
 
@@ -59,6 +60,11 @@ ProgramResult run_program(const std::vector<std::string>& argv,
   }
   return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), slurp(out_path),
           slurp(err_path)};
+}
+
+ProgramResult run_polaris(std::vector<std::string> args) {
+  args.insert(args.begin(), polaris_program());
+  return run_program(args);
 }
 
 }  // namespace polaris::test

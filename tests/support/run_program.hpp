@@ -18,4 +18,7 @@ ProgramResult run_program(const std::vector<std::string>& argv,
                           const std::vector<std::string>& extra_env = {},
                           const std::string& input = {});
 
+/// Runs the polaris program under test with `args` (argv[1] on).
+ProgramResult run_polaris(std::vector<std::string> args);
+
 }  // namespace polaris::test
