@@ -58,6 +58,13 @@ struct ConnectOptions {
   /// How often the agent publishes its heartbeat (polaris.agent.heartbeat) while it serves tools;
   /// a polaris registry declares an agent gone after about 3 s of silence. 0: never.
   std::chrono::milliseconds heartbeat_interval{1000};
+  /// How incoming messages reach this connection's callbacks. 0: nats.c's default, a thread per
+  /// subscription (one per registered tool). N > 0: nats.c's shared delivery pool, grown to at
+  /// least N threads (the pool is shared by every connection of the process that uses it), so an
+  /// agent with 10,000 tools does not run 10,000 threads. Handlers still run on the tools'
+  /// worker pools either way; `CallOptions::on_progress` then runs on a pool thread and must
+  /// be quick. See docs/BENCHMARKS.md for the cost of each.
+  int delivery_pool_threads = 0;
   /// Called when the registry revokes one of this connection's tools (it lost a registration
   /// race after all): the tool is no longer served (calls in flight finish) and no longer kept
   /// alive. Runs on a library thread; must not block long. Empty: only a warning is logged.

@@ -76,6 +76,13 @@ class Connection::Impl {
                    std::function<void(Json)> on_value,
                    std::function<void(std::exception_ptr)> on_error);
   void unregister_locked(const std::string& name);
+  /// Stops serving `name` and drains its calls; null when it is not served here.
+  std::shared_ptr<ServedTool> withdraw_locally(const std::string& name);
+  /// Removes this agent's ownership of `name` from the catalogue (logs failures).
+  void unregister_remotely(const std::string& name);
+  /// Closing: withdraws every tool, from the catalogue in one request when the registry knows
+  /// polaris.registry.agent.leave, else one unregistration per tool.
+  void leave();
   std::chrono::milliseconds timeout_of(std::string_view name, const CallOptions& options) const;
 
   // Registration (connection_tools.cpp).
@@ -118,7 +125,10 @@ class Connection::Impl {
   std::unique_ptr<detail::CallServer> call_server_;
   std::unique_ptr<detail::Timer> timer_;  // stopped first in close(): its jobs use the rest
 
-  std::mutex registration_mutex_;          // serialises register/unregister (rare, network-bound)
+  std::mutex registration_mutex_;  // serialises register/unregister (rare, network-bound)
+  // A registration is being sent: heartbeats go out even before the first tool is served, as
+  // the declarations announce them (a 10,000-tool registration takes seconds).
+  std::atomic<bool> registering_{false};
   mutable std::shared_mutex tools_mutex_;  // guards tools_ (read on every call)
   std::map<std::string, std::shared_ptr<ServedTool>, std::less<>> tools_;
   std::mutex revoked_mutex_;

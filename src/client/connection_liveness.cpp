@@ -87,7 +87,10 @@ void Connection::Impl::send_heartbeat() {
     std::shared_lock lock(tools_mutex_);
     count = tools_.size();
   }
-  if (count == 0 || natsConnection_Status(connection_.get()) != NATS_CONN_STATUS_CONNECTED) return;
+  if ((count == 0 && !registering_) ||
+      natsConnection_Status(connection_.get()) != NATS_CONN_STATUS_CONNECTED) {
+    return;
+  }
   const std::string body = Json{{"agent", agent_id_}, {"tools", count}}.dump();
   const std::string subject(wire::kAgentHeartbeatSubject);
   const natsStatus status = natsConnection_Publish(connection_.get(), subject.c_str(), body.data(),

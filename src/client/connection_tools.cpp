@@ -112,12 +112,15 @@ void Connection::Impl::register_tools(std::vector<Tool> tools) {
   }
 
   std::vector<Outcome> outcomes;
+  registering_ = true;
   try {
     outcomes = register_declarations(served);
   } catch (...) {
+    registering_ = false;
     for (auto& local : served) refuse(*local);
     throw;
   }
+  registering_ = false;
 
   std::vector<std::string> refusals;
   std::optional<Error> failure;
@@ -264,12 +267,12 @@ void Connection::Impl::refuse(ServedTool& tool) {
     detail::forward_call(connection_.get(), held.get(), log_);
 }
 
-void Connection::Impl::unregister_locked(const std::string& name) {
+std::shared_ptr<detail::ServedTool> Connection::Impl::withdraw_locally(const std::string& name) {
   std::shared_ptr<ServedTool> local;
   {
     std::unique_lock lock(tools_mutex_);
     auto it = tools_.find(name);
-    if (it == tools_.end()) return;
+    if (it == tools_.end()) return nullptr;
     // Draining waits for the tool's handlers, so a handler cannot wait for its own drain.
     if (it->second->pool->on_worker_thread()) {
       throw Error(Errc::invalid_argument, "unregister: " + name +
@@ -280,26 +283,62 @@ void Connection::Impl::unregister_locked(const std::string& name) {
     tools_.erase(it);
   }
   if (discovery_) discovery_->remove_endpoint(name);  // [observe]
-  // Stop taking calls, let those in flight finish, then leave the catalogue.
+  // Stop taking calls, let those in flight finish; then it may leave the catalogue.
   local->subscription.unsubscribe();
   if (!local->pool->drain(options_.drain_timeout)) {
     log_->warn("tool {}: calls still running after {} ms; unregistering anyway", name,
                options_.drain_timeout.count());
   }
+  return local;
+}
+
+void Connection::Impl::unregister_remotely(const std::string& name) {
   if (natsConnection_Status(connection_.get()) != NATS_CONN_STATUS_CONNECTED) {
     log_->warn("not connected: tool {} stays in the catalogue until its keepalive deadline", name);
-  } else {
-    try {
-      // The agent id lets a polaris registry remove only this agent's ownership (replicas).
-      registry_status_request(wire::kUnregisterSubject,
-                              Json{{"name", name}, {"polaris", {{"agent", agent_id_}}}});
-      log_->info("unregistered tool {}", name);
-    } catch (const Error& error) {
-      log_->warn("unregister {}: {}", name, error.what());
-    }
+    return;
   }
+  try {
+    // The agent id lets a polaris registry remove only this agent's ownership (replicas).
+    registry_status_request(wire::kUnregisterSubject,
+                            Json{{"name", name}, {"polaris", {{"agent", agent_id_}}}});
+    log_->info("unregistered tool {}", name);
+  } catch (const Error& error) {
+    log_->warn("unregister {}: {}", name, error.what());
+  }
+}
+
+void Connection::Impl::unregister_locked(const std::string& name) {
+  const auto local = withdraw_locally(name);
+  if (!local) return;
+  unregister_remotely(name);
   // Handlers use the connection: wait for the last ones before it can close.
   local->pool.reset();
+}
+
+void Connection::Impl::leave() {
+  std::lock_guard registration(registration_mutex_);
+  std::vector<std::pair<std::string, std::shared_ptr<ServedTool>>> leaving;
+  for (const auto& name : local_tools()) {
+    if (auto local = withdraw_locally(name)) leaving.emplace_back(name, std::move(local));
+  }
+  if (leaving.empty()) return;
+  bool withdrawn = false;
+  if (natsConnection_Status(connection_.get()) == NATS_CONN_STATUS_CONNECTED) {
+    try {
+      // One request for every tool (a polaris registry): closing a 10,000-tool agent would
+      // otherwise take 10,000 round trips.
+      registry_status_request(wire::kAgentLeaveSubject, Json{{"agent", agent_id_}});
+      log_->info("withdrew {} tool(s) from the catalogue", leaving.size());
+      withdrawn = true;
+    } catch (const Error& error) {
+      // A reference registry does not know the subject: one unregistration per tool.
+      if (error.code() != Errc::no_registry) log_->warn("leave: {}", error.what());
+    }
+  }
+  for (auto& [name, local] : leaving) {
+    if (!withdrawn) unregister_remotely(name);
+    local->pool.reset();
+  }
 }
 
 void Connection::Impl::unregister_tool(std::string_view name) {

@@ -22,6 +22,9 @@ inline constexpr std::string_view kAgentHeartbeatSubject = "polaris.agent.heartb
 /// replies lost with (or refused after) the old one (docs/PROTOCOL.md).
 inline constexpr std::string_view kAgentBackSubject = "polaris.agent.back";
 inline constexpr std::string_view kAgentGoneSubject = "polaris.registry.agent.gone";
+/// A closing agent withdraws all its tools at once, {"agent": "<id>"}: every node (no queue
+/// group) removes them and answers {"success", "msg"}, as if the agent had gone silent.
+inline constexpr std::string_view kAgentLeaveSubject = "polaris.registry.agent.leave";
 /// Registry nodes among themselves.
 inline constexpr std::string_view kSyncEventSubject = "polaris.registry.sync.event";
 inline constexpr std::string_view kSyncSnapshotSubject = "polaris.registry.sync.snapshot";

@@ -268,21 +268,32 @@ bool Catalogue::heartbeat(const std::string& agent, std::size_t tools, Clock::ti
   return true;
 }
 
+bool Catalogue::depart(const std::string& agent) {
+  std::lock_guard lock(mutex_);
+  auto record = agents_.find(agent);
+  if (record == agents_.end() && names_by_agent_.count(agent) == 0) return false;
+  auto& departing = agents_[agent];
+  departing.departed = true;
+  departing.heartbeating = true;  // so that its callers hear it is gone
+  return true;
+}
+
 Catalogue::SweepResult Catalogue::sweep(Clock::time_point now) {
   SweepResult result;
   std::lock_guard lock(mutex_);
   std::set<std::string> touched;
   for (auto agent = agents_.begin(); agent != agents_.end();) {
-    if (now - agent->second.last_heard <= options_.agent_timeout) {
+    const bool departed = agent->second.departed;
+    if (!departed && now - agent->second.last_heard <= options_.agent_timeout) {
       ++agent;
       continue;
     }
     const bool held_names = names_by_agent_.count(agent->first) > 0;
-    if (!agent->second.heartbeating && held_names) {
+    if (!departed && !agent->second.heartbeating && held_names) {
       ++agent;  // a polaris agent without heartbeats lives by its keepalive deadline
       continue;
     }
-    GoneAgent gone{.agent = agent->first};
+    GoneAgent gone{.agent = agent->first, .departed = departed};
     if (held_names) {
       const std::set<std::string> names = names_by_agent_[agent->first];
       for (const auto& name : names) {

@@ -100,9 +100,14 @@ class Catalogue {
   /// has not asked it to re-send them lately.
   bool heartbeat(const std::string& agent, std::size_t tools, Clock::time_point now);
 
+  /// The agent is closing (polaris.registry.agent.leave): the next sweep removes it and all its
+  /// tools at once, as if it had gone silent. False when this node does not know the agent.
+  bool depart(const std::string& agent);
+
   struct GoneAgent {
     std::string agent;
     Json tools = Json::array();  ///< [{"name", "idempotent"}] of the tools it served
+    bool departed = false;       ///< it said so (depart), rather than falling silent
   };
   struct SweepResult {
     std::vector<std::string> expired;    ///< names whose last owner's deadline passed
@@ -141,6 +146,7 @@ class Catalogue {
   struct Agent {
     Clock::time_point last_heard;
     bool heartbeating = false;
+    bool departed = false;
     std::size_t reported_tools = 0;
     std::optional<Clock::time_point> last_resync;
   };

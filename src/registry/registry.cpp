@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include "client/payload_split.hpp"
 #include "common/log.hpp"
 #include "common/shutdown_signal.hpp"
 #include "polaris/connection.hpp"
@@ -125,6 +126,8 @@ class Registry::Impl {
     subscribe(wire::kKeepaliveSubject, queue, [this](natsMsg* msg) { on_keepalive(msg); });
     subscribe(wire::kListSubject, queue, [this](natsMsg* msg) { on_list(msg); });
     subscribe(wire::kPagedListSubject, queue, [this](natsMsg* msg) { on_page(msg); });
+    // Every node withdraws a leaving agent's tools itself: no queue group.
+    subscribe(wire::kAgentLeaveSubject, "", [this](natsMsg* msg) { on_agent_leave(msg); });
     observer_ = std::make_unique<detail::NodeObserver>(  // [observe] status, peers, metrics
         connection_.get(), detail::node_facts(options_, server_.get()), options_.metrics,
         [this] {
@@ -333,10 +336,7 @@ class Registry::Impl {
       }
       ++slot;
     }
-    if (!accepted.empty()) {
-      publish(std::string(wire::kSyncEventSubject),
-              Json{{"op", "claim"}, {"claims", claims_json(accepted)}}.dump());
-    }
+    if (!accepted.empty()) publish_claims("claim", accepted);
     PendingReply pending{.due = now + (clustered_ ? options_.claim_window : 0ms),
                          .reply_subject = natsMsg_GetReply(msg) ? natsMsg_GetReply(msg) : "",
                          .open = std::move(open),
@@ -382,10 +382,19 @@ class Registry::Impl {
     publish(pending.reply_subject, reply.dump());
   }
 
-  static Json claims_json(const std::vector<detail::Claim>& claims) {
-    Json array = Json::array();
-    for (const auto& claim : claims) array.push_back(detail::to_json(claim));
-    return array;
+  /// Replicates claims to the other nodes in as many events as the max payload requires: a
+  /// batch registration or keepalive that fits one request can exceed it once stamped.
+  void publish_claims(std::string_view op, const std::vector<detail::Claim>& claims) {
+    std::vector<std::string> texts;
+    texts.reserve(claims.size());
+    for (const auto& claim : claims) texts.push_back(detail::to_json(claim).dump());
+    const std::string open = R"({"op":")" + std::string(op) + R"(","claims":[)";
+    const auto limit = static_cast<std::size_t>(natsConnection_GetMaxPayload(connection_.get()));
+    const auto split = detail::split_bodies(texts, open, "]}", limit);
+    for (const auto& body : split.bodies) publish(std::string(wire::kSyncEventSubject), body);
+    for (const auto index : split.too_large) {
+      log_->error("cannot replicate {}: its claim exceeds the max payload", claims[index].name);
+    }
   }
 
   void publish_revocations(const std::vector<detail::Catalogue::Revocation>& revoked) {
@@ -440,10 +449,7 @@ class Registry::Impl {
     }
     auto claims = stamp_claims(*json, problems);
     publish_revocations(catalogue_.keepalive(claims, Clock::now()));
-    if (!claims.empty()) {
-      publish(std::string(wire::kSyncEventSubject),
-              Json{{"op", "keepalive"}, {"claims", claims_json(claims)}}.dump());
-    }
+    if (!claims.empty()) publish_claims("keepalive", claims);
     respond(msg,
             wire::status_reply(problems.empty(), problems.empty() ? "OK" : "keepalive: " + problems)
                 .dump());
@@ -545,6 +551,28 @@ class Registry::Impl {
     }
   }
 
+  void on_agent_leave(natsMsg* msg) {
+    auto json = parse(msg, "leave");
+    if (!json) return;
+    if (!json->is_object() || !json->value("agent", Json()).is_string()) {
+      respond(msg,
+              wire::status_reply(false, R"(leave: the body must be {"agent": "<id>"})").dump());
+      return;
+    }
+    const std::string agent = (*json)["agent"].get<std::string>();
+    // [security] roles: an agent speaks only for itself.
+    if (security_) {
+      if (auto refusal = security_->refuse_leave(natsMsg_GetReply(msg), agent)) {
+        respond(msg, wire::status_reply(false, *refusal).dump());
+        return;
+      }
+    }
+    const bool known = catalogue_.depart(agent);
+    sweep(Clock::now());
+    respond(msg,
+            wire::status_reply(true, known ? "OK" : "OK (no tools of that agent here)").dump());
+  }
+
   void run_housekeeper() {
     const auto sweep_every = sweep_interval_of(options_);
     auto next_sweep = Clock::now() + sweep_every;
@@ -588,8 +616,12 @@ class Registry::Impl {
   void sweep(Clock::time_point now) {
     const auto result = catalogue_.sweep(now);
     for (const auto& gone : result.gone_agents) {
-      log_->info("agent {} is gone: no heartbeat for {} ms", gone.agent,
-                 options_.agent_timeout.count());
+      if (gone.departed) {
+        log_->info("agent {} left, withdrawing its {} tool(s)", gone.agent, gone.tools.size());
+      } else {
+        log_->info("agent {} is gone: no heartbeat for {} ms", gone.agent,
+                   options_.agent_timeout.count());
+      }
       publish(std::string(wire::kAgentGoneSubject),
               Json{{"agent", gone.agent}, {"tools", gone.tools}}.dump());
     }

@@ -44,4 +44,13 @@ bool AccessPolicy::may_register(const std::optional<std::string>& user,
   return grant->tools.contains(tool);
 }
 
+bool AccessPolicy::may_act_for_agent(const std::optional<std::string>& user,
+                                     std::string_view agent_id) const {
+  const Grant* grant = grant_of(user);
+  if (grant == nullptr || grant->role == Role::caller) return false;
+  if (grant->role == Role::admin) return true;
+  return agent_id.size() > user->size() + 1 && agent_id.starts_with(*user) &&
+         agent_id[user->size()] == '.';
+}
+
 }  // namespace polaris::detail

@@ -33,6 +33,10 @@ class AccessPolicy {
   /// their list, callers and unknown requesters none.
   [[nodiscard]] bool may_register(const std::optional<std::string>& user,
                                   std::string_view tool) const;
+  /// Whether `user` may speak for the agent `agent_id` (withdraw all its tools at once): admins
+  /// for any agent, agents for their own ("<user>.<random>", see agent_namespace_of).
+  [[nodiscard]] bool may_act_for_agent(const std::optional<std::string>& user,
+                                       std::string_view agent_id) const;
 
  private:
   struct Grant {

@@ -41,6 +41,7 @@ Json agent_permissions(const UserConfig& user, std::chrono::seconds window) {
   publish.push_back(kHaList);
   publish.push_back(kHeartbeat);
   publish.push_back(wire::kAgentBackSubject);
+  publish.push_back(wire::kAgentLeaveSubject);
   // Its own agent subjects (direct calls, resync, revoked) and nobody else's.
   Json subscribe = Json::array({inbox_prefix_for(user.name) + ".>", agent_namespace(user),
                                 kAgentGone, wire::kAgentBackSubject, kServiceDiscovery});

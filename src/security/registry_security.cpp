@@ -171,6 +171,18 @@ std::optional<std::string> RegistrySecurity::refuse_register(const char* reply,
   return message;
 }
 
+std::optional<std::string> RegistrySecurity::refuse_leave(const char* reply,
+                                                          std::string_view agent_id) const {
+  const auto policy = this->policy();
+  if (!policy) return std::nullopt;
+  const auto user = policy->user_of_reply(reply_of(reply));
+  if (policy->may_act_for_agent(user, agent_id)) return std::nullopt;
+  std::string message =
+      "leave: " + requester(user) + " may not speak for agent " + std::string(agent_id);
+  log_->warn("{}", message);
+  return message;
+}
+
 std::vector<std::string> RegistrySecurity::filter_keepalive(const char* reply,
                                                             Json& declarations) const {
   std::vector<std::string> refusals;

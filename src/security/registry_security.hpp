@@ -60,6 +60,10 @@ class RegistrySecurity {
   [[nodiscard]] std::optional<std::string> refuse_register(const char* reply,
                                                            const Json& declaration,
                                                            std::string_view operation) const;
+  /// Why the requester may not withdraw every tool of `agent_id` (polaris.registry.agent.leave),
+  /// or nullopt when it may.
+  [[nodiscard]] std::optional<std::string> refuse_leave(const char* reply,
+                                                        std::string_view agent_id) const;
   /// Removes from a keepalive array the declarations the requester may not register; returns
   /// the refusal messages.
   std::vector<std::string> filter_keepalive(const char* reply, Json& declarations) const;

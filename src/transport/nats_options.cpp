@@ -117,6 +117,16 @@ NatsOptionsPtr make_nats_options(const ConnectOptions& options, const NatsEventH
   check_nats(natsOptions_SetNoEcho(o, options.no_echo), "invalid echo option");
   // Latency: write each message to the socket at once instead of batching in the flusher.
   check_nats(natsOptions_SetSendAsap(o, true), "cannot enable send-asap");
+  if (options.delivery_pool_threads < 0) {
+    throw Error(Errc::invalid_argument, "delivery_pool_threads must not be negative");
+  }
+  if (options.delivery_pool_threads > 0) {
+    // nats.c only ever grows its pool, so connections asking for fewer threads share more.
+    check_nats(nats_SetMessageDeliveryPoolSize(options.delivery_pool_threads),
+               "cannot size the message delivery pool");
+    check_nats(natsOptions_UseGlobalMessageDelivery(o, true),
+               "cannot use the shared message delivery pool");
+  }
   if (handlers.disconnected != nullptr) {
     check_nats(natsOptions_SetDisconnectedCB(o, handlers.disconnected, handlers.closure),
                "cannot set the disconnect handler");

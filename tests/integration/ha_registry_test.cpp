@@ -209,6 +209,51 @@ TEST(HaRegistry, SilentAgentsLeaveEveryNodeAndComeBackThroughAResync) {
   EXPECT_TRUE(test::wait_until([&] { return names_on(second).size() == 2; }));
 }
 
+// A batch that fits one request grows when the registry stamps its claims: replication splits
+// it into as many events as the max payload requires, so the other node gets every tool.
+TEST(HaRegistry, ABatchNearTheMaxPayloadReachesEveryNode) {
+  RegistryProcess first(cluster_args({}, {"--max-payload", "65536"}));
+  RegistryProcess second(cluster_args({first.cluster_url()}, {"--max-payload", "65536"}));
+  WireAgent agent(first.client_url(), "near");
+  Json batch = Json::array();
+  std::size_t size = 0;
+  for (int i = 0; size < 60000; ++i) {
+    batch.push_back(polaris_tool("near" + std::to_string(i), "near", false, std::string(200, 'd')));
+    size = Json{{"tools", batch}}.dump().size();
+  }
+  batch.erase(batch.end() - 1);  // back under the limit
+  ASSERT_TRUE(agent.register_batch(batch)["success"].get<bool>());
+  agent.heartbeat(batch.size());
+  EXPECT_TRUE(test::wait_until([&] { return names_on(second).size() == batch.size(); }))
+      << names_on(second).size() << " of " << batch.size();
+}
+
+// A closing agent withdraws all its tools with one request, and every node drops them at once,
+// long before an agent timeout would (here a minute).
+TEST(HaRegistry, ALeavingAgentsToolsLeaveEveryNode) {
+  RegistryProcess first(cluster_args({}, {"--agent-timeout", "60s"}));
+  RegistryProcess second(cluster_args({first.cluster_url()}, {"--agent-timeout", "60s"}));
+  WireAgent agent(first.client_url(), "leaver");
+  WireAgent stayer(first.client_url(), "stayer");
+  Json tools = Json::array();
+  for (int i = 0; i < 300; ++i) tools.push_back(polaris_tool("l" + std::to_string(i), "leaver"));
+  ASSERT_TRUE(agent.register_batch(tools)["success"].get<bool>());
+  ASSERT_TRUE(
+      stayer.register_batch(Json::array({polaris_tool("s", "stayer")}))["success"].get<bool>());
+  agent.heartbeat(300);
+  stayer.heartbeat(1);
+  ASSERT_TRUE(test::wait_until([&] { return names_on(second).size() == 301; }));
+
+  const Json reply = Json::parse(agent.nats().request(std::string(wire::kAgentLeaveSubject),
+                                                      Json{{"agent", "leaver"}}.dump()));
+  EXPECT_TRUE(reply["success"].get<bool>()) << reply;
+  EXPECT_EQ(names_on(first), std::set<std::string>{"s"});
+  EXPECT_TRUE(test::wait_until([&] { return names_on(second) == std::set<std::string>{"s"}; }));
+  const Json malformed =
+      Json::parse(agent.nats().request(std::string(wire::kAgentLeaveSubject), "[]"));
+  EXPECT_FALSE(malformed["success"].get<bool>()) << malformed;
+}
+
 TEST(HaRegistry, LargeCataloguesArePagedAndTheReferenceListFailsClearly) {
   RegistryProcess node({"--max-payload", "65536"});
   WireAgent agent(node.client_url(), "big");

@@ -1,5 +1,6 @@
 // One registry node, in process: registration, listing, calling, keepalive.
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -132,6 +133,33 @@ TEST_F(RegistryTest, CloseUnregisters) {
   } catch (const Error& error) {
     EXPECT_EQ(error.code(), Errc::not_connected);
   }
+}
+
+// Closing withdraws every tool with one polaris.registry.agent.leave request (the registry logs
+// one departure, no unregistration per tool).
+TEST(Registry, ClosingAnAgentWithdrawsAllItsToolsAtOnce) {
+  auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(2000);
+  auto log = std::make_shared<spdlog::logger>("leave-test", sink);
+  log->set_level(spdlog::level::info);
+  // An agent timeout of a minute: only the departure can empty the catalogue this quickly.
+  auto registry = Registry::start({.bind = {.port = 0}, .agent_timeout = 60s, .logger = log});
+  auto client = connect({.servers = {registry.client_url()}});
+  std::vector<Tool> tools;
+  for (int i = 0; i < 200; ++i) tools.push_back(calculator("t" + std::to_string(i)));
+  auto agent = connect({.servers = {registry.client_url()}});
+  agent.register_tools(std::move(tools));
+  EXPECT_EQ(registry.tool_count(), 200U);
+  agent.close();
+  EXPECT_EQ(registry.tool_count(), 0U);
+  const auto lines = sink->last_formatted();
+  const auto count = [&](const std::string& text) {
+    return std::count_if(lines.begin(), lines.end(), [&](const std::string& line) {
+      return line.find(text) != std::string::npos;
+    });
+  };
+  EXPECT_EQ(count("left, withdrawing its 200 tool(s)"), 1) << testing::PrintToString(lines);
+  EXPECT_EQ(count("unregistered t"), 0) << testing::PrintToString(lines);
+  EXPECT_TRUE(client.list_tools().empty());
 }
 
 TEST_F(RegistryTest, LocalToolRunsWithoutTheNetwork) {

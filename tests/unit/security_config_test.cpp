@@ -170,6 +170,14 @@ TEST(AccessPolicy, ReadsTheUserFromItsInboxAndAppliesRoles) {
   EXPECT_FALSE(policy.may_register(worker, "secret"));
   EXPECT_TRUE(policy.may_register(std::optional<std::string>("ops"), "secret"));
   EXPECT_FALSE(policy.may_register(std::nullopt, "calc"));
+  // Speaking for an agent (leave): agents for their own ids, admins for any, callers never.
+  EXPECT_TRUE(policy.may_act_for_agent(worker, "worker.Xy12"));
+  EXPECT_FALSE(policy.may_act_for_agent(worker, "workers.Xy12"));
+  EXPECT_FALSE(policy.may_act_for_agent(worker, "worker."));
+  EXPECT_FALSE(policy.may_act_for_agent(worker, "other.Xy12"));
+  EXPECT_TRUE(policy.may_act_for_agent(std::optional<std::string>("ops"), "worker.Xy12"));
+  EXPECT_FALSE(policy.may_act_for_agent(alice, "alice.Xy12"));
+  EXPECT_FALSE(policy.may_act_for_agent(std::nullopt, "worker.Xy12"));
 }
 
 bool contains(const Json& list, const std::string& subject) {
