@@ -64,8 +64,10 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
 // callbacks.
 class StdioTransport final : public ClientTransport {
  public:
-  StdioTransport(ServerAddress address, Logger log)
-      : address_(std::move(address)), log_(std::move(log)) {}
+  StdioTransport(ServerAddress address, TransportSettings settings)
+      : address_(std::move(address)),
+        log_(std::move(settings.log)),
+        max_line_(settings.max_message_size) {}
   ~StdioTransport() override { close(); }
   StdioTransport(const StdioTransport&) = delete;
   StdioTransport& operator=(const StdioTransport&) = delete;
@@ -131,7 +133,17 @@ class StdioTransport final : public ClientTransport {
       Fd err_fd(err[0]);
       started.set_value({child, in[1]});
       std::thread stderr_reader([this, fd = err_fd.get()] { read_stderr(fd); });
-      read_stdout(out_fd.get());
+      std::optional<Error> failure = read_stdout(out_fd.get());
+      // A server that broke the protocol this way cannot be read on: end it (it is unreaped, so
+      // the pid is still ours) rather than leave it blocked on a full pipe until close().
+      if (failure) {
+        {
+          std::lock_guard lock(mutex_);
+          failure_ = failure;  // what a send() failing on the dead pipe reports
+        }
+        ::kill(child, SIGKILL);
+      }
+      out_fd.reset();
       siginfo_t info{};
       while (::waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOWAIT) < 0 &&
              errno == EINTR) {
@@ -145,12 +157,15 @@ class StdioTransport final : public ClientTransport {
       }
       exited_cv_.notify_all();
       stderr_reader.join();
-      std::string why = address_.command[0];
-      if (WIFEXITED(status))
-        why += " exited with status " + std::to_string(WEXITSTATUS(status));
-      else if (WIFSIGNALED(status))
-        why += " was killed by signal " + std::to_string(WTERMSIG(status));
-      if (on_closed_) on_closed_(why);
+      if (!failure) {
+        std::string why = address_.command[0];
+        if (WIFEXITED(status))
+          why += " exited with status " + std::to_string(WEXITSTATUS(status));
+        else if (WIFSIGNALED(status))
+          why += " was killed by signal " + std::to_string(WTERMSIG(status));
+        failure.emplace(Errc::connection_lost, why);
+      }
+      if (on_closed_) on_closed_(*failure);
     });
     const auto [pid, stdin_fd] = started_future.get();
     if (pid < 0) {
@@ -173,6 +188,8 @@ class StdioTransport final : public ClientTransport {
     }
     if (fd < 0) throw Error(Errc::connection_lost, "mcp: the stdio server is not running");
     if (!write_all(fd, line)) {
+      std::lock_guard state(mutex_);
+      if (failure_) throw Error(failure_->code(), std::string("mcp: ") + failure_->what());
       throw Error(Errc::connection_lost, "mcp: cannot write to the stdio server");
     }
   }
@@ -209,46 +226,63 @@ class StdioTransport final : public ClientTransport {
   }
 
  private:
-  void read_stdout(int fd) {
-    polaris::detail::LineBuffer lines;
+  // Reads messages until end of output; returns the error that ended reading early.
+  std::optional<Error> read_stdout(int fd) {
+    polaris::detail::LineBuffer lines(max_line_);
     std::array<char, 65536> buffer{};
     for (;;) {
       const ssize_t n = ::read(fd, buffer.data(), buffer.size());
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      lines.append(std::string_view(buffer.data(), static_cast<std::size_t>(n)),
-                   [this](std::string_view line) {
-                     if (line.empty()) return;
-                     Json message = polaris::detail::parse_untrusted_json(line);
-                     if (message.is_discarded()) {
-                       log_->debug("mcp stdio server wrote a non-JSON line: {}",
-                                   line.substr(0, 200));
-                       return;
-                     }
-                     try {
-                       on_message_(message);
-                     } catch (const std::exception& error) {
-                       log_->warn("mcp: handling a message failed: {}", error.what());
-                     }
-                   });
+      if (n <= 0) return std::nullopt;
+      try {
+        lines.append(std::string_view(buffer.data(), static_cast<std::size_t>(n)),
+                     [this](std::string_view line) { on_line(line); });
+      } catch (const Error& error) {
+        log_->warn("mcp: {}: {}", address_.command[0], error.what());
+        return Error(error.code(), address_.command[0] + ": stdout: " + error.what() +
+                                       " (ClientOptions::max_message_size)");
+      }
     }
   }
 
+  void on_line(std::string_view line) {
+    if (line.empty()) return;
+    Json message = polaris::detail::parse_untrusted_json(line);
+    if (message.is_discarded()) {
+      log_->debug("mcp stdio server wrote a non-JSON line: {}", line.substr(0, 200));
+      return;
+    }
+    try {
+      on_message_(message);
+    } catch (const std::exception& error) {
+      log_->warn("mcp: handling a message failed: {}", error.what());
+    }
+  }
+
+  // Logs the server's stderr. Lines are only logged, so an overlong one is dropped and reading
+  // goes on (draining the pipe keeps the server from blocking on it).
   void read_stderr(int fd) {
-    polaris::detail::LineBuffer lines;
+    polaris::detail::LineBuffer lines(kMaxStderrLine);
     std::array<char, 4096> buffer{};
     for (;;) {
       const ssize_t n = ::read(fd, buffer.data(), buffer.size());
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
-      lines.append(
-          std::string_view(buffer.data(), static_cast<std::size_t>(n)),
-          [this](std::string_view line) { log_->debug("[{}] {}", address_.command[0], line); });
+      try {
+        lines.append(
+            std::string_view(buffer.data(), static_cast<std::size_t>(n)),
+            [this](std::string_view line) { log_->debug("[{}] {}", address_.command[0], line); });
+      } catch (const Error& error) {
+        log_->debug("[{}] stderr: {}, dropped", address_.command[0], error.what());
+      }
     }
   }
 
+  static constexpr std::size_t kMaxStderrLine = std::size_t{64} * 1024;
+
   ServerAddress address_;
   Logger log_;
+  std::size_t max_line_;
   OnMessage on_message_;
   OnClosed on_closed_;
   std::mutex write_mutex_;  // one line at a time on stdin
@@ -257,14 +291,16 @@ class StdioTransport final : public ClientTransport {
   int pid_ = -1;
   bool exited_ = false;
   bool closed_ = false;
+  std::optional<Error> failure_;  // why reading stopped early (the server broke a limit)
   Fd stdin_;
   std::thread reader_;
 };
 
 }  // namespace
 
-std::unique_ptr<ClientTransport> make_stdio_transport(const ServerAddress& address, Logger log) {
-  return std::make_unique<StdioTransport>(address, std::move(log));
+std::unique_ptr<ClientTransport> make_stdio_transport(const ServerAddress& address,
+                                                      TransportSettings settings) {
+  return std::make_unique<StdioTransport>(address, std::move(settings));
 }
 
 }  // namespace polaris::mcp::detail
