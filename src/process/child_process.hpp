@@ -43,7 +43,8 @@ struct ChildProcessOptions {
   std::vector<std::string> argv;  ///< argv[0] is an absolute path or a name looked up in PATH
   /// Extra environment variables ("NAME=value"), added to ours.
   std::vector<std::string> extra_env;
-  /// Called with each line the child writes to stdout or stderr, on the supervisor thread.
+  /// Called with each line the child writes to stdout or stderr (stderr only with pipe_stdout),
+  /// on the supervisor thread.
   std::function<void(const std::string&)> on_line;
   /// How many of the last output lines to keep for error messages.
   std::size_t kept_lines = 40;
