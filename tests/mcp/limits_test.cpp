@@ -6,12 +6,14 @@
 #include <httplib.h>
 
 #include <atomic>
-#include <future>
+#include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "polaris/error.hpp"
 #include "polaris/mcp.hpp"
+#include "support/wait.hpp"
 
 namespace polaris::test {
 namespace {
@@ -28,18 +30,32 @@ mcp::ClientOptions options_for(mcp::ServerAddress server) {
   return options;
 }
 
+// The Error `body` throws; nullopt when it throws none.
+template <typename Body>
+std::optional<Error> error_of(Body&& body) {
+  try {
+    body();
+  } catch (const Error& error) {
+    return error;
+  }
+  return std::nullopt;
+}
+
 // Runs `body` and checks that it throws payload_too_large with a message naming the limit.
 template <typename Body>
 void expect_too_large(Body&& body) {
-  try {
-    body();
-    ADD_FAILURE() << "no error";
-  } catch (const Error& error) {
-    EXPECT_EQ(error.code(), Errc::payload_too_large) << error.what();
-    EXPECT_NE(std::string(error.what()).find(kLimitText), std::string::npos) << error.what();
-    EXPECT_NE(std::string(error.what()).find("max_message_size"), std::string::npos)
-        << error.what();
-  }
+  const auto error = error_of(std::forward<Body>(body));
+  ASSERT_TRUE(error) << "no error";
+  EXPECT_EQ(error->code(), Errc::payload_too_large) << error->what();
+  EXPECT_NE(std::string(error->what()).find(kLimitText), std::string::npos) << error->what();
+  EXPECT_NE(std::string(error->what()).find("max_message_size"), std::string::npos)
+      << error->what();
+}
+
+// The session ends (the transport's thread decides when), and later requests say why.
+void expect_session_ended_too_large(mcp::Client& client) {
+  ASSERT_TRUE(wait_until([&] { return !client.alive(); }, std::chrono::seconds(20)));
+  expect_too_large([&] { (void)client.list_tools(); });
 }
 
 // A stdio MCP server (node, which the MCP tests need anyway) that answers initialize and then
@@ -62,17 +78,8 @@ rl.on('line', (line) => {
 
 TEST(McpLimits, StdioServerWritingAnEndlessLineFailsThePendingCallAndTheSession) {
   mcp::Client client(options_for({.command = {"node", "-e", kEndlessLineServer}}));
-  std::promise<std::string> closed;
-  client.on_notification([&closed](const std::string& method, const Json& params) {
-    if (method == "polaris/closed") closed.set_value(params.value("reason", ""));
-  });
   expect_too_large([&] { (void)client.call_tool("anything", Json::object()); });
-  // The session is over: the server was stopped, and later requests say why.
-  auto reason = closed.get_future();
-  ASSERT_EQ(reason.wait_for(std::chrono::seconds(20)), std::future_status::ready);
-  EXPECT_NE(reason.get().find(kLimitText), std::string::npos);
-  EXPECT_FALSE(client.alive());
-  expect_too_large([&] { (void)client.list_tools(); });
+  expect_session_ended_too_large(client);  // the server was stopped
 }
 
 TEST(McpLimits, StdioServerWritingNoNewlineAtAllFailsInitialize) {
@@ -185,15 +192,7 @@ TEST(McpLimits, StreamableHttpEndlessGetStreamEndsTheSession) {
     http.stream_endless(response, "text/event-stream", "data: ");
   });
   mcp::Client client(options_for({.url = http.url("/mcp")}));
-  std::promise<std::string> closed;
-  client.on_notification([&closed](const std::string& method, const Json& params) {
-    if (method == "polaris/closed") closed.set_value(params.value("reason", ""));
-  });
-  auto reason = closed.get_future();
-  ASSERT_EQ(reason.wait_for(std::chrono::seconds(20)), std::future_status::ready);
-  EXPECT_NE(reason.get().find(kLimitText), std::string::npos);
-  EXPECT_FALSE(client.alive());
-  expect_too_large([&] { (void)client.list_tools(); });
+  expect_session_ended_too_large(client);
 }
 
 TEST(McpLimits, LegacySseEndlessEventFailsThePendingInitialize) {
@@ -214,12 +213,9 @@ TEST(McpLimits, LegacySseEndlessEventFailsThePendingInitialize) {
 TEST(McpLimits, MaxMessageSizeMustBePositive) {
   auto options = options_for({.command = {"cat"}});
   options.max_message_size = 0;
-  try {
-    mcp::Client client(options);
-    ADD_FAILURE() << "no error";
-  } catch (const Error& error) {
-    EXPECT_EQ(error.code(), Errc::invalid_argument);
-  }
+  const auto error = error_of([&] { mcp::Client client(options); });
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->code(), Errc::invalid_argument);
 }
 
 }  // namespace
