@@ -11,6 +11,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -70,6 +71,12 @@ struct ClientOptions {
   /// Default timeout of a request; a request that times out is cancelled with
   /// notifications/cancelled.
   std::chrono::milliseconds request_timeout{60000};
+  /// The largest message accepted from the server, in bytes: a stdio line, an SSE event or a JSON
+  /// response body. 64 MiB by default, the most a polaris reply can carry (NATS's largest max
+  /// payload). A larger one fails with Error(Errc::payload_too_large): the request it answers
+  /// (an HTTP response), or the whole session and every pending request (a stdio line, the
+  /// event stream of the SSE transport or the Streamable HTTP GET stream). Must be positive.
+  std::size_t max_message_size = std::size_t{64} * 1024 * 1024;
   Logger logger;  ///< empty: spdlog's default logger
 };
 
@@ -101,7 +108,9 @@ class Client {
   ///        progress token is sent when set).
   /// @throws Error(Errc::tool_failed) for a JSON-RPC error response (message "code: message"),
   ///         Error(Errc::timeout) (after sending notifications/cancelled),
-  ///         Error(Errc::connection_lost) when the server goes away.
+  ///         Error(Errc::connection_lost) when the server goes away,
+  ///         Error(Errc::payload_too_large) when the server sent a message over
+  ///         ClientOptions::max_message_size.
   Json request(const std::string& method, const Json& params = Json::object(),
                std::optional<std::chrono::milliseconds> timeout = std::nullopt,
                const std::function<void(const Json&)>& on_progress = {});

@@ -34,6 +34,7 @@ void ensure_curl_global() {
 }
 
 struct Transfer {
+  const Request* request;
   Response* response;
   const BodyCallback* on_body;
   const std::function<bool()>* cancelled;
@@ -55,6 +56,14 @@ size_t on_write(char* data, size_t size, size_t count, void* user) noexcept {
         return 0;  // makes curl stop with CURLE_WRITE_ERROR
       }
     } else {
+      const std::size_t limit = t->request->max_body;
+      if (limit != 0 && t->response->body.size() + n > limit) {
+        t->response->body = std::string();
+        throw Error(Errc::payload_too_large,
+                    t->request->method + " " + t->request->url +
+                        ": the response body is larger than the limit of " + std::to_string(limit) +
+                        " bytes");
+      }
       t->response->body.append(data, n);
     }
     return n;
@@ -142,7 +151,7 @@ Response perform(const Request& request, const BodyCallback& on_body) {
   }
 
   Response response;
-  Transfer transfer{&response, &on_body, &request.cancelled, h, nullptr};
+  Transfer transfer{&request, &response, &on_body, &request.cancelled, h, nullptr};
   char error_buffer[CURL_ERROR_SIZE] = {};
 
   check(curl_easy_setopt(h, CURLOPT_URL, request.url.c_str()), "URL");

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <map>
 #include <string>
@@ -23,6 +24,10 @@ struct Request {
   /// Polled while the transfer runs (several times a second); returning true aborts it, and the
   /// response comes back with aborted set. Empty: never.
   std::function<bool()> cancelled;
+  /// The most bytes of body collected into Response::body (a non-2xx body, or any body without a
+  /// streaming callback); a longer body stops the transfer with Error(Errc::payload_too_large),
+  /// so a server sending without end cannot exhaust memory. 0: no limit.
+  std::size_t max_body = 0;
 };
 
 struct Response {
@@ -41,7 +46,9 @@ struct Response {
 using BodyCallback = std::function<bool(std::string_view)>;
 
 /// Performs one request. A non-2xx body is always collected in Response::body (never streamed).
-/// @throws Error(Errc::connection_failed) on transport failures (DNS, connect, TLS, timeout).
+/// @throws Error(Errc::connection_failed) on transport failures (DNS, connect, TLS, timeout),
+///         Error(Errc::payload_too_large) for a collected body over Request::max_body, and what
+///         on_body throws.
 /// Thread safety: free function; each call uses its own curl handle.
 Response perform(const Request& request, const BodyCallback& on_body = {});
 

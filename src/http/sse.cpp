@@ -15,6 +15,11 @@ void SseParser::feed(std::string_view bytes) {
       buffer_.clear();
     } else {
       buffer_ += c;
+      if (buffer_.size() + pending_.data.size() > max_event_) {
+        buffer_ = std::string();
+        pending_ = SseEvent{};
+        throw polaris::detail::message_too_large("an SSE event", max_event_);
+      }
     }
   }
 }

@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/message_limit.hpp"
+
 namespace polaris::http {
 
 struct SseEvent {
@@ -19,8 +21,13 @@ struct SseEvent {
 class SseParser {
  public:
   using Callback = std::function<void(const SseEvent&)>;
-  explicit SseParser(Callback on_event) : on_event_(std::move(on_event)) {}
+  /// `max_event`: the most bytes one event may hold (its data and the line being read), so that
+  /// a server streaming an endless line or event cannot make us buffer without end.
+  explicit SseParser(Callback on_event, std::size_t max_event = polaris::detail::kMaxMessageBytes)
+      : on_event_(std::move(on_event)), max_event_(max_event) {}
 
+  /// @throws Error(Errc::payload_too_large) once an event grows past max_event; the stream
+  ///         cannot be read on after that.
   void feed(std::string_view bytes);
   /// Dispatches an event left without its closing blank line (some servers end that way).
   void finish();
@@ -30,6 +37,7 @@ class SseParser {
   void dispatch();
 
   Callback on_event_;
+  std::size_t max_event_;
   std::string buffer_;
   bool skip_lf_ = false;  // the previous chunk ended in \r: a leading \n belongs to it
   SseEvent pending_;

@@ -5,10 +5,13 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <fstream>
 #include <memory>
 #include <sstream>
 
+#include "common/untrusted_json.hpp"
 #include "http/http_client.hpp"
 #include "llm/api_client.hpp"
 #include "llm/base64.hpp"
@@ -28,6 +31,10 @@ struct MdCtxDeleter {
 };
 
 constexpr auto kRefreshMargin = std::chrono::minutes(5);
+// Google's token endpoint answers expires_in 3599 and never more than 12 hours; RFC 6749 makes it
+// optional (default: the hour Google documents).
+constexpr std::int64_t kDefaultLifetimeSeconds = 3600;
+constexpr std::int64_t kMaxLifetimeSeconds = 24 * 3600;
 constexpr const char* kDefaultTokenUri = "https://oauth2.googleapis.com/token";
 constexpr const char* kScope = "https://www.googleapis.com/auth/cloud-platform";
 
@@ -41,6 +48,41 @@ std::string form(std::initializer_list<std::pair<std::string, std::string>> fiel
 }
 
 }  // namespace
+
+std::chrono::seconds token_lifetime(const Json& answer) {
+  const auto it = answer.find("expires_in");
+  if (it == answer.end() || it->is_null()) return std::chrono::seconds(kDefaultLifetimeSeconds);
+  // RFC 6749 says a number of seconds. A string, bool or object is a broken endpoint: say so
+  // rather than guess, since a wrong lifetime means using a dead token or minting on every call.
+  if (!it->is_number()) {
+    throw Error(Errc::protocol, "vertex token exchange: expires_in is not a number: " +
+                                    it->dump(-1, ' ', false, Json::error_handler_t::replace));
+  }
+  // A token that is already expired cannot be used at all: an error, not a silent clamp.
+  const bool positive = it->is_number_float()      ? it->get<double>() > 0
+                        : it->is_number_unsigned() ? it->get<std::uint64_t>() > 0
+                                                   : it->get<std::int64_t>() > 0;
+  if (!positive) {
+    throw Error(Errc::protocol,
+                "vertex token exchange: expires_in must be positive, got " + it->dump());
+  }
+  // Large values are clamped, not refused: the token is good, and re-minting a day early costs
+  // one request, while `now + seconds(huge)` would overflow the clock (undefined behaviour).
+  // Fractions are cut: expiring a fraction of a second early is harmless. The comparisons are
+  // done before converting, since a double beyond int64 does not convert.
+  if (it->is_number_unsigned()) {
+    return std::chrono::seconds(static_cast<std::int64_t>(
+        std::min<std::uint64_t>(it->get<std::uint64_t>(), kMaxLifetimeSeconds)));
+  }
+  if (it->is_number_integer()) {
+    return std::chrono::seconds(std::min(it->get<std::int64_t>(), kMaxLifetimeSeconds));
+  }
+  const double seconds = it->get<double>();
+  if (seconds >= static_cast<double>(kMaxLifetimeSeconds)) {
+    return std::chrono::seconds(kMaxLifetimeSeconds);
+  }
+  return std::chrono::seconds(static_cast<std::int64_t>(seconds));
+}
 
 std::string sign_jwt_rs256(const Json& header, const Json& claims, const std::string& pem_key) {
   const std::string input = base64url_encode(header.dump()) + "." + base64url_encode(claims.dump());
@@ -131,13 +173,13 @@ std::string TokenSource::mint(std::chrono::system_clock::time_point now) {
   }
   const http::Response response = http::perform(request);
   if (response.status != 200) throw provider_error("vertex token exchange", response);
-  const Json answer = Json::parse(response.body, nullptr, false);
+  const Json answer = polaris::detail::parse_untrusted_json(response.body);
   if (answer.is_discarded() || !answer.is_object() || !answer.contains("access_token") ||
       !answer["access_token"].is_string()) {
     throw Error(Errc::protocol, "vertex token exchange: answer has no access_token");
   }
-  const auto lifetime = answer.value("expires_in", std::int64_t{3600});
-  expires_ = now + std::chrono::seconds(lifetime);
+  const auto lifetime = token_lifetime(answer);
+  expires_ = now + lifetime;
   return answer["access_token"].get<std::string>();
 }
 

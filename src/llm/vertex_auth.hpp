@@ -13,6 +13,11 @@ namespace polaris::llm {
 /// compact JWT. @throws Error(Errc::invalid_argument) for a bad key.
 std::string sign_jwt_rs256(const Json& header, const Json& claims, const std::string& pem_key);
 
+/// How long a token of the endpoint's `answer` lives: its `expires_in` (3600 s when absent),
+/// fractions cut, clamped to at most a day.
+/// @throws Error(Errc::protocol) when expires_in is not a number or not positive.
+std::chrono::seconds token_lifetime(const Json& answer);
+
 /// Mints and caches access tokens. Service-account keys: an RS256-signed JWT exchanged at the
 /// key's `token_uri` (jwt-bearer grant). Authorized-user files (gcloud): a refresh-token grant.
 /// A token is reused until five minutes before it expires.

@@ -40,14 +40,20 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
     if (!server.command.empty() == !server.url.empty()) {
       throw Error(Errc::invalid_argument, "mcp: give either a command or a URL");
     }
+    if (options_.max_message_size == 0) {
+      throw Error(Errc::invalid_argument, "mcp: max_message_size must be positive");
+    }
+    detail::TransportSettings settings{.connect_timeout = options_.connect_timeout,
+                                       .max_message_size = options_.max_message_size,
+                                       .log = log_};
     if (transport_factory()) {
       transport_ = transport_factory()(server);
     } else if (!server.command.empty()) {
-      transport_ = detail::make_stdio_transport(server, log_);
+      transport_ = detail::make_stdio_transport(server, std::move(settings));
     } else if (server.sse) {
-      transport_ = detail::make_sse_transport(server, options_.connect_timeout, log_);
+      transport_ = detail::make_sse_transport(server, std::move(settings));
     } else {
-      transport_ = detail::make_streamable_http_transport(server, options_.connect_timeout, log_);
+      transport_ = detail::make_streamable_http_transport(server, std::move(settings));
     }
     // The callbacks hold a weak reference: the transport may outlive nothing of ours.
     std::weak_ptr<Impl> weak = weak_from_this();
@@ -55,7 +61,7 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
         [weak](const Json& message) {
           if (auto self = weak.lock()) self->on_message(message);
         },
-        [weak](const std::string& why) {
+        [weak](const Error& why) {
           if (auto self = weak.lock()) self->on_closed(why);
         });
 
@@ -108,7 +114,8 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
     std::int64_t id = 0;
     {
       std::lock_guard lock(mutex_);
-      if (closed_ || !alive_) throw Error(Errc::connection_lost, "mcp: the session is closed");
+      if (closed_) throw Error(Errc::connection_lost, "mcp: the session is closed");
+      if (!alive_) throw Error(closed_code_, "mcp: " + method + ": " + closed_why_);
       id = next_id_++;
       pending_[id] = pending;
     }
@@ -141,8 +148,9 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
     lock.lock();
     if (!pending->done) {
       const bool lost = !alive_ || closed_;
+      const Errc code = closed_ ? Errc::connection_lost : closed_code_;
       lock.unlock();
-      if (lost) throw Error(Errc::connection_lost, "mcp: " + method + ": " + closed_reason());
+      if (lost) throw Error(code, "mcp: " + method + ": " + closed_reason());
       (void)done;
       try {
         notify("notifications/cancelled", {{"requestId", id}, {"reason", "timed out"}});
@@ -288,11 +296,13 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
     if (handler && *handler) (*handler)(method, params);
   }
 
-  void on_closed(const std::string& why) {
+  void on_closed(const Error& error) {
+    const std::string why = error.what();
     {
       std::lock_guard lock(mutex_);
       alive_ = false;
       closed_why_ = why;
+      closed_code_ = error.code();
     }
     cv_.notify_all();
     log_->debug("mcp: the server went away: {}", why);
@@ -314,12 +324,21 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
   bool alive_ = true;
   bool closed_ = false;
   std::string closed_why_ = "the server went away";
+  Errc closed_code_ = Errc::connection_lost;
   std::string protocol_version_;
   std::shared_ptr<NotificationHandler> notification_handler_;
 };
 
 Client::Client(ClientOptions options) : impl_(std::make_shared<Impl>(std::move(options))) {
-  impl_->connect();
+  try {
+    impl_->connect();
+  } catch (...) {
+    // Close here, joining the transport's threads: else a transport thread whose callback holds
+    // the Impl for a moment could drop its last reference and destroy the transport on its own
+    // thread, which cannot join itself (std::terminate).
+    impl_->close();
+    throw;
+  }
 }
 Client::~Client() {
   if (impl_) impl_->close();

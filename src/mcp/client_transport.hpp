@@ -5,10 +5,12 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
 
+#include "polaris/error.hpp"
 #include "polaris/json.hpp"
 #include "polaris/logging.hpp"
 #include "polaris/mcp.hpp"
@@ -23,7 +25,9 @@ namespace polaris::mcp::detail {
 class ClientTransport {
  public:
   using OnMessage = std::function<void(const Json&)>;
-  using OnClosed = std::function<void(const std::string& why)>;
+  /// `why`: Errc::connection_lost when the server went away, payload_too_large when it sent a
+  /// message over the limit; pending requests fail with it.
+  using OnClosed = std::function<void(const Error& why)>;
   virtual ~ClientTransport() = default;
 
   /// Starts receiving (launches a stdio server, opens the SSE stream).
@@ -44,11 +48,19 @@ class ClientTransport {
 using TransportFactory = std::function<std::unique_ptr<ClientTransport>(const ServerAddress&)>;
 void set_transport_factory_for_testing(TransportFactory factory);
 
-std::unique_ptr<ClientTransport> make_stdio_transport(const ServerAddress& address, Logger log);
-std::unique_ptr<ClientTransport> make_streamable_http_transport(
-    const ServerAddress& address, std::chrono::milliseconds connect_timeout, Logger log);
+/// What every transport is made with, from the client's options.
+struct TransportSettings {
+  std::chrono::milliseconds connect_timeout{15000};
+  /// ClientOptions::max_message_size: the longest line, SSE event or JSON body read.
+  std::size_t max_message_size = 0;
+  Logger log;
+};
+
+std::unique_ptr<ClientTransport> make_stdio_transport(const ServerAddress& address,
+                                                      TransportSettings settings);
+std::unique_ptr<ClientTransport> make_streamable_http_transport(const ServerAddress& address,
+                                                                TransportSettings settings);
 std::unique_ptr<ClientTransport> make_sse_transport(const ServerAddress& address,
-                                                    std::chrono::milliseconds connect_timeout,
-                                                    Logger log);
+                                                    TransportSettings settings);
 
 }  // namespace polaris::mcp::detail

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "common/log.hpp"
+#include "common/message_limit.hpp"
 #include "common/untrusted_json.hpp"
 #include "http/http_client.hpp"
 #include "mcp/client_transport.hpp"
@@ -18,6 +19,12 @@ namespace {
 
 constexpr long kDefaultRetryMs = 1000;
 constexpr int kMaxResumeAttempts = 5;
+
+// An over-limit error with where it happened and the option that sets the limit.
+Error too_large(const std::string& where, const Error& error) {
+  return Error(Errc::payload_too_large,
+               where + ": " + error.what() + " (ClientOptions::max_message_size)");
+}
 
 void deliver(const Json& message, const ClientTransport::OnMessage& on_message, const Logger& log) {
   try {
@@ -49,9 +56,11 @@ std::string resolve_url(const std::string& base, const std::string& reference) {
 // Streamable HTTP. Thread safety: send() from any thread; one GET stream thread.
 class StreamableHttpTransport final : public ClientTransport {
  public:
-  StreamableHttpTransport(ServerAddress address, std::chrono::milliseconds connect_timeout,
-                          Logger log)
-      : address_(std::move(address)), connect_timeout_(connect_timeout), log_(std::move(log)) {}
+  StreamableHttpTransport(ServerAddress address, TransportSettings settings)
+      : address_(std::move(address)),
+        connect_timeout_(settings.connect_timeout),
+        max_message_(settings.max_message_size),
+        log_(std::move(settings.log)) {}
   ~StreamableHttpTransport() override { close(); }
   StreamableHttpTransport(const StreamableHttpTransport&) = delete;
   StreamableHttpTransport& operator=(const StreamableHttpTransport&) = delete;
@@ -70,6 +79,7 @@ class StreamableHttpTransport final : public ClientTransport {
     request.headers.emplace_back("Accept", "application/json, text/event-stream");
     request.body = message.dump(-1, ' ', false, Json::error_handler_t::replace);
     request.connect_timeout = connect_timeout_;
+    request.max_body = max_message_;
     request.cancelled = [this, &cancelled] {
       return closing_.load() || (cancelled && cancelled());
     };
@@ -77,8 +87,16 @@ class StreamableHttpTransport final : public ClientTransport {
     const Json request_id =
         message.is_object() && message.contains("method") ? message.value("id", Json()) : Json();
     Stream stream(this, request_id);
-    const http::Response response =
-        http::perform(request, [&stream](std::string_view bytes) { return stream.feed(bytes); });
+    http::Response response;
+    try {
+      response =
+          http::perform(request, [&stream](std::string_view bytes) { return stream.feed(bytes); });
+    } catch (const Error& error) {
+      // This response is lost, the session is not: later requests get responses of their own.
+      if (error.code() == Errc::payload_too_large)
+        throw too_large("mcp: POST " + address_.url, error);
+      throw;
+    }
     if (response.aborted) return;
     if (response.status == 404 && has_session()) {
       throw Error(Errc::connection_lost, "mcp: the server ended the session (HTTP 404)");
@@ -123,6 +141,7 @@ class StreamableHttpTransport final : public ClientTransport {
         request.url = address_.url;
         request.headers = headers();
         request.timeout = std::chrono::milliseconds(2000);
+        request.max_body = max_message_;
         (void)http::perform(request);
       } catch (const std::exception& error) {
         log_->debug("mcp: DELETE of the session failed: {}", error.what());
@@ -150,6 +169,9 @@ class StreamableHttpTransport final : public ClientTransport {
       if (!decided) {
         const auto first = bytes.find_first_not_of(" \t\r\n");
         if (first == std::string_view::npos) {
+          if (json.size() + bytes.size() > owner->max_message_) {
+            throw polaris::detail::message_too_large("a JSON response body", owner->max_message_);
+          }
           json.append(bytes);
           return true;
         }
@@ -157,12 +179,16 @@ class StreamableHttpTransport final : public ClientTransport {
         sse = bytes[first] != '{' && bytes[first] != '[';
         if (sse) {
           reader.emplace([this](const SseMessage& event) { on_event(event); },
-                         [this](long ms) { retry_ms = ms; });
+                         [this](long ms) { retry_ms = ms; }, owner->max_message_);
         }
       }
       if (sse) {
         reader->feed(bytes);
       } else {
+        if (json.size() + bytes.size() > owner->max_message_) {
+          json = std::string();
+          throw polaris::detail::message_too_large("a JSON response body", owner->max_message_);
+        }
         json.append(bytes);
       }
       // A resumed stream (a GET the server may keep open) is left once it carried the answer.
@@ -240,6 +266,7 @@ class StreamableHttpTransport final : public ClientTransport {
     request.headers.emplace_back("Accept", "text/event-stream");
     request.headers.emplace_back("Last-Event-ID", stream.last_event_id);
     request.connect_timeout = connect_timeout_;
+    request.max_body = max_message_;
     request.cancelled = [this, &cancelled] {
       return closing_.load() || (cancelled && cancelled());
     };
@@ -250,7 +277,7 @@ class StreamableHttpTransport final : public ClientTransport {
     next.last_event_id = stream.last_event_id;
     next.retry_ms = stream.retry_ms;
     next.reader.emplace([&next](const SseMessage& event) { next.on_event(event); },
-                        [&next](long ms) { next.retry_ms = ms; });
+                        [&next](long ms) { next.retry_ms = ms; }, max_message_);
     try {
       const auto response =
           http::perform(request, [&next](std::string_view bytes) { return next.feed(bytes); });
@@ -260,6 +287,9 @@ class StreamableHttpTransport final : public ClientTransport {
         return;
       }
     } catch (const Error& error) {
+      if (error.code() == Errc::payload_too_large) {
+        throw too_large("mcp: GET " + address_.url + " (resuming a response)", error);
+      }
       log_->debug("mcp: resuming the stream failed: {}", error.what());
     }
     stream.answered = stream.answered || next.answered;
@@ -279,6 +309,7 @@ class StreamableHttpTransport final : public ClientTransport {
       request.headers.emplace_back("Accept", "text/event-stream");
       if (!last_event_id.empty()) request.headers.emplace_back("Last-Event-ID", last_event_id);
       request.connect_timeout = connect_timeout_;
+      request.max_body = max_message_;
       request.cancelled = [this] { return closing_.load(); };
       Stream stream(this, Json());
       stream.decided = true;
@@ -286,7 +317,7 @@ class StreamableHttpTransport final : public ClientTransport {
       stream.last_event_id = last_event_id;
       stream.retry_ms = retry_ms;
       stream.reader.emplace([&stream](const SseMessage& event) { stream.on_event(event); },
-                            [&stream](long ms) { stream.retry_ms = ms; });
+                            [&stream](long ms) { stream.retry_ms = ms; }, max_message_);
       try {
         const auto response = http::perform(
             request, [&stream](std::string_view bytes) { return stream.feed(bytes); });
@@ -295,7 +326,7 @@ class StreamableHttpTransport final : public ClientTransport {
           return;
         }
         if (response.status == 404 && has_session()) {
-          if (on_closed_) on_closed_("the server ended the session");
+          if (on_closed_) on_closed_(Error(Errc::connection_lost, "the server ended the session"));
           return;
         }
         if (response.status < 200 || response.status >= 300) {
@@ -303,6 +334,13 @@ class StreamableHttpTransport final : public ClientTransport {
           return;
         }
       } catch (const Error& error) {
+        // Server-initiated messages can no longer be trusted to arrive: end the session rather
+        // than reconnect to a stream that sends the same again.
+        if (error.code() == Errc::payload_too_large) {
+          log_->warn("mcp: the GET stream of {}: {}", address_.url, error.what());
+          if (on_closed_) on_closed_(too_large("GET " + address_.url, error));
+          return;
+        }
         log_->debug("mcp: the GET stream failed: {}", error.what());
       }
       last_event_id = stream.last_event_id;
@@ -313,6 +351,7 @@ class StreamableHttpTransport final : public ClientTransport {
 
   ServerAddress address_;
   std::chrono::milliseconds connect_timeout_;
+  std::size_t max_message_;
   Logger log_;
   OnMessage on_message_;
   OnClosed on_closed_;
@@ -327,8 +366,11 @@ class StreamableHttpTransport final : public ClientTransport {
 // HTTP+SSE (2024-11-05): a GET event stream whose first event names the POST endpoint.
 class SseTransport final : public ClientTransport {
  public:
-  SseTransport(ServerAddress address, std::chrono::milliseconds connect_timeout, Logger log)
-      : address_(std::move(address)), connect_timeout_(connect_timeout), log_(std::move(log)) {}
+  SseTransport(ServerAddress address, TransportSettings settings)
+      : address_(std::move(address)),
+        connect_timeout_(settings.connect_timeout),
+        max_message_(settings.max_message_size),
+        log_(std::move(settings.log)) {}
   ~SseTransport() override { close(); }
   SseTransport(const SseTransport&) = delete;
   SseTransport& operator=(const SseTransport&) = delete;
@@ -340,10 +382,11 @@ class SseTransport final : public ClientTransport {
     std::unique_lock lock(mutex_);
     if (!cv_.wait_for(lock, connect_timeout_, [this] { return !endpoint_.empty() || ended_; }) ||
         endpoint_.empty()) {
-      const std::string why = failure_.empty() ? "no endpoint event" : failure_;
+      const Error why = failure_.value_or(Error(Errc::connection_failed, "no endpoint event"));
       lock.unlock();
       close();
-      throw Error(Errc::connection_failed, "mcp: SSE " + address_.url + ": " + why);
+      throw Error(why.code() == Errc::payload_too_large ? why.code() : Errc::connection_failed,
+                  "mcp: SSE " + address_.url + ": " + why.what());
     }
   }
 
@@ -351,7 +394,11 @@ class SseTransport final : public ClientTransport {
     std::string endpoint;
     {
       std::lock_guard lock(mutex_);
-      if (ended_) throw Error(Errc::connection_lost, "mcp: the SSE stream ended");
+      if (ended_) {
+        // The stream may have ended (and said why) before on_closed reached the client.
+        throw Error(failure_ ? failure_->code() : Errc::connection_lost,
+                    std::string("mcp: ") + (failure_ ? failure_->what() : "the SSE stream ended"));
+      }
       endpoint = endpoint_;
     }
     http::Request request;
@@ -361,10 +408,17 @@ class SseTransport final : public ClientTransport {
     request.headers.emplace_back("Content-Type", "application/json");
     request.body = message.dump(-1, ' ', false, Json::error_handler_t::replace);
     request.connect_timeout = connect_timeout_;
+    request.max_body = max_message_;
     request.cancelled = [this, &cancelled] {
       return closing_.load() || (cancelled && cancelled());
     };
-    const auto response = http::perform(request);
+    http::Response response;
+    try {
+      response = http::perform(request);
+    } catch (const Error& error) {
+      if (error.code() == Errc::payload_too_large) throw too_large("mcp: POST " + endpoint, error);
+      throw;
+    }
     if (!response.aborted && (response.status < 200 || response.status >= 300)) {
       throw Error(Errc::protocol,
                   "mcp: POST " + endpoint + " answered HTTP " + std::to_string(response.status));
@@ -384,6 +438,7 @@ class SseTransport final : public ClientTransport {
     request.headers = address_.headers;
     request.headers.emplace_back("Accept", "text/event-stream");
     request.connect_timeout = connect_timeout_;
+    request.max_body = max_message_;
     request.cancelled = [this] { return closing_.load(); };
     SseReader reader(
         [this](const SseMessage& event) {
@@ -400,18 +455,19 @@ class SseTransport final : public ClientTransport {
           if (message.is_discarded()) return;
           deliver(message, on_message_, log_);
         },
-        {});
-    std::string why = "the SSE stream ended";
+        {}, max_message_);
+    Error why(Errc::connection_lost, "the SSE stream ended");
     try {
       const auto response = http::perform(request, [&reader, this](std::string_view bytes) {
         reader.feed(bytes);
         return !closing_.load();
       });
       if (response.status < 200 || response.status >= 300) {
-        why = "HTTP " + std::to_string(response.status);
+        why = Error(Errc::connection_lost, "HTTP " + std::to_string(response.status));
       }
     } catch (const Error& error) {
-      why = error.what();
+      why = error.code() == Errc::payload_too_large ? too_large("GET " + address_.url, error)
+                                                    : Error(Errc::connection_lost, error.what());
     }
     {
       std::lock_guard lock(mutex_);
@@ -424,6 +480,7 @@ class SseTransport final : public ClientTransport {
 
   ServerAddress address_;
   std::chrono::milliseconds connect_timeout_;
+  std::size_t max_message_;
   Logger log_;
   OnMessage on_message_;
   OnClosed on_closed_;
@@ -431,22 +488,21 @@ class SseTransport final : public ClientTransport {
   std::condition_variable cv_;
   std::string endpoint_;
   bool ended_ = false;
-  std::string failure_;
+  std::optional<Error> failure_;  // why the stream ended
   std::atomic<bool> closing_{false};
   std::thread reader_;
 };
 
 }  // namespace
 
-std::unique_ptr<ClientTransport> make_streamable_http_transport(
-    const ServerAddress& address, std::chrono::milliseconds connect_timeout, Logger log) {
-  return std::make_unique<StreamableHttpTransport>(address, connect_timeout, std::move(log));
+std::unique_ptr<ClientTransport> make_streamable_http_transport(const ServerAddress& address,
+                                                                TransportSettings settings) {
+  return std::make_unique<StreamableHttpTransport>(address, std::move(settings));
 }
 
 std::unique_ptr<ClientTransport> make_sse_transport(const ServerAddress& address,
-                                                    std::chrono::milliseconds connect_timeout,
-                                                    Logger log) {
-  return std::make_unique<SseTransport>(address, connect_timeout, std::move(log));
+                                                    TransportSettings settings) {
+  return std::make_unique<SseTransport>(address, std::move(settings));
 }
 
 }  // namespace polaris::mcp::detail

@@ -1,6 +1,6 @@
-// mcp/server.cpp - the cluster as one MCP server: protocol core, stdio, Streamable HTTP
+// mcp/server.cpp - the cluster as one MCP server: catalogue polling, stdio, Streamable HTTP
 // (libmicrohttpd, one thread per connection, so every SSE stream has its own thread and a long
-// stream never starves other requests).
+// stream never starves other requests). The MCP methods themselves are in server_core.cpp.
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -20,24 +20,19 @@
 #include "common/line_buffer.hpp"
 #include "common/log.hpp"
 #include "common/untrusted_json.hpp"
-#include "mcp/notify.hpp"
+#include "mcp/server_core.hpp"
 #include "mcp/write_all.hpp"
 #include "polaris/error.hpp"
 #include "polaris/mcp.hpp"
-#include "polaris/version.hpp"
 
 namespace polaris::mcp {
 namespace {
 
-constexpr const char* kLatestVersion = "2025-11-25";
+/// The largest request accepted: an HTTP body, a stdio line. Tool arguments are small; 16 MiB
+/// leaves room for inline files without letting a client exhaust memory.
+constexpr std::size_t kMaxRequestBytes = std::size_t{16} * 1024 * 1024;
 
-Json rpc_error(const Json& id, int code, const std::string& message) {
-  return {{"jsonrpc", "2.0"}, {"id", id}, {"error", {{"code", code}, {"message", message}}}};
-}
-
-Json rpc_result(const Json& id, Json result) {
-  return {{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result)}};
-}
+using detail::rpc_error;
 
 std::string random_hex(std::size_t bytes) {
   std::random_device device;
@@ -153,11 +148,9 @@ class EventStream {
   bool done_ = false;
 };
 
-/// One MCP session (one client). Thread safety: guarded by mutex.
-struct Session {
+/// One MCP session (one client). Thread safety: guarded by mutex (ClientState's).
+struct Session : detail::ClientState {
   std::string id;
-  std::mutex mutex;
-  std::string protocol_version = kLatestVersion;
   std::size_t next_stream = 0;
   std::map<std::string, std::shared_ptr<EventStream>> streams;  // by stream id, for resumption
   std::shared_ptr<EventStream> get_stream;  // the standalone GET stream, if open
@@ -186,9 +179,10 @@ struct Session {
 class Server::Impl {
  public:
   Impl(Connection& connection, ServerOptions options)
-      : connection_(connection),
+      : tools_(connection),
         options_(std::move(options)),
-        log_(polaris::detail::logger_or_default(options_.logger)) {
+        log_(polaris::detail::logger_or_default(options_.logger)),
+        dispatcher_(tools_, options_, log_) {
     if (options_.catalogue_poll.count() > 0) poller_ = std::thread([this] { poll_catalogue(); });
   }
 
@@ -220,110 +214,8 @@ class Server::Impl {
     return closing_;
   }
 
-  // ---- the protocol, independent of the transport ----
-
-  /// Handles one request and returns its response. `emit` sends notifications related to it
-  /// (progress, log messages) while it runs.
-  Json handle_request(const Json& message, Session& session,
-                      const std::function<void(const Json&)>& emit) {
-    const Json id = message["id"];
-    const std::string method = message["method"].get<std::string>();
-    const Json params = message.contains("params") && message["params"].is_object()
-                            ? message["params"]
-                            : Json::object();
-    try {
-      if (method == "initialize") return rpc_result(id, initialize(params, session));
-      if (method == "ping") return rpc_result(id, Json::object());
-      if (method == "tools/list") return rpc_result(id, {{"tools", list_tools()}});
-      if (method == "tools/call") return call_tool(id, params, emit);
-      if (method == "logging/setLevel") return rpc_result(id, Json::object());
-      return rpc_error(id, -32601, "method not found: " + method);
-    } catch (const Error& error) {
-      return rpc_error(id, -32603, error.what());
-    } catch (const std::exception& error) {
-      return rpc_error(id, -32603, std::string("internal error: ") + error.what());
-    }
-  }
-
-  Json initialize(const Json& params, Session& session) {
-    const auto& versions = supported_protocol_versions();
-    std::string version = kLatestVersion;
-    if (auto it = params.find("protocolVersion");
-        it != params.end() && it->is_string() &&
-        std::find(versions.begin(), versions.end(), *it) != versions.end()) {
-      version = it->get<std::string>();
-    }
-    {
-      std::lock_guard lock(session.mutex);
-      session.protocol_version = version;
-    }
-    return {
-        {"protocolVersion", version},
-        {"capabilities", {{"tools", {{"listChanged", true}}}, {"logging", Json::object()}}},
-        {"serverInfo", {{"name", options_.name}, {"version", std::string(polaris::version())}}}};
-  }
-
-  bool allowed(const std::string& name) const {
-    return options_.allow.empty() ||
-           std::find(options_.allow.begin(), options_.allow.end(), name) != options_.allow.end();
-  }
-
-  Json list_tools() {
-    Json tools = Json::array();
-    for (const auto& declaration : connection_.list_tools()) {
-      if (!allowed(declaration.name)) continue;
-      Json tool = {{"name", declaration.name}};
-      if (!declaration.description.empty()) tool["description"] = declaration.description;
-      auto original = declaration.extra.find(kJsonSchemaField);
-      if (original != declaration.extra.end() && original->is_object()) {
-        tool["inputSchema"] = *original;
-      } else {
-        tool["inputSchema"] = wire_to_json_schema(declaration.parameters);
-      }
-      if (!tool["inputSchema"].contains("type")) tool["inputSchema"]["type"] = "object";
-      tools.push_back(tool);
-    }
-    return tools;
-  }
-
-  Json call_tool(const Json& id, const Json& params, const std::function<void(const Json&)>& emit) {
-    const auto name = params.find("name");
-    if (name == params.end() || !name->is_string()) {
-      return rpc_error(id, -32602, "tools/call needs a string \"name\"");
-    }
-    if (!allowed(*name)) return rpc_error(id, -32602, "unknown tool: " + name->get<std::string>());
-    Json arguments = params.value("arguments", Json::object());
-    if (!arguments.is_object()) return rpc_error(id, -32602, "the arguments must be an object");
-    try {
-      // The tool's progress and log messages become notifications on this request's stream.
-      const auto meta = params.find("_meta");
-      const Json token =
-          meta != params.end() && meta->is_object() ? meta->value("progressToken", Json()) : Json();
-      CallOptions call_options{.timeout = options_.call_timeout};
-      call_options.on_progress = [emit,
-                                  token](const Json& message) {  // emit copied: see RequestMux
-        if (auto notification = detail::notification_from_tool_message(message, token)) {
-          emit(*notification);
-        }
-      };
-      const Json reply = connection_.call(name->get<std::string>(), arguments, call_options);
-      return rpc_result(id, call_result_from_reply(reply));
-    } catch (const Error& error) {
-      if (error.code() == Errc::no_such_tool) {
-        return rpc_error(id, -32602, "unknown tool: " + name->get<std::string>());
-      }
-      if (error.code() == Errc::invalid_argument) return rpc_error(id, -32602, error.what());
-      // A tool's `_error`, a timeout, a lost connection: an isError result the model can read.
-      return rpc_result(id, {{"content", Json::array({{{"type", "text"}, {"text", error.what()}}})},
-                             {"isError", true}});
-    }
-  }
-
-  /// Notifications from the client: nothing to do for the ones we know (initialized,
-  /// cancelled: the polaris call cannot be withdrawn, its late reply is dropped).
-  void handle_notification(const Json& message) {
-    log_->debug("mcp serve: notification {}", message.value("method", ""));
-  }
+  // The protocol itself (initialize, tools/list, tools/call...) is dispatcher_'s
+  // (mcp/server_core.hpp); what follows is catalogue polling and the two transports.
 
   // ---- catalogue changes ----
 
@@ -335,7 +227,7 @@ class Server::Impl {
       lock.unlock();
       std::string signature;
       try {
-        signature = list_tools().dump();
+        signature = dispatcher_.list_tools().dump();
       } catch (const std::exception& error) {
         log_->debug("mcp serve: reading the catalogue failed: {}", error.what());
         signature = last;
@@ -380,7 +272,11 @@ class Server::Impl {
       std::lock_guard lock(mutex_);
       stdio_emit_ = emit;
     }
-    polaris::detail::LineBuffer lines;
+    // Each request on a thread of its own; the thread keeps the session alive.
+    const detail::Run run = [this, session](std::function<void()> work) {
+      workers_.spawn([session, work = std::move(work)] { work(); });
+    };
+    polaris::detail::LineBuffer lines(kMaxRequestBytes);
     std::array<char, 65536> buffer{};
     while (!closing()) {
       pollfd fd{in_fd, POLLIN, 0};
@@ -391,43 +287,22 @@ class Server::Impl {
       const ssize_t n = ::read(in_fd, buffer.data(), buffer.size());
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
-      lines.append(std::string_view(buffer.data(), static_cast<std::size_t>(n)),
-                   [&](std::string_view line) {
-                     if (line.find_first_not_of(" \t") == std::string_view::npos) return;
-                     Json message = polaris::detail::parse_untrusted_json(line);
-                     if (message.is_discarded()) {
-                       emit(rpc_error(nullptr, -32700, "parse error"));
-                       return;
-                     }
-                     dispatch_stdio(message, session, emit);
-                   });
+      try {
+        lines.append(
+            std::string_view(buffer.data(), static_cast<std::size_t>(n)),
+            [&](std::string_view line) { dispatcher_.handle_line(line, *session, emit, run); });
+      } catch (const Error& error) {
+        // The rest of the line would read as garbage: there is no way back into the stream.
+        log_->warn("mcp serve: stdin: {}; ending the session", error.what());
+        emit(rpc_error(nullptr, -32600, std::string("request too large: ") + error.what()));
+        break;
+      }
     }
     {
       std::lock_guard lock(mutex_);
       stdio_emit_ = nullptr;
     }
     workers_.join_all();
-  }
-
-  void dispatch_stdio(const Json& message, const std::shared_ptr<Session>& session,
-                      const std::function<void(const Json&)>& emit) {
-    if (message.is_array()) {
-      for (const auto& item : message) dispatch_stdio(item, session, emit);
-      return;
-    }
-    if (!message.is_object()) {
-      emit(rpc_error(nullptr, -32600, "invalid request"));
-      return;
-    }
-    const bool has_method = message.contains("method") && message["method"].is_string();
-    const bool has_id = message.contains("id") && !message["id"].is_null();
-    if (!has_method) return;  // a response to something we never ask
-    if (!has_id) {
-      handle_notification(message);
-      return;
-    }
-    workers_.spawn(
-        [this, message, session, emit] { emit(handle_request(message, *session, emit)); });
   }
 
   // ---- Streamable HTTP ----
@@ -569,7 +444,7 @@ class Server::Impl {
     }
     auto* request = static_cast<HttpRequest*>(*con_cls);
     if (*upload_data_size != 0) {
-      if (request->body.size() + *upload_data_size > std::size_t{16} * 1024 * 1024) {
+      if (request->body.size() + *upload_data_size > kMaxRequestBytes) {
         request->too_large = true;
       } else {
         request->body.append(upload_data, *upload_data_size);
@@ -699,7 +574,7 @@ class Server::Impl {
         return send_error(connection, MHD_HTTP_BAD_REQUEST, -32600, "initialize needs an id");
       auto session = std::make_shared<Session>();
       session->id = random_hex(16);
-      const Json response = handle_request(message, *session, {});
+      const Json response = dispatcher_.handle_request(message, *session, {});
       if (response.contains("result")) {
         std::lock_guard lock(mutex_);
         sessions_[session->id] = session;
@@ -713,11 +588,11 @@ class Server::Impl {
     if (!session) return send_error(connection, MHD_HTTP_NOT_FOUND, -32600, "unknown session");
 
     if (!has_method || !has_id) {  // a notification or a response: accepted, nothing to answer
-      if (has_method) handle_notification(message);
+      if (has_method) dispatcher_.handle_notification(message);
       return send_text(connection, MHD_HTTP_ACCEPTED, "");
     }
     if (message["method"] != "tools/call") {
-      const Json response = handle_request(message, *session, {});
+      const Json response = dispatcher_.handle_request(message, *session, {});
       return send_text(connection, MHD_HTTP_OK, response.dump(), "application/json", session->id);
     }
     // tools/call may run long and send notifications: answer on an SSE stream.
@@ -730,7 +605,7 @@ class Server::Impl {
     if (version >= "2025-11-25") stream->prime(1000);
     workers_.spawn([this, message, session, stream] {
       const auto emit = [stream](const Json& note) { stream->push(note); };
-      stream->push(handle_request(message, *session, emit));
+      stream->push(dispatcher_.handle_request(message, *session, emit));
       stream->finish();
     });
     return send_stream(connection, stream, 0, session, false);
@@ -792,9 +667,10 @@ class Server::Impl {
     return send_stream(connection, stream, 0, session, true);
   }
 
-  Connection& connection_;
+  detail::ConnectionToolSource tools_;
   ServerOptions options_;
   Logger log_;
+  detail::Dispatcher dispatcher_;  // after options_ and log_, which it uses
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   bool closing_ = false;

@@ -16,6 +16,11 @@ void SseReader::feed(std::string_view bytes) {
       buffer_.clear();
     } else {
       buffer_ += c;
+      if (buffer_.size() + pending_.data.size() > max_event_) {
+        buffer_ = std::string();
+        pending_ = SseMessage{};
+        throw polaris::detail::message_too_large("an SSE event", max_event_);
+      }
     }
   }
 }

@@ -1,15 +1,10 @@
 // mcp/stdio_transport.cpp - an MCP server launched as a child, spoken to over its stdin/stdout.
-#include <fcntl.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
-#include <atomic>
 #include <cerrno>
-#include <condition_variable>
 #include <csignal>
-#include <future>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -22,144 +17,63 @@
 #include "polaris/error.hpp"
 #include "process/child_process.hpp"
 
-extern char** environ;  // NOLINT: POSIX
-
 namespace polaris::mcp::detail {
 namespace {
 
-/// An owned file descriptor.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Fd& operator=(Fd&& other) noexcept {
-    if (this != &other) {
-      reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  [[nodiscard]] int get() const noexcept { return fd_; }
-  void reset() noexcept {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
+using polaris::detail::ChildProcess;
+using polaris::detail::Fd;
 
- private:
-  int fd_ = -1;
-};
-
-std::vector<char*> c_strings(std::vector<std::string>& strings) {
-  std::vector<char*> pointers;
-  for (auto& s : strings) pointers.push_back(s.data());
-  pointers.push_back(nullptr);
-  return pointers;
-}
-
+// The server runs as a ChildProcess (tied to our lifetime, stderr logged, reaped by its
+// supervisor) with its stdin and stdout piped to us.
 // Thread safety: send() and close() may be called from any thread; the reader thread calls the
 // callbacks.
 class StdioTransport final : public ClientTransport {
  public:
-  StdioTransport(ServerAddress address, Logger log)
-      : address_(std::move(address)), log_(std::move(log)) {}
+  StdioTransport(ServerAddress address, TransportSettings settings)
+      : address_(std::move(address)),
+        log_(std::move(settings.log)),
+        max_line_(settings.max_message_size) {}
   ~StdioTransport() override { close(); }
   StdioTransport(const StdioTransport&) = delete;
   StdioTransport& operator=(const StdioTransport&) = delete;
 
   void start(OnMessage on_message, OnClosed on_closed) override {
     if (address_.command.empty()) throw Error(Errc::invalid_argument, "mcp: no command to start");
-    std::vector<std::string> argv = address_.command;
-    argv[0] = polaris::detail::find_executable(address_.command[0]);
-    if (argv[0].empty()) {
-      throw Error(Errc::connection_failed,
-                  "mcp: cannot find the program '" + address_.command[0] + "'");
-    }
-    std::vector<std::string> env;
-    for (char** entry = environ; *entry != nullptr; ++entry) env.emplace_back(*entry);
-    env.insert(env.end(), address_.env.begin(), address_.env.end());
     on_message_ = std::move(on_message);
     on_closed_ = std::move(on_closed);
-
-    std::promise<std::pair<int, int>> started;  // pid, stdin fd
-    auto started_future = started.get_future();
-    // fork() happens on the reader thread: PR_SET_PDEATHSIG fires when the forking thread ends,
-    // and this thread lives exactly as long as the child is supervised (see ChildProcess).
-    reader_ = std::thread([this, argv = std::move(argv), env = std::move(env),
-                           started = std::move(started)]() mutable {
-      std::array<int, 2> in{}, out{}, err{};
-      if (::pipe2(in.data(), O_CLOEXEC) != 0) {
-        started.set_value({-1, -1});
-        return;
-      }
-      if (::pipe2(out.data(), O_CLOEXEC) != 0) {
-        ::close(in[0]);
-        ::close(in[1]);
-        started.set_value({-1, -1});
-        return;
-      }
-      if (::pipe2(err.data(), O_CLOEXEC) != 0) {
-        for (int fd : {in[0], in[1], out[0], out[1]}) ::close(fd);
-        started.set_value({-1, -1});
-        return;
-      }
-      auto argv_c = c_strings(argv);
-      auto env_c = c_strings(env);
-      const pid_t parent = ::getpid();
-      const pid_t child = ::fork();
-      if (child == 0) {
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (::getppid() != parent) ::_exit(127);
-        ::dup2(in[0], STDIN_FILENO);
-        ::dup2(out[1], STDOUT_FILENO);
-        ::dup2(err[1], STDERR_FILENO);
-        ::execve(argv_c[0], argv_c.data(), env_c.data());
-        ::_exit(127);
-      }
-      ::close(in[0]);
-      ::close(out[1]);
-      ::close(err[1]);
-      if (child < 0) {
-        for (int fd : {in[1], out[0], err[0]}) ::close(fd);
-        started.set_value({-1, -1});
-        return;
-      }
-      Fd out_fd(out[0]);
-      Fd err_fd(err[0]);
-      started.set_value({child, in[1]});
-      std::thread stderr_reader([this, fd = err_fd.get()] { read_stderr(fd); });
-      read_stdout(out_fd.get());
-      siginfo_t info{};
-      while (::waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOWAIT) < 0 &&
-             errno == EINTR) {
-      }
-      int status = 0;
-      {
-        std::lock_guard lock(mutex_);
-        while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
-        }
-        exited_ = true;
-      }
-      exited_cv_.notify_all();
-      stderr_reader.join();
-      std::string why = address_.command[0];
-      if (WIFEXITED(status))
-        why += " exited with status " + std::to_string(WEXITSTATUS(status));
-      else if (WIFSIGNALED(status))
-        why += " was killed by signal " + std::to_string(WTERMSIG(status));
-      if (on_closed_) on_closed_(why);
-    });
-    const auto [pid, stdin_fd] = started_future.get();
-    if (pid < 0) {
-      reader_.join();
-      throw Error(Errc::connection_failed, "mcp: cannot start " + address_.command[0]);
+    try {
+      child_ = std::make_unique<ChildProcess>(polaris::detail::ChildProcessOptions{
+          .argv = address_.command,
+          .extra_env = address_.env,
+          .on_line = [log = log_, name = address_.command[0]](
+                         const std::string& line) { log->debug("[{}] {}", name, line); },
+          .pipe_stdin = true,
+          .pipe_stdout = true});
+    } catch (const Error& error) {
+      throw Error(Errc::connection_failed, std::string("mcp: ") + error.what());
     }
-    std::lock_guard lock(mutex_);
-    pid_ = pid;
-    stdin_ = Fd(stdin_fd);
+    {
+      std::lock_guard lock(mutex_);
+      stdin_ = child_->take_stdin();
+    }
+    reader_ = std::thread([this, out = child_->take_stdout()]() mutable {
+      std::optional<Error> failure = read_stdout(out.get());
+      // A server that broke the protocol this way cannot be read on: end it rather than leave
+      // it blocked on a full pipe until close().
+      if (failure) {
+        {
+          std::lock_guard lock(mutex_);
+          failure_ = failure;  // what a send() failing on the dead pipe reports
+        }
+        child_->signal(SIGKILL);
+      }
+      out.reset();
+      // Its stdout may end before it does; close() ends it at the latest.
+      while (!child_->wait_for_exit(std::chrono::hours(1))) {
+      }
+      if (!failure) failure.emplace(Errc::connection_lost, child_->describe_status());
+      if (on_closed_) on_closed_(*failure);
+    });
   }
 
   void send(const Json& message, const std::function<bool()>& /*cancelled*/) override {
@@ -173,6 +87,8 @@ class StdioTransport final : public ClientTransport {
     }
     if (fd < 0) throw Error(Errc::connection_lost, "mcp: the stdio server is not running");
     if (!write_all(fd, line)) {
+      std::lock_guard state(mutex_);
+      if (failure_) throw Error(failure_->code(), std::string("mcp: ") + failure_->what());
       throw Error(Errc::connection_lost, "mcp: cannot write to the stdio server");
     }
   }
@@ -184,7 +100,7 @@ class StdioTransport final : public ClientTransport {
       closed_ = true;
     }
     // EOF on its stdin asks a well-behaved server to exit. A writer stuck on a full pipe holds
-    // write_mutex_: then the signals below end the child, and the writer with EPIPE.
+    // write_mutex_: then stopping the child ends the writer with EPIPE.
     if (write_mutex_.try_lock()) {
       {
         std::lock_guard lock(mutex_);
@@ -192,14 +108,11 @@ class StdioTransport final : public ClientTransport {
       }
       write_mutex_.unlock();
     }
-    {
-      std::unique_lock lock(mutex_);
-      if (pid_ > 0 &&
-          !exited_cv_.wait_for(lock, std::chrono::seconds(2), [this] { return exited_; })) {
-        ::kill(pid_, SIGTERM);
-        if (!exited_cv_.wait_for(lock, std::chrono::seconds(2), [this] { return exited_; })) {
-          ::kill(pid_, SIGKILL);
-        }
+    if (child_ && !child_->wait_for_exit(std::chrono::seconds(2))) {
+      try {
+        child_->stop(std::chrono::seconds(2));  // SIGTERM, then SIGKILL
+      } catch (const std::exception& error) {
+        log_->warn("mcp: stopping {}: {}", address_.command[0], error.what());
       }
     }
     if (reader_.joinable() && reader_.get_id() != std::this_thread::get_id()) reader_.join();
@@ -209,62 +122,58 @@ class StdioTransport final : public ClientTransport {
   }
 
  private:
-  void read_stdout(int fd) {
-    polaris::detail::LineBuffer lines;
+  // Reads messages until end of output; returns the error that ended reading early.
+  std::optional<Error> read_stdout(int fd) {
+    polaris::detail::LineBuffer lines(max_line_);
     std::array<char, 65536> buffer{};
     for (;;) {
       const ssize_t n = ::read(fd, buffer.data(), buffer.size());
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      lines.append(std::string_view(buffer.data(), static_cast<std::size_t>(n)),
-                   [this](std::string_view line) {
-                     if (line.empty()) return;
-                     Json message = polaris::detail::parse_untrusted_json(line);
-                     if (message.is_discarded()) {
-                       log_->debug("mcp stdio server wrote a non-JSON line: {}",
-                                   line.substr(0, 200));
-                       return;
-                     }
-                     try {
-                       on_message_(message);
-                     } catch (const std::exception& error) {
-                       log_->warn("mcp: handling a message failed: {}", error.what());
-                     }
-                   });
+      if (n <= 0) return std::nullopt;
+      try {
+        lines.append(std::string_view(buffer.data(), static_cast<std::size_t>(n)),
+                     [this](std::string_view line) { on_line(line); });
+      } catch (const Error& error) {
+        log_->warn("mcp: {}: {}", address_.command[0], error.what());
+        return Error(error.code(), address_.command[0] + ": stdout: " + error.what() +
+                                       " (ClientOptions::max_message_size)");
+      }
     }
   }
 
-  void read_stderr(int fd) {
-    polaris::detail::LineBuffer lines;
-    std::array<char, 4096> buffer{};
-    for (;;) {
-      const ssize_t n = ::read(fd, buffer.data(), buffer.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      lines.append(
-          std::string_view(buffer.data(), static_cast<std::size_t>(n)),
-          [this](std::string_view line) { log_->debug("[{}] {}", address_.command[0], line); });
+  void on_line(std::string_view line) {
+    if (line.empty()) return;
+    Json message = polaris::detail::parse_untrusted_json(line);
+    if (message.is_discarded()) {
+      log_->debug("mcp stdio server wrote a non-JSON line: {}", line.substr(0, 200));
+      return;
+    }
+    try {
+      on_message_(message);
+    } catch (const std::exception& error) {
+      log_->warn("mcp: handling a message failed: {}", error.what());
     }
   }
 
   ServerAddress address_;
   Logger log_;
+  std::size_t max_line_;
   OnMessage on_message_;
   OnClosed on_closed_;
-  std::mutex write_mutex_;  // one line at a time on stdin
+  std::unique_ptr<ChildProcess> child_;  // set by start(), before the reader thread exists
+  std::mutex write_mutex_;               // one line at a time on stdin
   mutable std::mutex mutex_;
-  std::condition_variable exited_cv_;
-  int pid_ = -1;
-  bool exited_ = false;
   bool closed_ = false;
+  std::optional<Error> failure_;  // why reading stopped early (the server broke a limit)
   Fd stdin_;
   std::thread reader_;
 };
 
 }  // namespace
 
-std::unique_ptr<ClientTransport> make_stdio_transport(const ServerAddress& address, Logger log) {
-  return std::make_unique<StdioTransport>(address, std::move(log));
+std::unique_ptr<ClientTransport> make_stdio_transport(const ServerAddress& address,
+                                                      TransportSettings settings) {
+  return std::make_unique<StdioTransport>(address, std::move(settings));
 }
 
 }  // namespace polaris::mcp::detail

@@ -26,6 +26,14 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
   return pointers;
 }
 
+bool make_pipe(Fd& read_end, Fd& write_end) {
+  std::array<int, 2> fds{};
+  if (::pipe2(fds.data(), O_CLOEXEC) != 0) return false;
+  read_end = Fd(fds[0]);
+  write_end = Fd(fds[1]);
+  return true;
+}
+
 int shell_status(int wait_status) {
   if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
   if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
@@ -33,6 +41,11 @@ int shell_status(int wait_status) {
 }
 
 }  // namespace
+
+void Fd::reset() noexcept {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
 
 ChildProcess::ChildProcess(ChildProcessOptions options) : options_(std::move(options)) {
   if (options_.argv.empty()) throw Error(Errc::invalid_argument, "no program to start");
@@ -52,14 +65,22 @@ ChildProcess::ChildProcess(ChildProcessOptions options) : options_(std::move(opt
   exit_pipe_read_ = exit_pipe[0];
   exit_pipe_write_ = exit_pipe[1];
 
-  std::promise<int> started;
+  // The parent's ends of the child's stdin and stdout pipes travel back with the pid.
+  struct Started {
+    pid_t pid = -1;
+    Fd stdin_write;
+    Fd stdout_read;
+  };
+  std::promise<Started> started;
   auto started_future = started.get_future();
   supervisor_ = std::thread(
       [this, argv = std::move(argv), env = std::move(env), started = std::move(started)]() mutable {
         // fork() must happen on this thread: see the class comment on PR_SET_PDEATHSIG.
-        std::array<int, 2> output{};
-        if (::pipe2(output.data(), O_CLOEXEC) != 0) {
-          started.set_value(-1);
+        Fd output_read, output_write, stdin_read, stdin_write, stdout_read, stdout_write;
+        if (!make_pipe(output_read, output_write) ||
+            (options_.pipe_stdin && !make_pipe(stdin_read, stdin_write)) ||
+            (options_.pipe_stdout && !make_pipe(stdout_read, stdout_write))) {
+          started.set_value({});
           return;
         }
         auto argv_c = c_strings(argv);
@@ -70,22 +91,24 @@ ChildProcess::ChildProcess(ChildProcessOptions options) : options_(std::move(opt
           // Only async-signal-safe calls between fork and exec.
           ::prctl(PR_SET_PDEATHSIG, SIGKILL);
           if (::getppid() != parent) ::_exit(127);  // we were already gone
-          ::dup2(output[1], STDOUT_FILENO);
-          ::dup2(output[1], STDERR_FILENO);
-          const int devnull = ::open("/dev/null", O_RDONLY);
-          if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);
+          ::dup2(stdout_write.valid() ? stdout_write.get() : output_write.get(), STDOUT_FILENO);
+          ::dup2(output_write.get(), STDERR_FILENO);
+          const int input = stdin_read.valid() ? stdin_read.get() : ::open("/dev/null", O_RDONLY);
+          if (input >= 0) ::dup2(input, STDIN_FILENO);
           ::execve(argv_c[0], argv_c.data(), env_c.data());
           ::_exit(127);
         }
-        ::close(output[1]);
+        // The child's ends: ours must be closed, or the pipes never report end of file.
+        output_write.reset();
+        stdin_read.reset();
+        stdout_write.reset();
         if (child < 0) {
-          ::close(output[0]);
-          started.set_value(-1);
+          started.set_value({});
           return;
         }
-        started.set_value(child);
-        supervise_output(output[0]);
-        ::close(output[0]);
+        started.set_value({child, std::move(stdin_write), std::move(stdout_read)});
+        supervise_output(output_read.get());
+        output_read.reset();
         // Wait without reaping first, then reap under the lock: signal() holds the same lock, so it
         // can never hit a recycled pid.
         siginfo_t info{};
@@ -102,24 +125,35 @@ ChildProcess::ChildProcess(ChildProcessOptions options) : options_(std::move(opt
         exited_cv_.notify_all();
         ::close(exit_pipe_write_);  // wakes poll() on exit_fd()
       });
-  pid_ = started_future.get();
+  Started result = started_future.get();
+  pid_ = result.pid;
   if (pid_ < 0) {
     supervisor_.join();
     ::close(exit_pipe_read_);
     ::close(exit_pipe_write_);
     throw Error(Errc::process, "cannot start " + options_.argv[0]);
   }
+  std::lock_guard lock(mutex_);
+  stdin_ = std::move(result.stdin_write);
+  stdout_ = std::move(result.stdout_read);
 }
 
 void ChildProcess::supervise_output(int fd) {
-  LineBuffer lines;
+  LineBuffer lines(kMaxOutputLine);
   std::array<char, 4096> buffer{};
   for (;;) {
     const ssize_t count = ::read(fd, buffer.data(), buffer.size());
     if (count < 0 && errno == EINTR) continue;
     if (count <= 0) break;
-    lines.append(std::string_view(buffer.data(), static_cast<std::size_t>(count)),
-                 [this](std::string_view line) { keep_line(std::string(line)); });
+    try {
+      lines.append(std::string_view(buffer.data(), static_cast<std::size_t>(count)),
+                   [this](std::string_view line) { keep_line(std::string(line)); });
+    } catch (const Error&) {
+      // An overlong line: the buffer was emptied; its rest arrives as the next line. Reading on
+      // keeps the child from blocking on a full pipe.
+      keep_line("(an output line longer than " + std::to_string(kMaxOutputLine) +
+                " bytes was dropped)");
+    }
   }
   if (auto rest = lines.take_rest(); !rest.empty()) keep_line(rest);
 }
@@ -167,8 +201,22 @@ std::vector<std::string> ChildProcess::last_lines() const {
   return {lines_.begin(), lines_.end()};
 }
 
-std::string ChildProcess::describe_exit() const {
+Fd ChildProcess::take_stdin() {
   std::lock_guard lock(mutex_);
+  return std::move(stdin_);
+}
+
+Fd ChildProcess::take_stdout() {
+  std::lock_guard lock(mutex_);
+  return std::move(stdout_);
+}
+
+std::string ChildProcess::describe_status() const {
+  std::lock_guard lock(mutex_);
+  return describe_status_locked();
+}
+
+std::string ChildProcess::describe_status_locked() const {
   std::string text = options_.argv[0];
   if (!exit_status_) {
     text += " is still running";
@@ -177,6 +225,12 @@ std::string ChildProcess::describe_exit() const {
   } else {
     text += " exited with status " + std::to_string(*exit_status_);
   }
+  return text;
+}
+
+std::string ChildProcess::describe_exit() const {
+  std::lock_guard lock(mutex_);
+  std::string text = describe_status_locked();
   if (!lines_.empty()) {
     text += "; its last output:";
     for (const auto& line : lines_) text += "\n  " + line;

@@ -9,22 +9,56 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace polaris::detail {
+
+/// An owned file descriptor, closed on destruction. Move-only. Thread safety: none.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) noexcept : fd_(fd) {}
+  ~Fd() { reset(); }
+  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  Fd& operator=(Fd&& other) noexcept {
+    if (this != &other) {
+      reset();
+      fd_ = std::exchange(other.fd_, -1);
+    }
+    return *this;
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  [[nodiscard]] int get() const noexcept { return fd_; }
+  [[nodiscard]] bool valid() const noexcept { return fd_ >= 0; }
+  /// Closes the descriptor (if any).
+  void reset() noexcept;
+
+ private:
+  int fd_ = -1;
+};
 
 struct ChildProcessOptions {
   std::vector<std::string> argv;  ///< argv[0] is an absolute path or a name looked up in PATH
   /// Extra environment variables ("NAME=value"), added to ours.
   std::vector<std::string> extra_env;
-  /// Called with each line the child writes to stdout or stderr, on the supervisor thread.
+  /// Called with each line the child writes to stdout or stderr (stderr only with pipe_stdout),
+  /// on the supervisor thread.
   std::function<void(const std::string&)> on_line;
   /// How many of the last output lines to keep for error messages.
   std::size_t kept_lines = 40;
+  /// Connect the child's stdin to a pipe whose write end take_stdin() hands out (else /dev/null).
+  bool pipe_stdin = false;
+  /// Give the child's stdout a pipe of its own whose read end take_stdout() hands out, for a
+  /// protocol spoken over it; only stderr is then supervised (else stdout and stderr are merged
+  /// into the supervised output).
+  bool pipe_stdout = false;
 };
 
 /// A child process started with fork+exec from a dedicated supervisor thread. The supervisor
-/// reads the child's merged stdout/stderr and reaps it. The child is created with
+/// reads the child's output (stdout and stderr merged, or only stderr when stdout is piped to the
+/// owner) and reaps it. The child is created with
 /// PR_SET_PDEATHSIG=SIGKILL, which fires when the thread that forked it exits: because that
 /// thread lives exactly as long as the child is supervised, the child dies with us even when we
 /// are killed with SIGKILL, yet survives threads of ours that come and go.
@@ -47,9 +81,18 @@ class ChildProcess {
   bool wait_for_exit(std::chrono::milliseconds timeout) const;
   /// A file descriptor that becomes readable (hangs up) when the child has exited, for poll().
   [[nodiscard]] int exit_fd() const noexcept { return exit_pipe_read_; }
+  /// The write end of the child's stdin (ChildProcessOptions::pipe_stdin), handed out once; an
+  /// invalid Fd without pipe_stdin or on a second call. Closing it gives the child end of input.
+  [[nodiscard]] Fd take_stdin();
+  /// The read end of the child's stdout (ChildProcessOptions::pipe_stdout), handed out once; an
+  /// invalid Fd without pipe_stdout or on a second call. It reads end of file once the child
+  /// (and any child of its that inherited it) is gone.
+  [[nodiscard]] Fd take_stdout();
   /// The last output lines, oldest first.
   [[nodiscard]] std::vector<std::string> last_lines() const;
-  /// A one-line description of how the child ended, with its last output lines.
+  /// One line: how the child ended ("x exited with status 1"), or that it is still running.
+  [[nodiscard]] std::string describe_status() const;
+  /// describe_status() with the child's last output lines.
   [[nodiscard]] std::string describe_exit() const;
 
   /// Sends `signal` to the child (no-op once it exited).
@@ -60,6 +103,11 @@ class ChildProcess {
  private:
   void supervise_output(int fd);
   void keep_line(const std::string& line);
+  [[nodiscard]] std::string describe_status_locked() const;
+
+  /// The longest output line kept; the rest of a longer one is dropped, so that a child writing
+  /// without a newline cannot make the supervisor buffer without end.
+  static constexpr std::size_t kMaxOutputLine = std::size_t{64} * 1024;
 
   ChildProcessOptions options_;
   int pid_ = -1;
@@ -70,6 +118,8 @@ class ChildProcess {
   std::optional<int> exit_status_;
   std::deque<std::string> lines_;
   std::string start_error_;
+  Fd stdin_;   // guarded by mutex_; until take_stdin()
+  Fd stdout_;  // guarded by mutex_; until take_stdout()
   std::thread supervisor_;
 };
 

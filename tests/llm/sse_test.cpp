@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "polaris/error.hpp"
+
 namespace polaris::http {
 namespace {
 
@@ -38,6 +40,25 @@ TEST(SseParser, BareCarriageReturnsEndLines) {
   const auto events = parse_split("data: x\r\rdata: y\r\r", 8);
   ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(events[1].data, "y");
+}
+
+TEST(SseParser, AnEventOverTheLimitThrowsInsteadOfGrowing) {
+  std::vector<SseEvent> events;
+  SseParser parser([&](const SseEvent& e) { events.push_back(e); }, 16);
+  parser.feed("data: 0123456789\n\n");  // 16 bytes of line: at the limit
+  ASSERT_EQ(events.size(), 1u);
+  // One endless line, and an event of many short data lines, both pass the limit.
+  try {
+    parser.feed("data: 0123456789A");
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::payload_too_large);
+    EXPECT_STREQ(e.what(), "an SSE event is larger than the limit of 16 bytes");
+  }
+  SseParser lines([&](const SseEvent& e) { events.push_back(e); }, 16);
+  lines.feed("data: 12345\ndata: 12345\n");  // the event holds 11 bytes, the line 11: 16 at most
+  EXPECT_THROW(lines.feed("data: 12345\n"), Error);
+  EXPECT_EQ(events.size(), 1u);
 }
 
 }  // namespace

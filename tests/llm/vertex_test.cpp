@@ -11,10 +11,14 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <memory>
+#include <mutex>
+#include <optional>
 
 #include "fixtures.hpp"
 #include "llm/session_impl.hpp"
+#include "llm/vertex_auth.hpp"
 
 namespace polaris::test {
 namespace {
@@ -132,6 +136,8 @@ class Vertex : public testing::Test {
     if (!good) return Reply{.status = 400, .body = R"({"error":"invalid_grant"})"};
     Json answer = Json::parse(synthetic("vertex-token.json"));
     answer["access_token"] = "token-" + std::to_string(token_requests_.load());
+    std::lock_guard lock(mutex_);
+    if (expires_in_) answer["expires_in"] = *expires_in_;
     return Reply{.body = answer.dump()};
   }
 
@@ -152,6 +158,8 @@ class Vertex : public testing::Test {
   PkeyPtr key_;
   std::filesystem::path credentials_file_;
   std::atomic<int> token_requests_{0};
+  std::mutex mutex_;
+  std::optional<Json> expires_in_;  // guarded by mutex_; set: the endpoint answers this instead
 };
 
 constexpr const char* kRegional =
@@ -215,6 +223,65 @@ TEST_F(Vertex, ChosenFromTheSeedsThreeVariablesWithTheGlobalEndpoint) {
   for (const char* name : {"GOOGLE_CLOUD_PROJECT", "GOOGLE_CLOUD_LOCATION",
                            "GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_VERTEX_BASE_URL"}) {
     ::unsetenv(name);
+  }
+}
+
+TEST_F(Vertex, AnExpiresInThatIsNotAPositiveNumberIsAProtocolError) {
+  for (const Json& bad : {Json(-5), Json(0), Json(-0.5), Json(0.0), Json("3600"), Json(true),
+                          Json::object(), Json::array({3600})}) {
+    {
+      std::lock_guard lock(mutex_);
+      expires_in_ = bad;
+    }
+    llm::TokenSource source(credentials_file_.string());
+    try {
+      (void)source.token();
+      ADD_FAILURE() << "expires_in " << bad.dump() << " accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), Errc::protocol) << bad.dump();
+      EXPECT_NE(std::string(e.what()).find("vertex token exchange: expires_in"), std::string::npos)
+          << e.what();
+    }
+  }
+}
+
+TEST_F(Vertex, AHugeExpiresInIsClampedAndTheTokenReused) {
+  // 1e300 seconds would overflow the clock; as a day, the token is minted once and reused.
+  for (const Json& huge : {Json(1e300), Json(std::numeric_limits<std::uint64_t>::max()),
+                           Json(std::numeric_limits<std::int64_t>::max())}) {
+    {
+      std::lock_guard lock(mutex_);
+      expires_in_ = huge;
+    }
+    const int before = token_requests_.load();
+    llm::TokenSource source(credentials_file_.string());
+    const std::string first = source.token();
+    EXPECT_EQ(source.token(), first) << huge.dump();
+    EXPECT_EQ(token_requests_.load(), before + 1) << huge.dump();
+  }
+}
+
+TEST(VertexTokenLifetime, DefaultsCutsFractionsAndClampsToADay) {
+  using std::chrono::seconds;
+  EXPECT_EQ(llm::token_lifetime(Json::object()), seconds(3600));
+  EXPECT_EQ(llm::token_lifetime({{"expires_in", nullptr}}), seconds(3600));
+  EXPECT_EQ(llm::token_lifetime({{"expires_in", 3599}}), seconds(3599));
+  EXPECT_EQ(llm::token_lifetime({{"expires_in", 3599.9}}), seconds(3599));
+  EXPECT_EQ(llm::token_lifetime({{"expires_in", 0.5}}), seconds(0));
+  EXPECT_EQ(llm::token_lifetime({{"expires_in", 86401}}), seconds(86400));
+  EXPECT_EQ(llm::token_lifetime({{"expires_in", 1e19}}), seconds(86400));
+  EXPECT_EQ(llm::token_lifetime({{"expires_in", std::numeric_limits<double>::infinity()}}),
+            seconds(86400));
+  EXPECT_EQ(llm::token_lifetime({{"expires_in", std::numeric_limits<std::uint64_t>::max()}}),
+            seconds(86400));
+  for (const Json& bad : {Json(std::numeric_limits<std::int64_t>::min()), Json(-1e300),
+                          Json(std::numeric_limits<double>::quiet_NaN()), Json("x")}) {
+    try {
+      (void)llm::token_lifetime({{"expires_in", bad}});
+      ADD_FAILURE() << "expires_in " << bad.dump() << " accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), Errc::protocol);
+    }
   }
 }
 

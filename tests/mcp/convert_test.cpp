@@ -143,6 +143,22 @@ TEST(McpSse, IdsRetryAndSplits) {
   EXPECT_EQ(events[1].id, "s:1");  // the last event id persists
 }
 
+TEST(McpSse, AnEventOverTheLimitThrowsInsteadOfGrowing) {
+  std::vector<detail::SseMessage> events;
+  detail::SseReader reader([&](const detail::SseMessage& e) { events.push_back(e); }, {}, 16);
+  reader.feed("data: 0123456789\n\n");
+  ASSERT_EQ(events.size(), 1U);
+  reader.feed("data: 1234\ndata: 1234\n");  // the event holds 10 bytes, the line 10: 15 at most
+  try {
+    reader.feed("data: 1234\n");
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::payload_too_large);
+    EXPECT_STREQ(e.what(), "an SSE event is larger than the limit of 16 bytes");
+  }
+  EXPECT_EQ(events.size(), 1U);
+}
+
 }  // namespace
 }  // namespace polaris::mcp
 

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "http/http_client.hpp"
+#include "mcp/write_all.hpp"
 #include "mcp_support.hpp"
 #include "polaris/error.hpp"
 #include "polaris/mcp.hpp"
@@ -181,6 +182,50 @@ TEST_F(McpServe, StdioSurvivesBadInput) {
   EXPECT_EQ(by_id[2]["error"]["code"], -32602);
   EXPECT_EQ(by_id[3]["error"]["code"], -32602);
   EXPECT_EQ(by_id[4]["result"], Json::object());
+}
+
+// A line longer than the 16 MiB a request may take (the HTTP body limit) gets an error and ends
+// the session, rather than growing without end; what came before it is answered.
+TEST_F(McpServe, StdioEndsTheSessionOnAnOverlongLine) {
+  int to_server[2];
+  int from_server[2];
+  ASSERT_EQ(::pipe2(to_server, O_CLOEXEC), 0);
+  ASSERT_EQ(::pipe2(from_server, O_CLOEXEC), 0);
+  mcp::Server server(*server_conn_, {});
+  std::string output;
+  std::thread reading([&] {
+    char buffer[4096];
+    for (ssize_t n; (n = ::read(from_server[0], buffer, sizeof buffer)) > 0;)
+      output.append(buffer, static_cast<std::size_t>(n));
+  });
+  std::thread writing([&] {
+    const std::string input = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}\n" +
+                              std::string(std::size_t{16} * 1024 * 1024 + 1, 'x');
+    // All of it is read: the server stops only once it holds more than the limit.
+    EXPECT_TRUE(mcp::detail::write_all(to_server[1], input));
+  });
+  server.serve_stdio(to_server[0], from_server[1]);  // returns with the input still open
+  writing.join();
+  ::close(from_server[1]);
+  reading.join();
+  ::close(from_server[0]);
+  ::close(to_server[0]);
+  ::close(to_server[1]);
+  std::vector<Json> messages;
+  std::size_t start = 0;
+  for (auto nl = output.find('\n'); nl != std::string::npos;
+       start = nl + 1, nl = output.find('\n', start)) {
+    messages.push_back(Json::parse(output.substr(start, nl - start)));
+  }
+  ASSERT_EQ(messages.size(), 2U) << output;
+  // The ping runs on a worker thread: its answer may come before or after the error.
+  if (messages[0].contains("error")) std::swap(messages[0], messages[1]);
+  EXPECT_EQ(messages[0]["id"], 1);
+  EXPECT_EQ(messages[0]["result"], Json::object());
+  EXPECT_EQ(messages[1]["id"], nullptr);
+  EXPECT_EQ(messages[1]["error"]["code"], -32600);
+  EXPECT_EQ(messages[1]["error"]["message"],
+            "request too large: a line is larger than the limit of 16777216 bytes");
 }
 
 // The catalogue's `polaris` declaration field (replicas, timeouts, the agent) is polaris's own:
