@@ -119,10 +119,10 @@ Json ServiceDiscovery::stats() const {
   std::lock_guard lock(mutex_);
   for (const auto& [name, endpoint] : endpoints_) {
     const auto snapshot = endpoint.stats->snapshot();
-    const auto average =
-        snapshot.completed == 0
-            ? std::int64_t{0}
-            : snapshot.total.count() / static_cast<std::int64_t>(snapshot.completed);
+    // ADR-32: processing_time divided by num_requests, truncated; 0 without requests.
+    const auto average = snapshot.requests == 0 ? std::int64_t{0}
+                                                : snapshot.total.count() /
+                                                      static_cast<std::int64_t>(snapshot.requests);
     endpoints.push_back({{"name", name},
                          {"subject", endpoint.subject},
                          {"queue_group", endpoint.queue_group},

@@ -1,4 +1,5 @@
-# Installs the pinned npm test peers into PEERS_DIR with `npm ci` (CTest fixture mcp.install_peers).
+# Installs the pinned npm test peers of SOURCE_DIR (package.json + package-lock.json) into
+# PEERS_DIR with `npm ci`; run by the CTest fixture of polaris_npm_peers() (tests/CMakeLists.txt).
 # Re-runs only when package-lock.json changed. Fails (never skips) when npm or the registry is missing.
 file(MAKE_DIRECTORY ${PEERS_DIR})
 set(stamp ${PEERS_DIR}/node_modules/.polaris-stamp)
@@ -15,6 +16,6 @@ find_program(NPM npm REQUIRED)
 execute_process(COMMAND ${NPM} ci --no-audit --no-fund WORKING_DIRECTORY ${PEERS_DIR}
                 RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "npm ci of the MCP test peers failed (${rc})")
+  message(FATAL_ERROR "npm ci of the test peers of ${SOURCE_DIR} failed (${rc})")
 endif()
 file(WRITE ${stamp} ${lock_hash})
