@@ -131,7 +131,8 @@ class Connection {
   /// @throws Error(Errc::invalid_argument) when `name` is not a tool of this connection, or when
   ///         called from inside that tool's own handler.
   void unregister_tool(std::string_view name);
-  /// Unregisters every tool of this connection.
+  /// Unregisters every tool of this connection (after their calls in flight), with one request
+  /// to a polaris registry whatever their number.
   void unregister_all();
   /// Names of the tools this connection serves.
   [[nodiscard]] std::vector<std::string> local_tools() const;

@@ -380,7 +380,7 @@ void Connection::Impl::close() {
   agent_subscription_.unsubscribe();
   // closed_ refuses new user calls; the unregistrations below still use the mux.
   try {
-    leave();
+    unregister_all();
   } catch (const std::exception& error) {
     log_->warn("close: {}", error.what());
   }

@@ -42,6 +42,8 @@ class Connection::Impl {
 
   void register_tools(std::vector<Tool> tools);
   void unregister_tool(std::string_view name);
+  /// Withdraws every tool: from the catalogue in one request when the registry knows
+  /// polaris.registry.agent.leave, else one unregistration per tool.
   void unregister_all();
   std::vector<std::string> local_tools() const;
   std::vector<ToolDeclaration> list_tools();
@@ -80,9 +82,7 @@ class Connection::Impl {
   std::shared_ptr<ServedTool> withdraw_locally(const std::string& name);
   /// Removes this agent's ownership of `name` from the catalogue (logs failures).
   void unregister_remotely(const std::string& name);
-  /// Closing: withdraws every tool, from the catalogue in one request when the registry knows
-  /// polaris.registry.agent.leave, else one unregistration per tool.
-  void leave();
+
   std::chrono::milliseconds timeout_of(std::string_view name, const CallOptions& options) const;
 
   // Registration (connection_tools.cpp).

@@ -315,7 +315,7 @@ void Connection::Impl::unregister_locked(const std::string& name) {
   local->pool.reset();
 }
 
-void Connection::Impl::leave() {
+void Connection::Impl::unregister_all() {
   std::lock_guard registration(registration_mutex_);
   std::vector<std::pair<std::string, std::shared_ptr<ServedTool>>> leaving;
   for (const auto& name : local_tools()) {
@@ -348,19 +348,6 @@ void Connection::Impl::unregister_tool(std::string_view name) {
                 "unregister: " + std::string(name) + " is not a tool of this connection");
   }
   unregister_locked(std::string(name));
-}
-
-void Connection::Impl::unregister_all() {
-  std::lock_guard registration(registration_mutex_);
-  std::optional<Error> first_error;
-  for (const auto& name : local_tools()) {
-    try {
-      unregister_locked(name);
-    } catch (const Error& error) {  // go on with the other tools, report the first failure
-      if (!first_error) first_error = error;
-    }
-  }
-  if (first_error) throw *first_error;
 }
 
 std::vector<std::string> Connection::Impl::local_tools() const {

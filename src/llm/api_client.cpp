@@ -7,6 +7,7 @@
 #include <ctime>
 #include <thread>
 
+#include "common/message_limit.hpp"
 #include "common/untrusted_json.hpp"
 
 namespace polaris::llm {
@@ -146,6 +147,9 @@ http::Response ApiClient::send(const std::string& url, const Json& body,
   request.connect_timeout = options_.connect_timeout;
   request.timeout = options_.request_timeout;
   request.cancelled = options_.cancelled;
+  // An error body (or an answer read whole) is collected in memory: bound it as every other
+  // message from a peer we do not control (streamed answers are bounded by the SSE parser).
+  request.max_body = detail::kMaxMessageBytes;
   if (options_.debug) {
     options_.logger->info("{} request POST {}: {}", options_.provider_name, url, request.body);
   }

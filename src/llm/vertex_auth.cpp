@@ -11,6 +11,7 @@
 #include <memory>
 #include <sstream>
 
+#include "common/message_limit.hpp"
 #include "common/untrusted_json.hpp"
 #include "http/http_client.hpp"
 #include "llm/api_client.hpp"
@@ -152,6 +153,7 @@ std::string TokenSource::mint(std::chrono::system_clock::time_point now) {
   request.url = token_uri;
   request.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
   request.timeout = timeout_;
+  request.max_body = detail::kMaxMessageBytes;
   if (credentials_.value("type", "") == "service_account") {
     const auto iat =
         std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();

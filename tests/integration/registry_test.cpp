@@ -162,6 +162,22 @@ TEST(Registry, ClosingAnAgentWithdrawsAllItsToolsAtOnce) {
   EXPECT_TRUE(client.list_tools().empty());
 }
 
+// unregister_all withdraws everything in one request yet leaves the connection an agent: it
+// registers again, stays listed and answers calls (the registry forgot the old departure).
+TEST_F(RegistryTest, UnregisterAllThenRegisterAgain) {
+  auto agent = connect_client();
+  auto client = connect_client();
+  agent.register_tools({calculator("a"), calculator("b"), calculator("c")});
+  agent.unregister_all();
+  EXPECT_TRUE(agent.local_tools().empty());
+  EXPECT_TRUE(client.list_tools().empty());
+  agent.register_tool(calculator("again"));
+  EXPECT_EQ(names(client.list_tools()), std::vector<std::string>{"again"});
+  EXPECT_EQ(client.call("again", add(2, 2))["result"], 4.0);
+  // Still listed through a whole agent timeout (2.5 s): the departure does not linger.
+  EXPECT_FALSE(test::wait_until([&] { return client.list_tools().empty(); }, 3s));
+}
+
 TEST_F(RegistryTest, LocalToolRunsWithoutTheNetwork) {
   auto agent = connect_client();
   std::thread::id ran_on;

@@ -1,6 +1,7 @@
 // Retries: which statuses, how long, and that a 400 is never retried.
 #include <gtest/gtest.h>
 
+#include "common/message_limit.hpp"
 #include "fake_server.hpp"
 #include "fixtures.hpp"
 #include "llm/api_client.hpp"
@@ -75,6 +76,23 @@ TEST(Retry, BadRequestIsNotRetried) {
   EXPECT_THROW(client.api.post(server.url() + "/x", Json::object()), ProviderError);
   EXPECT_EQ(server.received().size(), 1u);
   EXPECT_TRUE(client.delays.empty());
+}
+
+// A model API answering an error with an endless body: the request ends with a clear error
+// once the body passes the message limit, and is not retried.
+TEST(Retry, AnOversizedErrorBodyIsAClearErrorNotRetried) {
+  FakeServer server;
+  server.expect(
+      "POST", "/x",
+      Reply{.status = 500, .body = std::string(polaris::detail::kMaxMessageBytes + 1, 'x')});
+  Client client(3);
+  try {
+    client.api.post(server.url() + "/x", Json::object());
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::payload_too_large) << e.what();
+  }
+  EXPECT_EQ(server.received().size(), 1u);
 }
 
 TEST(Retry, HonoursRetryAfterSeconds) {
