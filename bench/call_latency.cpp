@@ -2,8 +2,8 @@
 // one nats-server, in one process. Rounds alternate raw and polaris so that machine noise hits
 // both alike; the table reports medians over rounds and polaris/raw ratios.
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 #include <nats/nats.h>
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
 #include <algorithm>

@@ -3,9 +3,9 @@
 // page by page through polaris.registry.list (what polaris clients do) and, where it fits, as the
 // reference's single array. Reports medians over repetitions.
 #include <fmt/format.h>
+#include <malloc.h>
 #include <nats/nats.h>
 #include <spdlog/spdlog.h>
-#include <malloc.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -27,12 +27,13 @@ std::size_t heap_in_use() { return mallinfo2().uordblks; }
 
 std::string request(natsConnection* connection, std::string_view subject, const std::string& body) {
   natsMsg* raw = nullptr;
-  polaris::detail::check_nats(natsConnection_Request(&raw, connection, std::string(subject).c_str(),
-                                                     body.data(), static_cast<int>(body.size()),
-                                                     10000),
-                              "request");
+  polaris::detail::check_nats(
+      natsConnection_Request(&raw, connection, std::string(subject).c_str(), body.data(),
+                             static_cast<int>(body.size()), 10000),
+      "request");
   polaris::detail::NatsMsgPtr reply(raw);
-  return {natsMsg_GetData(reply.get()), static_cast<std::size_t>(natsMsg_GetDataLength(reply.get()))};
+  return {natsMsg_GetData(reply.get()),
+          static_cast<std::size_t>(natsMsg_GetDataLength(reply.get()))};
 }
 
 polaris::Json declaration(int i) {
@@ -86,9 +87,9 @@ Row measure(int tools, int repetitions) {
     std::size_t seen = 0;
     pages = 0;
     while (true) {
-      const auto page = polaris::Json::parse(
-          request(connection.get(), polaris::wire::kPagedListSubject,
-                  polaris::Json{{"after", next}}.dump()));
+      const auto page =
+          polaris::Json::parse(request(connection.get(), polaris::wire::kPagedListSubject,
+                                       polaris::Json{{"after", next}}.dump()));
       seen += page["tools"].size();
       ++pages;
       if (!page.contains("next")) break;
@@ -102,7 +103,8 @@ Row measure(int tools, int repetitions) {
   std::string reference;
   for (int r = 0; r < repetitions; ++r) {
     const auto start = Clock::now();
-    const auto list = polaris::Json::parse(request(connection.get(), polaris::wire::kListSubject, ""));
+    const auto list =
+        polaris::Json::parse(request(connection.get(), polaris::wire::kListSubject, ""));
     whole.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
     if (!list.is_array()) {
       reference = "refused: over the max payload";
@@ -125,12 +127,13 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);
   try {
-    fmt::print("| tools | paged list (median) | pages | reference list (one array) | memory per tool |\n");
+    fmt::print(
+        "| tools | paged list (median) | pages | reference list (one array) | memory per tool |\n");
     fmt::print("|---|---|---|---|---|\n");
     for (int tools : sizes) {
       const Row row = measure(tools, repetitions);
-      fmt::print("| {} | {:.2f} ms | {} | {} | {:.0f} bytes |\n", row.tools, row.paged_ms, row.pages,
-                 row.reference, row.bytes_per_tool);
+      fmt::print("| {} | {:.2f} ms | {} | {} | {:.0f} bytes |\n", row.tools, row.paged_ms,
+                 row.pages, row.reference, row.bytes_per_tool);
     }
   } catch (const std::exception& error) {
     fmt::print(stderr, "bench_catalogue_scale: {}\n", error.what());

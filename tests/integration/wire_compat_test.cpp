@@ -88,10 +88,9 @@ TEST_F(WireCompatTest, ReferencePeerCallsAndListsAPolarisTool) {
   // The reference's fields exactly, plus the polaris extension field (which a Go registry drops
   // and Go peers ignore).
   Json reference_part = listed[0];
-  EXPECT_EQ(reference_part["polaris"], Json({{"replicas", 1},
-                                             {"replicable", false},
-                                             {"idempotent", false},
-                                             {"timeout_ms", 0}}));
+  EXPECT_EQ(
+      reference_part["polaris"],
+      Json({{"replicas", 1}, {"replicable", false}, {"idempotent", false}, {"timeout_ms", 0}}));
   reference_part.erase("polaris");
   EXPECT_EQ(sorted_required(reference_part), sorted_required(Json::parse(kGoldenCalculator)));
   EXPECT_EQ(
