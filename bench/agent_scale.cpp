@@ -54,6 +54,7 @@ Result measure(int tools, int pool, int calls) {
   const int threads_before = thread_count();
   const long rss_before = rss_kib();
   std::vector<polaris::Tool> batch;
+  batch.reserve(static_cast<std::size_t>(tools));
   for (int i = 0; i < tools; ++i) {
     batch.push_back(
         {.name = fmt::format("tool_{:05}", i), .handler = [](const polaris::Request& request) {
@@ -84,9 +85,7 @@ Result measure(int tools, int pool, int calls) {
   return result;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   int tools = 10000;
   int pool = 4;
   int calls = 2000;
@@ -128,6 +127,18 @@ int main(int argc, char** argv) {
                  r.threads, r.rss_mib, r.register_ms, r.call_p50_us, r.close_ms);
     }
   } catch (const std::exception& error) {
+    fmt::print(stderr, "error: {}\n", error.what());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& error) {  // e.g. from the command-line parser's setup
     fmt::print(stderr, "error: {}\n", error.what());
     return 1;
   }

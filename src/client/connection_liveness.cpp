@@ -107,11 +107,9 @@ void Connection::Impl::announce_back(const std::vector<std::string>& reply_subje
   const std::string subject(wire::kAgentBackSubject);
   for (std::size_t first = 0; first < reply_subjects.size(); first += kPerMessage) {
     const auto last = std::min(reply_subjects.size(), first + kPerMessage);
-    const std::string body =
-        Json{{"agent", agent_id_},
-             {"reply_subjects", std::vector<std::string>(reply_subjects.begin() + first,
-                                                         reply_subjects.begin() + last)}}
-            .dump();
+    Json part = Json::array();
+    for (std::size_t i = first; i < last; ++i) part.push_back(reply_subjects[i]);
+    const std::string body = Json{{"agent", agent_id_}, {"reply_subjects", part}}.dump();
     const natsStatus status = natsConnection_Publish(connection_.get(), subject.c_str(),
                                                      body.data(), static_cast<int>(body.size()));
     if (status != NATS_OK) {

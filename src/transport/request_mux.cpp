@@ -246,11 +246,9 @@ std::size_t RequestMux::publish_denied(const std::string& subject, const std::st
       if (auto pending = take_locked(id)) failed.push_back(std::move(*pending));
     }
   }
-  for (auto& pending : failed) {
-    pending.done(Error(Errc::permission_denied,
-                       "permission denied: the server does not let this user publish to " +
-                           subject + " (" + reason + ")"));
-  }
+  std::string message = "permission denied: the server does not let this user publish to ";
+  message.append(subject).append(" (").append(reason).append(")");
+  for (auto& pending : failed) pending.done(Error(Errc::permission_denied, message));
   return failed.size();
 }
 
