@@ -72,6 +72,29 @@ class McpServe : public ::testing::Test {
                               "MCP_SCRIPT=" + script.dump()});
   }
 
+  /// Serves `input` (JSON-RPC lines) over stdio pipes until its end; returns what was written.
+  /// The answers must fit the pipe's buffer: they are read once serving has ended.
+  std::string serve_stdio(const std::string& input) {
+    int to_server[2];
+    int from_server[2];
+    EXPECT_EQ(::pipe2(to_server, O_CLOEXEC), 0);
+    EXPECT_EQ(::pipe2(from_server, O_CLOEXEC), 0);
+    mcp::Server server(*server_conn_, {});
+    std::thread serving([&] { server.serve_stdio(to_server[0], from_server[1]); });
+    EXPECT_EQ(::write(to_server[1], input.data(), input.size()),
+              static_cast<ssize_t>(input.size()));
+    ::close(to_server[1]);  // end of input: serve_stdio returns after answering
+    serving.join();
+    ::close(from_server[1]);
+    std::string output;
+    char buffer[4096];
+    for (ssize_t n; (n = ::read(from_server[0], buffer, sizeof buffer)) > 0;)
+      output.append(buffer, static_cast<std::size_t>(n));
+    ::close(from_server[0]);
+    ::close(to_server[0]);
+    return output;
+  }
+
   static Json script() {
     return Json::array({{{"call", "add"}, {"arguments", {{"a", 2}, {"b", 3}}}},
                         {{"call", "picture"}},
@@ -145,27 +168,11 @@ TEST_F(McpServe, AllowListAndBearerToken) {
 
 // Garbage on stdin gets JSON-RPC errors, never a crash; the session goes on.
 TEST_F(McpServe, StdioSurvivesBadInput) {
-  int to_server[2];
-  int from_server[2];
-  ASSERT_EQ(::pipe2(to_server, O_CLOEXEC), 0);
-  ASSERT_EQ(::pipe2(from_server, O_CLOEXEC), 0);
-  mcp::Server server(*server_conn_, {});
-  std::thread serving([&] { server.serve_stdio(to_server[0], from_server[1]); });
-  const std::string input =
+  const std::string output = serve_stdio(
       "not json\n[1,2]\n{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"no/such\"}\n"
       "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":5}}\n"
       "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":\"nope\"}}\n"
-      "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"ping\"}\n";
-  ASSERT_EQ(::write(to_server[1], input.data(), input.size()), static_cast<ssize_t>(input.size()));
-  ::close(to_server[1]);  // end of input: serve_stdio returns after answering
-  serving.join();
-  ::close(from_server[1]);
-  std::string output;
-  char buffer[4096];
-  for (ssize_t n; (n = ::read(from_server[0], buffer, sizeof buffer)) > 0;)
-    output.append(buffer, n);
-  ::close(from_server[0]);
-  ::close(to_server[0]);
+      "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"ping\"}\n");
   std::map<int, Json> by_id;
   int parse_errors = 0;
   std::size_t start = 0;
@@ -232,23 +239,8 @@ TEST_F(McpServe, StdioEndsTheSessionOnAnOverlongLine) {
 // tools/list never passes it to an MCP client.
 TEST_F(McpServe, ToolsListNeverCarriesThePolarisField) {
   ASSERT_TRUE(server_conn_->list_tools().front().polaris.has_value());  // it is in the catalogue
-  int to_server[2];
-  int from_server[2];
-  ASSERT_EQ(::pipe2(to_server, O_CLOEXEC), 0);
-  ASSERT_EQ(::pipe2(from_server, O_CLOEXEC), 0);
-  mcp::Server server(*server_conn_, {});
-  std::thread serving([&] { server.serve_stdio(to_server[0], from_server[1]); });
-  const std::string input = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}\n";
-  ASSERT_EQ(::write(to_server[1], input.data(), input.size()), static_cast<ssize_t>(input.size()));
-  ::close(to_server[1]);
-  serving.join();
-  ::close(from_server[1]);
-  std::string output;
-  char buffer[4096];
-  for (ssize_t n; (n = ::read(from_server[0], buffer, sizeof buffer)) > 0;)
-    output.append(buffer, n);
-  ::close(from_server[0]);
-  ::close(to_server[0]);
+  const std::string output =
+      serve_stdio("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}\n");
   const Json reply = Json::parse(output.substr(0, output.find('\n')));
   ASSERT_FALSE(reply["result"]["tools"].empty()) << output;
   for (const auto& tool : reply["result"]["tools"]) EXPECT_FALSE(tool.contains("polaris")) << tool;
