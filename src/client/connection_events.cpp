@@ -6,6 +6,7 @@
 #include <string>
 
 #include "client/connection_impl.hpp"
+#include "transport/nats_error.hpp"
 
 namespace polaris::detail {
 
@@ -23,10 +24,7 @@ void on_closed_event(natsConnection* /*connection*/, void* closure) {
 
 void on_error_event(natsConnection* connection, natsSubscription* subscription, natsStatus status,
                     void* closure) {
-  // Inside this callback nats.c has set the connection's last error to this error's text.
-  const char* text = nullptr;
-  (void)natsConnection_GetLastError(connection, &text);
-  const std::string reason = text != nullptr && *text != '\0' ? text : natsStatus_GetText(status);
+  const std::string reason = async_error_text(connection, status);
   const std::string subject =
       subscription != nullptr ? std::string(natsSubscription_GetSubject(subscription)) : "";
   static_cast<Connection::Impl*>(closure)->on_async_error(status, subject, reason);

@@ -18,27 +18,21 @@ constexpr auto kResyncGap = std::chrono::milliseconds(500);
 }  // namespace
 
 void Connection::Impl::start_liveness() {
-  if (options_.keepalive_interval > std::chrono::milliseconds::zero()) {
-    struct Repeat {
-      Impl* impl;
-      void operator()() const {
-        impl->send_keepalive();
-        impl->timer_->schedule(detail::Timer::Clock::now() + impl->options_.keepalive_interval,
-                               *this);
-      }
-    };
-    timer_->schedule(detail::Timer::Clock::now() + options_.keepalive_interval, Repeat{this});
-  }
-  if (options_.heartbeat_interval > std::chrono::milliseconds::zero()) {
-    struct Repeat {
-      Impl* impl;
-      void operator()() const {
-        impl->send_heartbeat();
-        impl->timer_->schedule(detail::Timer::Clock::now() + impl->options_.heartbeat_interval,
-                               *this);
-      }
-    };
-    timer_->schedule(detail::Timer::Clock::now() + options_.heartbeat_interval, Repeat{this});
+  // Runs `send` every `interval` on the timer thread, each run scheduling the next.
+  struct Repeat {
+    Impl* impl;
+    std::chrono::milliseconds interval;
+    void (Impl::*send)();
+    void operator()() const {
+      (impl->*send)();
+      impl->timer_->schedule(detail::Timer::Clock::now() + interval, *this);
+    }
+  };
+  for (const Repeat repeat : {Repeat{this, options_.keepalive_interval, &Impl::send_keepalive},
+                              Repeat{this, options_.heartbeat_interval, &Impl::send_heartbeat}}) {
+    if (repeat.interval > std::chrono::milliseconds::zero()) {
+      timer_->schedule(detail::Timer::Clock::now() + repeat.interval, repeat);
+    }
   }
 }
 

@@ -52,6 +52,12 @@ void throw_nats_error(natsStatus status, std::string_view context) {
   throw Error(errc_from_nats(status), message);
 }
 
+std::string async_error_text(natsConnection* connection, natsStatus status) {
+  const char* text = nullptr;
+  (void)natsConnection_GetLastError(connection, &text);
+  return text != nullptr && *text != '\0' ? std::string(text) : natsStatus_GetText(status);
+}
+
 std::optional<std::string> denied_publish_subject(std::string_view server_error) {
   // nats-server: Permissions Violation for Publish to "<subject>" (Go's %q quoting; subjects
   // cannot contain quotes or spaces, so the next quote ends it).

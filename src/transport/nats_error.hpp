@@ -22,6 +22,10 @@ inline void check_nats(natsStatus status, std::string_view context) {
   if (status != NATS_OK) throw_nats_error(status, context);
 }
 
+/// The text of an error nats.c reports to an asynchronous error handler: inside the handler,
+/// the connection's last error is that error's text; else the status's generic text.
+std::string async_error_text(natsConnection* connection, natsStatus status);
+
 /// The subject named by a server's asynchronous "Permissions Violation for Publish to
 /// \"<subject>\"" error; nullopt for any other error text.
 std::optional<std::string> denied_publish_subject(std::string_view server_error);

@@ -141,11 +141,9 @@ class RawClient {
   static void on_error(natsConnection* connection, natsSubscription*, natsStatus status,
                        void* closure) {
     auto* self = static_cast<RawClient*>(closure);
-    const char* text = nullptr;
-    natsConnection_GetLastError(connection, &text);
+    std::string text = detail::async_error_text(connection, status);
     std::lock_guard lock(self->mutex_);
-    self->errors_.emplace_back(text != nullptr && *text != '\0' ? text
-                                                                : natsStatus_GetText(status));
+    self->errors_.push_back(std::move(text));
   }
 
   std::mutex mutex_;
