@@ -261,7 +261,9 @@ std::vector<Connection::Impl::Outcome> Connection::Impl::register_one_by_one(
 
 void Connection::Impl::refuse(ServedTool& tool) {
   tool.gate.close();
-  tool.subscription.unsubscribe();
+  // Drained, not just unsubscribed: a call the server routed here before it processed the
+  // unsubscription is held too, instead of being dropped on arrival.
+  tool.subscription.drain();
   // Each held call went to this agent alone (queue group): hand it on to the name's owner.
   for (auto& held : tool.gate.take_held())
     detail::forward_call(connection_.get(), held.get(), log_);

@@ -169,6 +169,11 @@ void RequestMux::agent_gone(const std::string& agent_id, const std::map<std::str
   std::vector<Pending> failed;
   {
     std::lock_guard lock(mutex_);
+    // Every registry node announces a gone agent: act on the first announcement only, or an
+    // unacknowledged idempotent call would be re-sent once per node, to different replicas.
+    const auto now = std::chrono::steady_clock::now();
+    std::erase_if(gone_seen_, [&](const auto& seen) { return now - seen.second > kGoneMemory; });
+    if (!gone_seen_.emplace(agent_id, now).second) return;
     std::vector<std::uint64_t> lost;
     for (auto& [id, pending] : pending_) {
       if (!pending.options.retry) continue;

@@ -140,6 +140,9 @@ class RequestMux {
   std::multimap<std::chrono::steady_clock::time_point, std::uint64_t> deadlines_;
   std::multimap<std::chrono::steady_clock::time_point, std::uint64_t> resends_;  // retries due
   std::uint64_t next_id_ = 1;
+  /// Agents whose gone announcement was acted upon, and when (forgotten after kGoneMemory).
+  std::map<std::string, std::chrono::steady_clock::time_point> gone_seen_;
+  static constexpr std::chrono::seconds kGoneMemory{10};
   bool closed_ = false;
   Subscription subscription_;
   std::thread timer_;

@@ -72,6 +72,19 @@ Subscription& Subscription::operator=(Subscription&& other) noexcept {
 
 Subscription::~Subscription() { unsubscribe(); }
 
+void Subscription::drain() noexcept {
+  if (!subscription_) return;
+  if (state_->delivery_thread == std::this_thread::get_id() ||
+      natsSubscription_Drain(subscription_.get()) != NATS_OK) {
+    unsubscribe();
+    return;
+  }
+  // The completion callback fires once the drain has delivered its last message.
+  state_->completed_future.wait_for(std::chrono::seconds(30));
+  subscription_.reset();
+  state_.reset();
+}
+
 void Subscription::unsubscribe() noexcept {
   if (!subscription_) return;
   natsSubscription_Unsubscribe(subscription_.get());

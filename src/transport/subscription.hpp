@@ -37,6 +37,10 @@ class Subscription {
   [[nodiscard]] bool active() const noexcept { return subscription_ != nullptr; }
   /// Stops delivery; idempotent, never throws.
   void unsubscribe() noexcept;
+  /// Like unsubscribe(), but the server stops routing first: the messages it routed before it
+  /// processed the unsubscription still reach the callback (nats.c drain; one round trip).
+  /// Falls back to unsubscribe() when draining is not possible (e.g. disconnected).
+  void drain() noexcept;
 
   struct State;
 
