@@ -12,8 +12,8 @@
 
 namespace polaris::detail {
 
-CallServer::CallServer(natsConnection* connection, std::string agent_id, Timer& timer, Logger log,
-                       const std::atomic<bool>* closing)
+CallServer::CallServer(natsConnection* connection, std::string agent_id, Timer& timer,
+                       const Logger& log, const std::atomic<bool>* closing)
     : connection_(connection),
       timer_(timer),
       log_(log),
@@ -30,6 +30,7 @@ void CallServer::answer(const std::string& reply_subject, const std::vector<std:
 }
 
 std::vector<std::string> CallServer::on_reconnected() {
+  std::unique_lock gate(reply_gate_);
   std::vector<std::string> subjects = publisher_.on_reconnected();
   const auto running = cache_.running_reply_subjects();
   subjects.insert(subjects.end(), running.begin(), running.end());
@@ -77,6 +78,7 @@ void CallServer::serve(ServedTool& served, NatsMsgPtr msg) {
         const std::string reply =
             call_reply(connection_, shared.get(), served.tool, log_, closing_);
         if (ack != 0) timer_.cancel(ack);
+        std::shared_lock gate(reply_gate_);
         const auto repeats =
             call_id.empty() ? std::vector<std::string>{} : cache_.finish(call_id, reply);
         answer(reply_subject, repeats, reply);
@@ -84,6 +86,7 @@ void CallServer::serve(ServedTool& served, NatsMsgPtr msg) {
   if (!accepted) {
     if (served.stats) served.stats->record_busy("busy");  // [observe]
     if (ack != 0) timer_.cancel(ack);
+    std::shared_lock gate(reply_gate_);
     const auto repeats = call_id.empty() ? std::vector<std::string>{} : cache_.abandon(call_id);
     answer(reply_subject, repeats, busy_reply(tool, served.pool->load(), log_), wire::kBusyStatus);
   }
@@ -122,9 +125,12 @@ void forward_call(natsConnection* connection, natsMsg* msg, const Logger& log) {
       for (int v = 0; v < value_count && status == NATS_OK; ++v) {
         status = natsMsgHeader_Add(raw, keys[i], values[v]);
       }
-      std::free(static_cast<void*>(values));  // NOLINT(cppcoreguidelines-no-malloc): nats.c's
+      // nats.c allocated the array with malloc.
+      // NOLINTNEXTLINE(cppcoreguidelines-no-malloc,cppcoreguidelines-owning-memory)
+      std::free(static_cast<void*>(values));
     }
-    std::free(static_cast<void*>(keys));  // NOLINT(cppcoreguidelines-no-malloc): nats.c's
+    // NOLINTNEXTLINE(cppcoreguidelines-no-malloc,cppcoreguidelines-owning-memory)
+    std::free(static_cast<void*>(keys));
   }
   if (status == NATS_OK) status = natsConnection_PublishMsg(connection, raw);
   if (status != NATS_OK) {

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 
@@ -28,7 +29,7 @@ class CallServer {
  public:
   static constexpr std::chrono::milliseconds kAckDelay{50};
 
-  CallServer(natsConnection* connection, std::string agent_id, Timer& timer, Logger log,
+  CallServer(natsConnection* connection, std::string agent_id, Timer& timer, const Logger& log,
              const std::atomic<bool>* closing);
 
   /// Serves one call of `tool`, from its tool subject or from the agent's direct subject.
@@ -52,6 +53,10 @@ class CallServer {
   Timer& timer_;
   Logger log_;
   const std::atomic<bool>* closing_;
+  // Finishing a call and recording its reply happen under a shared lock, and on_reconnected()
+  // looks at both under the exclusive one: a call is then either still running or has its reply
+  // recorded, never in between, where it would be missed.
+  std::shared_mutex reply_gate_;
   ReplyCache cache_;
   ReplyPublisher publisher_;
 };

@@ -199,12 +199,16 @@ void Connection::Impl::on_async_error(natsStatus status, const std::string& subj
     return;
   }
   detail::RequestMux* mux = mux_ready_.load();
-  if (mux != nullptr && mux->publish_denied(*denied, reason) > 0) {
+  if (mux == nullptr) {
+    log_->debug("the server refused a publication: {}", reason);
+  } else if (mux->publish_denied(*denied, reason) > 0) {
     log_->warn("the server refused a request: {}", reason);
   } else {
-    // Not a request of ours: a reply re-sent after a reconnect, which NATS permissions allow
-    // only on the connection that received the call; its caller is asked to send it again.
+    // Not a request of ours: a reply (or acknowledgement) to a call this connection did not
+    // receive, which NATS permissions refuse: published after a reconnect, or after the
+    // response window. Its caller is asked to send the call again, and the reply cache answers.
     log_->debug("the server refused a publication: {}", reason);
+    ask_again(*denied);
   }
 }
 

@@ -104,6 +104,9 @@ class Connection::Impl {
   /// After a reconnect, an agent names the reply subjects of the calls whose replies may be
   /// lost, so that their callers send those calls again (see wire::kAgentBackSubject).
   void announce_back(const std::vector<std::string>& reply_subjects);
+  /// The server refused a publication to `reply_subject`: its caller is asked, with the others
+  /// refused within a few milliseconds, to send the call again (announce_back).
+  void ask_again(const std::string& reply_subject);
   void keepalive_soon();
 
   // Listing (connection_list.cpp).
@@ -140,6 +143,9 @@ class Connection::Impl {
   std::mutex resync_mutex_;
   detail::Timer::Clock::time_point last_resync_{};
   bool resync_scheduled_ = false;
+
+  std::mutex refused_mutex_;
+  std::vector<std::string> refused_replies_;  // to announce_back(); a flush is scheduled if any
 
   detail::Subscription agent_subscription_;  // polaris.agent.<id>.> (direct calls, control)
   detail::Subscription gone_subscription_;   // polaris.registry.agent.gone

@@ -116,6 +116,30 @@ void Connection::Impl::announce_back(const std::vector<std::string>& reply_subje
   }
 }
 
+void Connection::Impl::ask_again(const std::string& reply_subject) {
+  // Registry and service subjects are never reply subjects of calls.
+  if (reply_subject.starts_with("polaris") || reply_subject.starts_with('$')) return;
+  // A reconnect refuses a burst of replies (and nats-server may report one refusal twice):
+  // they go out together.
+  constexpr auto kGather = std::chrono::milliseconds(10);
+  {
+    std::lock_guard lock(refused_mutex_);
+    const bool flush_scheduled = !refused_replies_.empty();
+    refused_replies_.push_back(reply_subject);
+    if (flush_scheduled) return;
+  }
+  timer_->schedule(detail::Timer::Clock::now() + kGather, [this] {
+    std::vector<std::string> subjects;
+    {
+      std::lock_guard lock(refused_mutex_);
+      subjects.swap(refused_replies_);
+    }
+    std::sort(subjects.begin(), subjects.end());
+    subjects.erase(std::unique(subjects.begin(), subjects.end()), subjects.end());
+    announce_back(subjects);
+  });
+}
+
 void Connection::Impl::request_resync() {
   detail::Timer::Clock::time_point at;
   {

@@ -225,6 +225,8 @@ void RequestMux::agent_back(const std::string& agent_id,
       if (it == pending_.end()) continue;  // answered after all
       Pending& pending = it->second;
       if (!pending.options.retry || pending.waiting_for_connection) continue;
+      if (pending.asked_again >= kMaxAskedAgain) continue;
+      ++pending.asked_again;
       // Straight back to that agent, which has the call (its acknowledgement may be what was
       // lost): it answers from its reply cache, or acknowledges again while the call runs.
       pending.agent = agent_id;

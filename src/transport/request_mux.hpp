@@ -81,8 +81,9 @@ class RequestMux {
   /// those tools that no agent acknowledged may have gone to it too, and are treated alike.
   void agent_gone(const std::string& agent_id, const std::map<std::string, bool>& tools = {});
 
-  /// An agent reconnected (polaris.agent.back) naming the reply subjects of calls whose replies
-  /// may be lost: ours among them are re-sent to it, with the same call id.
+  /// An agent (polaris.agent.back) names the reply subjects of calls whose replies may be lost:
+  /// it reconnected, or the server refused a reply. Ours among them are re-sent to it, with the
+  /// same call id, at most kMaxAskedAgain times each.
   void agent_back(const std::string& agent_id, const std::vector<std::string>& reply_subjects);
   /// The server refused a publication to `subject` (nats.c reports permission violations
   /// asynchronously, after the publish returned): the requests whose last attempt went there
@@ -107,6 +108,7 @@ class RequestMux {
     std::string agent;  // the agent that acknowledged the call; empty: none (yet)
     bool idempotent = false;
     int attempt = 1;
+    int asked_again = 0;                  // attempts sent because the agent asked (agent_back)
     bool sent_direct = false;             // the last attempt went to the agent's direct subject
     bool waiting_for_connection = false;  // kept across a disconnect
     // Since when retries of this call find nobody listening.
@@ -119,6 +121,9 @@ class RequestMux {
   /// An unacknowledged call older than this was not taken by a live agent (agents acknowledge
   /// within 50 ms of receiving a call).
   static constexpr std::chrono::milliseconds kUnacknowledgedGrace{250};
+  /// How often an agent may ask for one call again: each reconnect asks once or twice, and a
+  /// misconfigured server that refuses every reply must not start an endless exchange.
+  static constexpr int kMaxAskedAgain = 16;
 
   void on_reply(NatsMsgPtr msg);
   void run_timer();

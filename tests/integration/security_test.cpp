@@ -13,6 +13,7 @@
 #include <future>
 #include <mutex>
 #include <optional>
+#include <thread>
 
 #include "polaris/polaris.hpp"
 #include "polaris/security.hpp"
@@ -377,6 +378,65 @@ TEST(RolesCluster, AReplyRefusedAfterTheAgentReconnectsIsAskedForAgain) {
       << "the agent did not reconnect to the second node";
   release.set_value();
   EXPECT_EQ(call.get()["done"], true);
+  EXPECT_EQ(runs, 1);
+}
+
+// The reply is published the moment the connection is back, before the agent has announced its
+// return: whichever comes first, the refused reply reaches the caller.
+TEST(RolesCluster, AReplyPublishedAsTheAgentReconnectsIsAskedForAgain) {
+  auto node_options = [](std::vector<std::string> routes) {
+    return RegistryOptions{.bind = {.port = 0},
+                           .cluster = {.name = "roles-ha"},
+                           .routes = std::move(routes),
+                           .security = roles_config()};
+  };
+  std::optional<Registry> first(Registry::start(node_options({})));
+  Registry second = Registry::start(node_options({first->cluster_url()}));
+  const std::string second_url = second.client_url();
+
+  ConnectOptions worker = as("worker", first->client_url());
+  worker.servers = {first->client_url(), second_url};
+  worker.randomize = false;
+  worker.reconnect = true;
+  worker.reconnect_wait = 50ms;
+  auto agent = connect(worker);
+  std::atomic<int> runs{0};
+  std::atomic<bool> started{false};
+  agent.register_tool(Tool{.name = "steps", .handler = [&](const Request&) -> Result {
+                             ++runs;
+                             started = true;
+                             // Not wait_until: its polling interval would let the reconnect
+                             // announcement go first.
+                             while (agent.connected_url() != second_url) std::this_thread::yield();
+                             return {{"done", true}};
+                           }});
+  auto alice = connect(as("alice", second_url));
+  ASSERT_TRUE(test::wait_until([&] { return alice.list_tools().size() == 1; }))
+      << "the registration did not reach the second node";
+
+  auto call = alice.call_async("steps", Json::object(), {.timeout = 10s});
+  ASSERT_TRUE(test::wait_until([&] { return started.load(); }));
+  first.reset();
+  EXPECT_EQ(call.get()["done"], true);
+  EXPECT_EQ(runs, 1);
+}
+
+// NATS lets an agent answer a call only within the response window; a longer call's reply is
+// refused, and its caller asks for it again.
+TEST(RolesTimes, AReplyLaterThanTheResponseWindowIsAskedForAgain) {
+  SecurityConfig config = roles_config();
+  config.response_window = 1s;
+  auto registry = Registry::start({.bind = {.port = 0}, .security = config});
+  auto agent = connect(as("worker", registry.client_url()));
+  std::atomic<int> runs{0};
+  agent.register_tool(Tool{.name = "steps", .handler = [&](const Request&) -> Result {
+                             ++runs;
+                             // What is tested is a duration: the server's response window.
+                             std::this_thread::sleep_for(1500ms);
+                             return {{"done", true}};
+                           }});
+  auto alice = connect(as("alice", registry.client_url()));
+  EXPECT_EQ(alice.call("steps", Json::object(), {.timeout = 10s})["done"], true);
   EXPECT_EQ(runs, 1);
 }
 
