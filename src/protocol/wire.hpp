@@ -28,6 +28,9 @@ inline constexpr std::string_view kAgentLeaveSubject = "polaris.registry.agent.l
 /// Registry nodes among themselves.
 inline constexpr std::string_view kSyncEventSubject = "polaris.registry.sync.event";
 inline constexpr std::string_view kSyncSnapshotSubject = "polaris.registry.sync.snapshot";
+/// A page of one named node's catalogue, {"node": "<id>", "after": "<name>"}: every node hears
+/// it (no queue group) and only that node answers, like kSyncSnapshotSubject.
+inline constexpr std::string_view kSyncPullSubject = "polaris.registry.sync.pull";
 inline constexpr std::string_view kNodeHeartbeatSubject = "polaris.registry.node.heartbeat";
 /// The queue group of every polaris registry node: one node answers each request.
 inline constexpr const char* kRegistryQueue = "polaris-registry";

@@ -1,6 +1,8 @@
 #include "registry/catalogue.hpp"
 
 #include <algorithm>
+#include <string>
+#include <string_view>
 #include <tuple>
 
 #include "polaris/error.hpp"
@@ -21,6 +23,16 @@ const Json* polaris_field(const Json& declaration) {
 }
 
 // The declaration as lists show it: without what describes one owner (its id, its heartbeat).
+// 64-bit FNV-1a. Hand-written (five lines) because digests are compared between nodes, which
+// may be different builds: std::hash is not stable across standard libraries.
+std::uint64_t fnv1a(std::string_view bytes, std::uint64_t hash = 0xcbf29ce484222325ULL) {
+  for (const char byte : bytes) {
+    hash ^= static_cast<unsigned char>(byte);
+    hash *= 0x100000001b3ULL;
+  }
+  return hash;
+}
+
 Json without_agent(const Json& declaration) {
   Json copy = declaration;
   if (auto it = copy.find("polaris"); it != copy.end() && it->is_object()) {
@@ -104,6 +116,7 @@ Claim claim_from_json(const Json& json) {
 
 Catalogue::Outcome Catalogue::claim(const Claim& claim, Clock::time_point now) {
   std::lock_guard lock(mutex_);
+  gone_recently_.erase(claim.agent);
   return apply_claim(claim, now + options_.keepalive_deadline, now, false);
 }
 
@@ -133,12 +146,15 @@ Catalogue::Outcome Catalogue::apply_claim(const Claim& claim, Clock::time_point 
       return {false, "register: " + name + " already registered", {}};
     }
     same->deadline = std::max(same->deadline, deadline);
+    // The earliest stamp of the owner stays, on every node whatever the order (so that digests
+    // agree): a keepalive that re-added the name on one node stamped it anew there.
+    const Claim earliest = claim.earlier_than(same->claim) ? claim : same->claim;
     if (!from_keepalive && same->claim.declaration != claim.declaration) {
-      const Stamp stamp = same->claim.stamp;
       same->claim = claim;
-      same->claim.stamp = std::min(stamp, claim.stamp);
       relist(it->second);
     }
+    same->claim.stamp = earliest.stamp;
+    same->claim.origin = earliest.origin;
     return {true, "OK", {}};
   }
 
@@ -185,6 +201,7 @@ std::vector<Catalogue::Revocation> Catalogue::keepalive(const std::vector<Claim>
   std::vector<Revocation> revoked;
   std::lock_guard lock(mutex_);
   for (const Claim& claim : claims) {
+    gone_recently_.erase(claim.agent);
     Outcome outcome = apply_claim(claim, now + options_.keepalive_deadline, now, true);
     if (!outcome.success && !claim.agent.empty()) {
       revoked.push_back({claim.name, claim.agent, outcome.message});
@@ -256,6 +273,7 @@ void Catalogue::touch_agent(const Claim& claim, Clock::time_point now) {
 
 bool Catalogue::heartbeat(const std::string& agent, std::size_t tools, Clock::time_point now) {
   std::lock_guard lock(mutex_);
+  gone_recently_.erase(agent);
   auto& record = agents_[agent];
   record.last_heard = now;
   record.heartbeating = true;
@@ -315,6 +333,7 @@ Catalogue::SweepResult Catalogue::sweep(Clock::time_point now) {
       }
     }
     if (agent->second.heartbeating) result.gone_agents.push_back(std::move(gone));
+    gone_recently_[agent->first] = now + kTombstoneLifetime;
     agent = agents_.erase(agent);
   }
   for (auto entry = tools_.begin(); entry != tools_.end();) {
@@ -345,6 +364,7 @@ Catalogue::SweepResult Catalogue::sweep(Clock::time_point now) {
     if (tools_.count(name) == 0) result.expired.push_back(name);
   }
   std::erase_if(tombstones_, [&](const auto& item) { return item.second.expires <= now; });
+  std::erase_if(gone_recently_, [&](const auto& item) { return item.second <= now; });
   return result;
 }
 
@@ -422,25 +442,64 @@ Json Catalogue::snapshot_page(const std::string& after, std::size_t max_bytes,
 Stamp Catalogue::load_snapshot_page(const Json& page, Clock::time_point now) {
   Stamp highest = 0;
   std::lock_guard lock(mutex_);
+  // An agent this node found gone is not brought back by a peer that has not noticed yet; if it
+  // is alive after all, its next heartbeat brings it back.
+  const auto gone = [&](const std::string& agent) {
+    const auto it = gone_recently_.find(agent);
+    return it != gone_recently_.end() && it->second > now;
+  };
   for (const auto& item : page.value("agents", Json::array())) {
-    auto& record = agents_[item.at("agent").get<std::string>()];
-    record.last_heard = now;
-    record.heartbeating = item.value("heartbeating", false);
+    const std::string agent = item.at("agent").get<std::string>();
+    if (gone(agent)) continue;
+    const auto [record, added] = agents_.try_emplace(agent);
+    if (added) record->second.last_heard = now;
+    record->second.heartbeating = record->second.heartbeating || item.value("heartbeating", false);
   }
   for (const auto& item : page.value("tombstones", Json::array())) {
-    auto& tomb =
-        tombstones_[{item.at("name").get<std::string>(), item.at("agent").get<std::string>()}];
-    tomb.stamp = std::max(tomb.stamp, item.at("stamp").get<Stamp>());
+    const std::string name = item.at("name").get<std::string>();
+    const std::string agent = item.at("agent").get<std::string>();
+    const Stamp stamp = item.at("stamp").get<Stamp>();
+    auto& tomb = tombstones_[{name, agent}];
+    tomb.stamp = std::max(tomb.stamp, stamp);
     tomb.expires = now + kTombstoneLifetime;
     highest = std::max(highest, tomb.stamp);
+    // A release this node missed.
+    if (auto entry = tools_.find(name); entry != tools_.end()) {
+      auto& owners = entry->second.owners;
+      for (std::size_t i = 0; i < owners.size(); ++i) {
+        if (owners[i].claim.agent == agent && owners[i].claim.stamp < stamp) {
+          remove_owner(entry, i);
+          break;
+        }
+      }
+    }
   }
   for (const auto& item : page.at("owners")) {
     const Claim claim = claim_from_json(item);
+    if (gone(claim.agent)) continue;
     const auto deadline = now + std::chrono::milliseconds(item.value("deadline_ms", 0));
     apply_claim(claim, deadline, now, false);
     highest = std::max(highest, claim.stamp);
   }
   return highest;
+}
+
+Catalogue::Digest Catalogue::digest() const {
+  Digest digest;
+  std::lock_guard lock(mutex_);
+  for (const auto& [name, entry] : tools_) {
+    for (const Owner& owner : entry.owners) {
+      std::uint64_t hash = fnv1a(name);
+      hash = fnv1a(std::string_view("\0", 1), hash);
+      hash = fnv1a(owner.claim.agent, hash);
+      hash = fnv1a(std::string_view("\0", 1), hash);
+      hash = fnv1a(std::to_string(owner.claim.stamp), hash);
+      // XOR: the same set gives the same digest whatever the order it was built in.
+      digest.hash ^= hash;
+      ++digest.owners;
+    }
+  }
+  return digest;
 }
 
 std::size_t Catalogue::size() const {

@@ -128,8 +128,20 @@ class Catalogue {
   /// about `max_bytes`); the first page also carries agents and tombstones.
   [[nodiscard]] Json snapshot_page(const std::string& after, std::size_t max_bytes,
                                    Clock::time_point now) const;
-  /// Applies a snapshot page. Returns the highest stamp seen.
+  /// Applies a snapshot page: at start-up into an empty catalogue, or later to merge a peer's
+  /// catalogue into this one (its claims are claimed, its tombstones release what they ended;
+  /// agents this node knows keep their own liveness). Returns the highest stamp seen.
   Stamp load_snapshot_page(const Json& page, Clock::time_point now);
+
+  /// What two nodes compare to find out, cheaply, whether their catalogues differ: the number of
+  /// owners and an order-independent hash of every owner's (name, agent, stamp). Nodes that
+  /// applied the same claims and releases, in any order, have the same digest.
+  struct Digest {
+    std::size_t owners = 0;
+    std::uint64_t hash = 0;
+    friend bool operator==(const Digest&, const Digest&) = default;
+  };
+  [[nodiscard]] Digest digest() const;
 
   [[nodiscard]] std::size_t size() const;
   [[nodiscard]] std::size_t agent_count() const;
@@ -168,6 +180,9 @@ class Catalogue {
   std::map<std::string, std::set<std::string>> names_by_agent_;
   std::map<std::string, Agent> agents_;
   std::map<OwnerKey, Tombstone> tombstones_;
+  /// Agents the sweep removed, until when snapshot merges ignore them (kTombstoneLifetime);
+  /// forgotten as soon as the agent shows it is alive.
+  std::map<std::string, Clock::time_point> gone_recently_;
 };
 
 /// Makes stamps: wall-clock nanoseconds, strictly increasing on this node and never below a

@@ -109,6 +109,10 @@ std::string render_metrics(const Json& status, const std::vector<Json>& agent_st
   out.family("polaris_registry_agents", "gauge",
              "Agents owning tools in this node's catalogue (agents with an agent id).");
   out.sample("polaris_registry_agents", "", number_at(status, "agents"));
+  out.family("polaris_registry_catalogue_merges_total", "counter",
+             "Peer catalogues merged into this node's because they differed for seconds: "
+             "replication events this node or a peer missed.");
+  out.sample("polaris_registry_catalogue_merges_total", "", number_at(status, "catalogue_merges"));
   std::size_t peers = 0;
   if (const auto list = status.find("peers"); list != status.end() && list->is_array()) {
     peers = list->size();

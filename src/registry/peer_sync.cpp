@@ -1,8 +1,12 @@
 #include "registry/peer_sync.hpp"
-#include "common/untrusted_json.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <charconv>
+
+#include "common/untrusted_json.hpp"
 #include "protocol/wire.hpp"
 #include "transport/nats_handles.hpp"
 
@@ -26,19 +30,30 @@ PeerSync::PeerSync(natsConnection* connection, std::string node_id, Catalogue& c
       node_id_(std::move(node_id)),
       catalogue_(catalogue),
       stamps_(stamps),
-      log_(std::move(log)) {}
+      log_(std::move(log)),
+      merger_([this] { run_merges(); }) {}
+
+PeerSync::~PeerSync() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  merger_.join();
+}
 
 void PeerSync::synchronise(std::chrono::milliseconds timeout) {
   const auto start = Clock::now();
   const auto deadline = start + timeout;
   std::string after;
   while (true) {
-    const Attempt attempt = copy_from_peer(after);
+    const Attempt attempt = copy_page(wire::kSyncSnapshotSubject, Json::object(), after);
     if (attempt == Attempt::done) {
       log_->info("copied the catalogue from a peer ({} tools)", catalogue_.size());
       return;
     }
-    if (attempt == Attempt::retry) continue;
+    // A copy cut short resumes from where it was: pages from different peers merge.
+    if (attempt != Attempt::alone) continue;
     std::unique_lock lock(mutex_);
     const auto now = Clock::now();
     bool any_synced = false;
@@ -60,18 +75,19 @@ void PeerSync::synchronise(std::chrono::milliseconds timeout) {
   }
 }
 
-PeerSync::Attempt PeerSync::copy_from_peer(std::string& after) {
+PeerSync::Attempt PeerSync::copy_page(std::string_view subject, const Json& request,
+                                      std::string& after) {
+  Json asked = request;
+  asked["after"] = after;
+  const std::string body = asked.dump();
   natsMsg* raw = nullptr;
-  const std::string request = Json{{"after", after}}.dump();
   const natsStatus status = natsConnection_RequestString(
-      &raw, connection_, std::string(wire::kSyncSnapshotSubject).c_str(), request.c_str(), 2000);
+      &raw, connection_, std::string(subject).c_str(), body.c_str(), 2000);
   NatsMsgPtr reply(raw);
   if (status != NATS_OK) {
-    if (status != NATS_NO_RESPONDERS) {
-      log_->warn("catalogue copy: {} (asking again)", natsStatus_GetText(status));
-    }
-    // A copy cut short resumes from where it was: pages from different peers merge.
-    return status == NATS_NO_RESPONDERS ? Attempt::alone : Attempt::retry;
+    if (status == NATS_NO_RESPONDERS) return Attempt::alone;
+    log_->warn("catalogue copy: {} (asking again)", natsStatus_GetText(status));
+    return Attempt::failed;
   }
   const char* data = natsMsg_GetData(reply.get());
   Json page = polaris::detail::parse_untrusted_json(data != nullptr ? data : "");
@@ -79,12 +95,12 @@ PeerSync::Attempt PeerSync::copy_from_peer(std::string& after) {
     stamps_.observe(catalogue_.load_snapshot_page(page, Clock::now()));
   } catch (const std::exception& e) {
     log_->warn("catalogue copy: a malformed page ({}); asking again", e.what());
-    return Attempt::retry;
+    return Attempt::failed;
   }
   auto next = page.find("next");
   if (next == page.end() || !next->is_string()) return Attempt::done;
   after = next->get<std::string>();
-  return Attempt::retry;
+  return Attempt::more;
 }
 
 void PeerSync::mark_synced(const std::function<void(const Json&)>& apply) {
@@ -101,16 +117,39 @@ bool PeerSync::hold_until_synced(const Json& event) {
   return true;
 }
 
-void PeerSync::publish_node_heartbeat(std::size_t tools) {
+void PeerSync::publish_node_heartbeat() {
+  const Catalogue::Digest digest = catalogue_.digest();
   bool synced = false;
   {
     std::lock_guard lock(mutex_);
     synced = synced_;
+    own_digest_ = digest;
   }
-  const std::string body = Json{{"node", node_id_}, {"synced", synced}, {"tools", tools}}.dump();
+  const std::string body = Json{{"node", node_id_},
+                                {"synced", synced},
+                                {"tools", catalogue_.size()},
+                                {"owners", digest.owners},
+                                {"digest", fmt::format("{:016x}", digest.hash)}}
+                               .dump();
   natsConnection_Publish(connection_, std::string(wire::kNodeHeartbeatSubject).c_str(), body.data(),
                          static_cast<int>(body.size()));
 }
+
+namespace {
+
+/// The digest a heartbeat carries; none from nodes that do not send one.
+std::optional<Catalogue::Digest> digest_of(const Json& beat) {
+  const Json owners = beat.value("owners", Json());
+  const Json text = beat.value("digest", Json());
+  if (!owners.is_number_unsigned() || !text.is_string()) return std::nullopt;
+  const auto& hex = text.get_ref<const std::string&>();
+  Catalogue::Digest digest{.owners = owners.get<std::size_t>()};
+  const auto parsed = std::from_chars(hex.data(), hex.data() + hex.size(), digest.hash, 16);
+  if (parsed.ec != std::errc{} || parsed.ptr != hex.data() + hex.size()) return std::nullopt;
+  return digest;
+}
+
+}  // namespace
 
 void PeerSync::on_node_heartbeat(std::string_view body) {
   Json beat = polaris::detail::parse_untrusted_json(body);
@@ -121,12 +160,76 @@ void PeerSync::on_node_heartbeat(std::string_view body) {
     std::lock_guard lock(mutex_);
     auto& peer = peers_[node];
     peer.node = node;
-    peer.synced = beat.value("synced", false);
+    peer.synced = beat.value("synced", Json(false)) == true;
     peer.tools =
         beat.value("tools", Json(0)).is_number_unsigned() ? beat["tools"].get<std::size_t>() : 0;
     peer.last_heard = Clock::now();
+    if (const auto digest = digest_of(beat); digest && peer.synced && synced_) {
+      compare_digest(peer, *digest);
+    }
   }
   changed_.notify_all();
+}
+
+void PeerSync::compare_digest(Peer& peer, const Catalogue::Digest& digest) {
+  const auto now = Clock::now();
+  if (!own_digest_ || *own_digest_ == digest) {
+    peer.differs_since.reset();
+    return;
+  }
+  if (!peer.differs_since) peer.differs_since = now;
+  if (now - *peer.differs_since < kDivergenceGrace) return;
+  if (peer.last_pull && now - *peer.last_pull < kPullGap) return;
+  if (std::find(to_merge_.begin(), to_merge_.end(), peer.node) != to_merge_.end()) return;
+  peer.last_pull = now;
+  to_merge_.push_back(peer.node);  // on_node_heartbeat wakes the merger
+}
+
+void PeerSync::run_merges() {
+  std::unique_lock lock(mutex_);
+  while (true) {
+    changed_.wait(lock, [this] { return stopping_ || !to_merge_.empty(); });
+    if (stopping_) return;
+    const std::string node = to_merge_.front();
+    to_merge_.erase(to_merge_.begin());
+    lock.unlock();
+    merge_from(node);
+    lock.lock();
+    if (auto peer = peers_.find(node); peer != peers_.end()) peer->second.differs_since.reset();
+  }
+}
+
+void PeerSync::merge_from(const std::string& node) {
+  constexpr int kMaxFailures = 3;
+  const std::size_t before = catalogue_.size();
+  const Json request{{"node", node}};
+  std::string after;
+  int failures = 0;
+  while (true) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;
+    }
+    const Attempt attempt = copy_page(wire::kSyncPullSubject, request, after);
+    if (attempt == Attempt::done) break;
+    if (attempt == Attempt::alone || (attempt == Attempt::failed && ++failures >= kMaxFailures)) {
+      log_->warn("could not merge the catalogue of node {}: it does not answer", node);
+      return;
+    }
+  }
+  {
+    std::lock_guard lock(mutex_);
+    ++merges_;
+  }
+  log_->info(
+      "the catalogue differed from node {}'s for {} s: merged its copy ({} tools before, "
+      "{} now)",
+      node, kDivergenceGrace.count(), before, catalogue_.size());
+}
+
+std::size_t PeerSync::merges() const {
+  std::lock_guard lock(mutex_);
+  return merges_;
 }
 
 std::vector<PeerSync::Peer> PeerSync::peers(std::chrono::milliseconds within) const {

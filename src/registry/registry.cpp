@@ -120,6 +120,7 @@ class Registry::Impl {
     // Only now, with the catalogue in hand, does this node take requests.
     const char* queue = wire::kRegistryQueue;
     subscribe(wire::kSyncSnapshotSubject, queue, [this](natsMsg* msg) { on_snapshot(msg); });
+    subscribe(wire::kSyncPullSubject, "", [this](natsMsg* msg) { on_pull(msg); });
     subscribe(wire::kRegisterSubject, queue, [this](natsMsg* msg) { on_register(msg); });
     subscribe(wire::kBatchRegisterSubject, queue, [this](natsMsg* msg) { on_batch_register(msg); });
     subscribe(wire::kUnregisterSubject, queue, [this](natsMsg* msg) { on_unregister(msg); });
@@ -131,7 +132,9 @@ class Registry::Impl {
     observer_ = std::make_unique<detail::NodeObserver>(  // [observe] status, peers, metrics
         connection_.get(), detail::node_facts(options_, server_.get()), options_.metrics,
         [this] {
-          return detail::CatalogueCounts{catalogue_.size(), catalogue_.agent_count()};
+          return detail::CatalogueCounts{.tools = catalogue_.size(),
+                                         .agents = catalogue_.agent_count(),
+                                         .merges = sync_->merges()};
         },
         log_);
     detail::check_nats(natsConnection_FlushTimeout(connection_.get(), 5000),
@@ -482,9 +485,23 @@ class Registry::Impl {
   }
 
   void on_snapshot(natsMsg* msg) {
-    Json request = polaris::detail::parse_untrusted_json(body_of(msg));
-    const std::string after = request.is_object() ? request.value("after", std::string()) : "";
-    respond(msg, catalogue_.snapshot_page(after, max_reply_bytes() / 2, Clock::now()).dump());
+    const Json request = polaris::detail::parse_untrusted_json(body_of(msg));
+    answer_snapshot(msg, request);
+  }
+
+  // A peer merging our catalogue into its own (anti-entropy, see PeerSync).
+  void on_pull(natsMsg* msg) {
+    const Json request = polaris::detail::parse_untrusted_json(body_of(msg));
+    if (!request.is_object() || request.value("node", Json()) != node_id_) return;
+    answer_snapshot(msg, request);
+  }
+
+  void answer_snapshot(natsMsg* msg, const Json& request) {
+    const Json after = request.is_object() ? request.value("after", Json()) : Json();
+    respond(msg, catalogue_
+                     .snapshot_page(after.is_string() ? after.get<std::string>() : std::string(),
+                                    max_reply_bytes() / 2, Clock::now())
+                     .dump());
   }
 
   // [security] why the requester may not (un)register `declaration`, if it may not.
@@ -582,7 +599,7 @@ class Registry::Impl {
       const auto now = Clock::now();
       if (now >= next_beat) {
         lock.unlock();
-        sync_->publish_node_heartbeat(catalogue_.size());
+        sync_->publish_node_heartbeat();
         lock.lock();
         next_beat = now + kNodeHeartbeatInterval;
       }

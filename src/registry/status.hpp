@@ -29,11 +29,12 @@ struct NodeFacts {
 struct CatalogueCounts {
   std::size_t tools = 0;
   std::size_t agents = 0;
+  std::size_t merges = 0;  ///< peer catalogues merged into this one since it started
 };
 
 /// The status object: node, server_id, version, nats_server_version, client_url, cluster_url,
-/// cluster, started, uptime_s, tools, agents, monitoring, peers [{id, address, rtt, up,
-/// last_seen}], peers_up.
+/// cluster, started, uptime_s, tools, agents, catalogue_merges, monitoring, peers [{id, address,
+/// rtt, up, last_seen}], peers_up.
 Json build_status(const NodeFacts& facts, const PeerTracker::View& peers,
                   const CatalogueCounts& counts);
 

@@ -1,11 +1,16 @@
 // Three registry processes in a cluster: propagation, and failover when a node is SIGKILLed.
 #include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
 
 #include <csignal>
 #include <fstream>
+#include <set>
 
+#include "http/http_client.hpp"
 #include "polaris/polaris.hpp"
+#include "registry/nats_server.hpp"
 #include "support/calculator.hpp"
+#include "support/metrics_sample.hpp"
 #include "support/process_fixtures.hpp"
 #include "support/wait.hpp"
 #include "transport/subscription.hpp"
@@ -123,6 +128,75 @@ TEST_F(ClusterTest, FailoverWhenTheSharedNodeIsKilled) {
   EXPECT_EQ(client.call("second", add(1, 1))["result"], 2.0);
   agent.unregister_tool("second");
   EXPECT_TRUE(test::wait_until([&] { return client.list_tools().size() == 1; }));
+}
+
+// The names the registry attached to `url` lists (it answers its own server's clients first).
+std::set<std::string> names_at(const std::string& url) {
+  try {
+    test::RawNats raw(url);
+    std::set<std::string> names;
+    for (const auto& tool : Json::parse(raw.request("polaris:tool:list", "", 500))) {
+      names.insert(tool["name"].get<std::string>());
+    }
+    return names;
+  } catch (const std::exception&) {
+    return {};
+  }
+}
+
+// How many peer catalogues `registry` merged into its own (its Prometheus metrics).
+double merges_of(const Registry& registry) {
+  const auto response = http::perform({.method = "GET", .url = registry.metrics_url()});
+  return test::sample(response.body, "polaris_registry_catalogue_merges_total").value_or(-1);
+}
+
+// Replication events are core NATS messages: a registry whose NATS server was away for a moment
+// misses the ones sent meanwhile. The digests in the node heartbeats show the difference, and
+// the nodes merge each other's catalogue: without that, the node that missed them would list a
+// tool of a live agent that was unregistered, and miss a reference agent's registration, until
+// the keepalive deadline (10 minutes).
+TEST(ClusterConvergence, ARegistryThatMissedEventsCatchesUpFromItsPeer) {
+  const auto log = spdlog::default_logger();
+  // Clients do not learn of the other server: the second registry cannot reconnect there.
+  const detail::NatsConfigExtras hidden{.cluster = "  no_advertise: true\n"};
+  RegistryOptions first_options{.bind = {.port = 0}, .cluster = {.name = "converge"}};
+  detail::NatsServer first_nats(first_options, log, hidden);
+  RegistryOptions second_options{
+      .bind = {.port = 0}, .cluster = {.name = "converge"}, .routes = {first_nats.cluster_url()}};
+  auto second_nats = std::make_unique<detail::NatsServer>(second_options, log, hidden);
+  const std::string second_url = second_nats->client_url();
+  RegistryOptions alone{.nats_urls = {first_nats.client_url()}};
+  alone.sync_timeout = 100ms;  // no peer to wait for
+  auto first = Registry::start(alone);
+  auto second = Registry::start({.nats_urls = {second_url}, .metrics = Endpoint{.port = 0}});
+
+  auto agent = connect({.servers = {first_nats.client_url()}});
+  agent.register_tool(calculator("kept"));
+  agent.register_tool(calculator("dropped"));
+  const std::set<std::string> both{"dropped", "kept"};
+  ASSERT_TRUE(test::wait_until([&] { return names_at(second_url) == both; }));
+
+  // The second registry's server goes away; meanwhile a tool is unregistered and a reference
+  // agent (no heartbeats, so nothing else would tell the second node) registers one.
+  second_nats.reset();
+  agent.unregister_tool("dropped");
+  test::RawNats reference(first_nats.client_url());
+  const Json reply = Json::parse(reference.request(
+      "polaris:tool:register", R"({"name": "reference", "description": "from a Go agent"})"));
+  ASSERT_EQ(reply["success"], true) << reply.dump();
+  const std::set<std::string> now{"kept", "reference"};
+  ASSERT_EQ(names_at(first_nats.client_url()), now);
+
+  // The same client port again, as a restarted server would have.
+  second_options.bind.port = test::port_of(second_url);
+  second_nats = std::make_unique<detail::NatsServer>(second_options, log, hidden);
+  ASSERT_EQ(second_nats->client_url(), second_url);
+  ASSERT_TRUE(test::wait_until([&] { return merges_of(second) >= 1; }, 20s))
+      << "the second registry did not merge its peer's catalogue";
+  // Only the second registry answers now.
+  first.close();
+  EXPECT_EQ(names_at(second_url), now);
+  EXPECT_EQ(second.tool_count(), 2U);
 }
 
 }  // namespace

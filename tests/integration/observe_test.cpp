@@ -9,6 +9,7 @@
 #include "http/http_client.hpp"
 #include "polaris/polaris.hpp"
 #include "support/calculator.hpp"
+#include "support/metrics_sample.hpp"
 #include "support/process_fixtures.hpp"
 #include "support/run_program.hpp"
 #include "support/wait.hpp"
@@ -191,14 +192,7 @@ TEST_F(ObserveTest, StatsCommandTableAndJson) {
   EXPECT_EQ(missing.err, "error: no agent reports the tool nope\n");
 }
 
-// The value of the sample `series` (name and labels exactly as printed), or nullopt.
-std::optional<double> sample(const std::string& text, const std::string& series) {
-  std::istringstream lines(text);
-  for (std::string line; std::getline(lines, line);) {
-    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-  }
-  return std::nullopt;
-}
+using test::sample;
 
 TEST_F(ObserveTest, MetricsScrapedOverHttp) {
   make_calls();

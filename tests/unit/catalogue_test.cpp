@@ -195,5 +195,98 @@ TEST(Catalogue, ASnapshotCopiesOwnersAgentsAndTombstones) {
   EXPECT_EQ(gone[0].agent, "a1");
 }
 
+// Everything a peer holds, merged into `into` (what a node does when digests differ).
+void merge(Catalogue& into, const Catalogue& from, Catalogue::Clock::time_point now) {
+  std::string after;
+  while (true) {
+    const Json page = from.snapshot_page(after, 200, now);
+    into.load_snapshot_page(Json::parse(page.dump()), now);
+    if (!page.contains("next")) return;
+    after = page["next"];
+  }
+}
+
+TEST(CatalogueDigest, TheSameClaimsAndReleasesInAnyOrderGiveTheSameDigest) {
+  const std::vector<Claim> claims{
+      stamped(polaris_declaration("a", "x"), 1), stamped(polaris_declaration("b", "x"), 2),
+      stamped(polaris_declaration("r", "x", true), 3),
+      stamped(polaris_declaration("r", "y", true), 4, "n2"), stamped(declaration("ref"), 5)};
+  Catalogue forward(options());
+  for (const auto& claim : claims) forward.claim(claim, t0);
+  forward.release("b", "x", 6, t0);
+  Catalogue backward(options());
+  backward.release("b", "x", 6, t0);
+  for (auto claim = claims.rbegin(); claim != claims.rend(); ++claim) backward.claim(*claim, t0);
+  EXPECT_EQ(forward.digest(), backward.digest());
+  EXPECT_EQ(forward.digest().owners, 4U);
+
+  Catalogue missed_release(options());
+  for (const auto& claim : claims) missed_release.claim(claim, t0);
+  EXPECT_NE(missed_release.digest(), forward.digest());
+  Catalogue other_stamp(options());
+  for (const auto& claim : claims) other_stamp.claim(claim, t0);
+  other_stamp.release("b", "x", 6, t0);
+  other_stamp.release("a", "x", 7, t0);
+  other_stamp.claim(stamped(polaris_declaration("a", "x"), 8), t0);  // registered again
+  EXPECT_EQ(other_stamp.digest().owners, forward.digest().owners);
+  EXPECT_NE(other_stamp.digest(), forward.digest());
+}
+
+TEST(CatalogueDigest, AnOwnerKeepsItsEarliestStampOnEveryNode) {
+  // A keepalive re-added the name on one node, which stamped it anew; the other node kept the
+  // original claim. Whatever the order, both end with the earlier stamp.
+  const Claim original = stamped(polaris_declaration("t", "x"), 10);
+  const Claim readded = stamped(polaris_declaration("t", "x"), 20, "n2");
+  Catalogue first(options());
+  first.claim(original, t0);
+  first.claim(readded, t0);
+  Catalogue second(options());
+  second.claim(readded, t0);
+  second.claim(original, t0);
+  EXPECT_EQ(first.digest(), second.digest());
+}
+
+TEST(CatalogueMerge, APeersCatalogueBringsTheClaimsAndReleasesThisNodeMissed) {
+  Catalogue up_to_date(options());
+  up_to_date.claim(stamped(polaris_declaration("kept", "x"), 1), t0);
+  up_to_date.claim(stamped(polaris_declaration("released", "x"), 2), t0);
+  up_to_date.release("released", "x", 3, t0);
+  up_to_date.claim(stamped(declaration("added"), 4), t0);
+
+  Catalogue behind(options());  // missed the release and the last claim
+  behind.claim(stamped(polaris_declaration("kept", "x"), 1), t0);
+  behind.claim(stamped(polaris_declaration("released", "x"), 2), t0);
+  ASSERT_NE(behind.digest(), up_to_date.digest());
+
+  // Both nodes merge the other's: the stale claim does not come back to the node that released
+  // it, and both end equal.
+  merge(up_to_date, behind, t0);
+  merge(behind, up_to_date, t0);
+  EXPECT_EQ(behind.digest(), up_to_date.digest());
+  EXPECT_EQ(behind.list_json(), up_to_date.list_json());
+  EXPECT_FALSE(behind.owns("released", "x"));
+  EXPECT_TRUE(behind.owns("added", ""));
+  EXPECT_EQ(up_to_date.size(), 2U);
+}
+
+TEST(CatalogueMerge, AnAgentThisNodeFoundGoneIsNotBroughtBackByAPeer) {
+  Catalogue swept(options());
+  swept.claim(stamped(polaris_declaration("t", "x"), 1), t0);
+  swept.heartbeat("x", 1, t0);
+  ASSERT_EQ(swept.sweep(t0 + 4s).gone_agents.size(), 1U);
+
+  Catalogue late(options());  // has not swept yet
+  late.claim(stamped(polaris_declaration("t", "x"), 1), t0);
+  late.heartbeat("x", 1, t0 + 3s);
+  merge(swept, late, t0 + 4s);
+  EXPECT_EQ(swept.size(), 0U);
+  EXPECT_TRUE(swept.sweep(t0 + 10s).gone_agents.empty()) << "announced gone a second time";
+
+  // Alive after all: its heartbeat lifts that, and the peer's copy is taken again.
+  swept.heartbeat("x", 1, t0 + 5s);
+  merge(swept, late, t0 + 5s);
+  EXPECT_TRUE(swept.owns("t", "x"));
+}
+
 }  // namespace
 }  // namespace polaris::detail
