@@ -1,7 +1,8 @@
 // bench_catalogue_scale: list latency and catalogue memory with 100, 1,000 and 10,000 tools.
 // One in-process registry node; tools registered in batches by a wire-level agent; the list read
 // page by page through polaris.registry.list (what polaris clients do) and, where it fits, as the
-// reference's single array. Reports medians over repetitions.
+// reference's single array. Also times the catalogue digest that node heartbeats carry (4 times a
+// second). Reports medians over repetitions.
 #include <fmt/format.h>
 #include <malloc.h>
 #include <nats/nats.h>
@@ -14,6 +15,7 @@
 
 #include "polaris/polaris.hpp"
 #include "protocol/wire.hpp"
+#include "registry/catalogue.hpp"
 #include "transport/nats_error.hpp"
 #include "transport/nats_handles.hpp"
 
@@ -59,7 +61,30 @@ struct Row {
   int pages;
   std::string reference;
   double bytes_per_tool;
+  double digest_ms;
 };
+
+// The digest of a catalogue of `tools` owners, as every node heartbeat computes it.
+double digest_ms(int tools, int repetitions) {
+  polaris::detail::Catalogue catalogue({});
+  const auto now = polaris::detail::Catalogue::Clock::now();
+  for (int i = 0; i < tools; ++i) {
+    auto claim = *polaris::detail::parse_claim(declaration(i)).claim;
+    claim.stamp = static_cast<polaris::detail::Stamp>(i + 1);
+    catalogue.claim(claim, now);
+  }
+  std::vector<double> times;
+  const auto first = catalogue.digest();
+  for (int r = 0; r < repetitions; ++r) {
+    const auto start = Clock::now();
+    const auto digest = catalogue.digest();
+    times.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+    if (digest != first || digest.owners != static_cast<std::size_t>(tools)) {
+      throw std::runtime_error("the digest of an unchanged catalogue changed");
+    }
+  }
+  return median(times);
+}
 
 Row measure(int tools, int repetitions) {
   auto registry = polaris::Registry::start({.bind = {.host = "127.0.0.1", .port = 0}});
@@ -112,8 +137,12 @@ Row measure(int tools, int repetitions) {
     }
   }
   if (reference.empty()) reference = fmt::format("{:.2f} ms", median(whole));
-  return {tools, median(paged), pages, reference,
-          static_cast<double>(after > before ? after - before : 0) / tools};
+  return {tools,
+          median(paged),
+          pages,
+          reference,
+          static_cast<double>(after > before ? after - before : 0) / tools,
+          digest_ms(tools, repetitions)};
 }
 
 }  // namespace
@@ -128,12 +157,13 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::warn);
   try {
     fmt::print(
-        "| tools | paged list (median) | pages | reference list (one array) | memory per tool |\n");
-    fmt::print("|---|---|---|---|---|\n");
+        "| tools | paged list (median) | pages | reference list (one array) | memory per tool | "
+        "digest (median) |\n");
+    fmt::print("|---|---|---|---|---|---|\n");
     for (int tools : sizes) {
       const Row row = measure(tools, repetitions);
-      fmt::print("| {} | {:.2f} ms | {} | {} | {:.0f} bytes |\n", row.tools, row.paged_ms,
-                 row.pages, row.reference, row.bytes_per_tool);
+      fmt::print("| {} | {:.2f} ms | {} | {} | {:.0f} bytes | {:.3f} ms |\n", row.tools,
+                 row.paged_ms, row.pages, row.reference, row.bytes_per_tool, row.digest_ms);
     }
   } catch (const std::exception& error) {
     fmt::print(stderr, "bench_catalogue_scale: {}\n", error.what());
