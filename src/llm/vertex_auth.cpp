@@ -50,6 +50,11 @@ std::string form(std::initializer_list<std::pair<std::string, std::string>> fiel
 
 }  // namespace
 
+std::chrono::milliseconds refresh_after(std::chrono::seconds lifetime) {
+  const std::chrono::milliseconds whole = lifetime;
+  return whole - std::min<std::chrono::milliseconds>(kRefreshMargin, whole / 2);
+}
+
 std::chrono::seconds token_lifetime(const Json& answer) {
   const auto it = answer.find("expires_in");
   if (it == answer.end() || it->is_null()) return std::chrono::seconds(kDefaultLifetimeSeconds);
@@ -141,7 +146,7 @@ TokenSource::TokenSource(const std::string& credentials_file, std::chrono::milli
 std::string TokenSource::token(bool force_refresh) {
   std::lock_guard lock(mutex_);
   const auto now = std::chrono::system_clock::now();
-  if (force_refresh || token_.empty() || now + kRefreshMargin >= expires_) {
+  if (force_refresh || token_.empty() || now >= refresh_at_) {
     token_ = mint(now);
   }
   return token_;
@@ -180,8 +185,7 @@ std::string TokenSource::mint(std::chrono::system_clock::time_point now) {
       !answer["access_token"].is_string()) {
     throw Error(Errc::protocol, "vertex token exchange: answer has no access_token");
   }
-  const auto lifetime = token_lifetime(answer);
-  expires_ = now + lifetime;
+  refresh_at_ = now + refresh_after(token_lifetime(answer));
   return answer["access_token"].get<std::string>();
 }
 

@@ -18,9 +18,14 @@ std::string sign_jwt_rs256(const Json& header, const Json& claims, const std::st
 /// @throws Error(Errc::protocol) when expires_in is not a number or not positive.
 std::chrono::seconds token_lifetime(const Json& answer);
 
+/// How long after minting a token of `lifetime` a new one is minted: five minutes before it
+/// expires, or half way through a token that lives less than ten minutes (which would otherwise
+/// be minted again on every call).
+std::chrono::milliseconds refresh_after(std::chrono::seconds lifetime);
+
 /// Mints and caches access tokens. Service-account keys: an RS256-signed JWT exchanged at the
 /// key's `token_uri` (jwt-bearer grant). Authorized-user files (gcloud): a refresh-token grant.
-/// A token is reused until five minutes before it expires.
+/// A token is reused until refresh_after() its minting.
 ///
 /// Thread safety: token() may be called from several threads at once (a mutex serialises minting).
 class TokenSource {
@@ -40,8 +45,8 @@ class TokenSource {
   Json credentials_;
   std::chrono::milliseconds timeout_;
   std::mutex mutex_;
-  std::string token_;                                // guarded by mutex_
-  std::chrono::system_clock::time_point expires_{};  // guarded by mutex_
+  std::string token_;                                   // guarded by mutex_
+  std::chrono::system_clock::time_point refresh_at_{};  // guarded by mutex_
 };
 
 }  // namespace polaris::llm

@@ -261,6 +261,27 @@ TEST_F(Vertex, AHugeExpiresInIsClampedAndTheTokenReused) {
   }
 }
 
+TEST_F(Vertex, AShortLivedTokenIsReusedForHalfItsLife) {
+  {
+    std::lock_guard lock(mutex_);
+    expires_in_ = 120;  // shorter than the five-minute margin
+  }
+  llm::TokenSource source(credentials_file_.string());
+  const std::string first = source.token();
+  EXPECT_EQ(source.token(), first);
+  EXPECT_EQ(token_requests_.load(), 1);
+}
+
+TEST(VertexTokenLifetime, RefreshedFiveMinutesEarlyOrHalfWayThrough) {
+  using std::chrono::milliseconds;
+  using std::chrono::seconds;
+  EXPECT_EQ(llm::refresh_after(seconds(3600)), seconds(3300));
+  EXPECT_EQ(llm::refresh_after(seconds(600)), seconds(300));
+  EXPECT_EQ(llm::refresh_after(seconds(120)), seconds(60));
+  EXPECT_EQ(llm::refresh_after(seconds(1)), milliseconds(500));
+  EXPECT_EQ(llm::refresh_after(seconds(0)), milliseconds(0));
+}
+
 TEST(VertexTokenLifetime, DefaultsCutsFractionsAndClampsToADay) {
   using std::chrono::seconds;
   EXPECT_EQ(llm::token_lifetime(Json::object()), seconds(3600));
