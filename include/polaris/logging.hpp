@@ -4,6 +4,7 @@
 // uses spdlog's default logger, so an application that configures spdlog configures polaris too.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -22,6 +23,11 @@ using Logger = std::shared_ptr<spdlog::logger>;
 /// (levels as spdlog names them: trace, debug, info, warning, error, critical). Install it with
 /// `logger->set_formatter(polaris::make_json_log_formatter())`; `polaris --log-format json` does.
 std::unique_ptr<spdlog::formatter> make_json_log_formatter();
+
+/// The values LogSettings::level and LogSettings::format accept (for a program's flag checks).
+inline constexpr std::array<std::string_view, 6> kLogLevels{"trace", "debug", "info",
+                                                            "warn",  "error", "off"};
+inline constexpr std::array<std::string_view, 2> kLogFormats{"text", "json"};
 
 /// How a program logs. Every polaris program (the `polaris` command and the examples) takes these
 /// from its flags or from the environment, so that operators can switch a fleet to JSON lines

@@ -1,5 +1,7 @@
 // polaris: the command-line program (registry node and client commands).
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "cli/common.hpp"
 #include "polaris/logging.hpp"
@@ -16,12 +18,14 @@ int run(int argc, char** argv) {
   app.add_option("--log-level", log_level,
                  "trace, debug, info, warn, error or off (default: $POLARIS_LOG_LEVEL, else warn; "
                  "info for registry)")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+      ->check(CLI::IsMember(
+          std::vector<std::string>(polaris::kLogLevels.begin(), polaris::kLogLevels.end())));
   std::string log_format = from_env.format.empty() ? "text" : from_env.format;
   app.add_option("--log-format", log_format,
                  "text or json: one JSON object per line with time, level, logger, message "
                  "(default: $POLARIS_LOG_FORMAT, else text)")
-      ->check(CLI::IsMember({"text", "json"}));
+      ->check(CLI::IsMember(
+          std::vector<std::string>(polaris::kLogFormats.begin(), polaris::kLogFormats.end())));
 
   int exit_code = polaris::cli::kSuccess;
   polaris::cli::add_registry_command(app, exit_code);

@@ -80,6 +80,8 @@ class Connection::Impl {
   void unregister_locked(const std::string& name);
   /// Stops serving `name` and drains its calls; null when it is not served here.
   std::shared_ptr<ServedTool> withdraw_locally(const std::string& name);
+  /// withdraw_locally() for every tool at once, with one drain timeout for all.
+  std::vector<std::pair<std::string, std::shared_ptr<ServedTool>>> withdraw_all_locally();
   /// Removes this agent's ownership of `name` from the catalogue (logs failures).
   void unregister_remotely(const std::string& name);
 

@@ -317,12 +317,46 @@ void Connection::Impl::unregister_locked(const std::string& name) {
   local->pool.reset();
 }
 
+std::vector<std::pair<std::string, std::shared_ptr<detail::ServedTool>>>
+Connection::Impl::withdraw_all_locally() {
+  std::vector<std::pair<std::string, std::shared_ptr<ServedTool>>> leaving;
+  {
+    std::unique_lock lock(tools_mutex_);
+    for (const auto& [name, tool] : tools_) {
+      if (tool->pool->on_worker_thread()) {
+        throw Error(Errc::invalid_argument,
+                    "unregister: " + name +
+                        " cannot be unregistered (or its connection closed) from inside its "
+                        "own handler");
+      }
+    }
+    for (auto& [name, tool] : tools_) leaving.emplace_back(name, std::move(tool));
+    tools_.clear();
+  }
+  // Each step for every tool before the next, so that the waits overlap: with 10,000 tools,
+  // one tool after the other took seconds, and N stuck handlers took N drain timeouts.
+  for (auto& [name, local] : leaving) {
+    if (discovery_) discovery_->remove_endpoint(name);  // [observe]
+    local->subscription.stop();
+  }
+  for (auto& [name, local] : leaving) local->subscription.unsubscribe();
+  const auto deadline = std::chrono::steady_clock::now() + options_.drain_timeout;
+  std::size_t still_running = 0;
+  for (auto& [name, local] : leaving) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (!local->pool->drain(std::max(left, std::chrono::milliseconds::zero()))) ++still_running;
+  }
+  if (still_running > 0) {
+    log_->warn("{} tool(s) still running calls after {} ms; unregistering anyway", still_running,
+               options_.drain_timeout.count());
+  }
+  return leaving;
+}
+
 void Connection::Impl::unregister_all() {
   std::lock_guard registration(registration_mutex_);
-  std::vector<std::pair<std::string, std::shared_ptr<ServedTool>>> leaving;
-  for (const auto& name : local_tools()) {
-    if (auto local = withdraw_locally(name)) leaving.emplace_back(name, std::move(local));
-  }
+  auto leaving = withdraw_all_locally();
   if (leaving.empty()) return;
   bool withdrawn = false;
   if (natsConnection_Status(connection_.get()) == NATS_CONN_STATUS_CONNECTED) {

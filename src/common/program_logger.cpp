@@ -2,7 +2,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include <array>
+#include <algorithm>
 #include <cstdlib>
 
 #include "polaris/error.hpp"
@@ -19,9 +19,7 @@ void apply_env(const char* name, std::string& value) {
 
 spdlog::level::level_enum parse_level(const std::string& level) {
   // spdlog::level::from_str maps anything unknown to "off": a typo would silence the program.
-  constexpr std::array<std::string_view, 6> kLevels{"trace", "debug", "info",
-                                                    "warn",  "error", "off"};
-  for (const auto known : kLevels) {
+  for (const auto known : kLogLevels) {
     if (level == known) return spdlog::level::from_str(level);
   }
   throw Error(Errc::invalid_argument, "unknown log level '" + level +
@@ -38,7 +36,7 @@ LogSettings log_settings_from_env(LogSettings defaults) {
 
 Logger install_program_logger(std::string_view name, const LogSettings& settings) {
   const auto level = parse_level(settings.level);
-  if (settings.format != "text" && settings.format != "json") {
+  if (std::find(kLogFormats.begin(), kLogFormats.end(), settings.format) == kLogFormats.end()) {
     throw Error(Errc::invalid_argument,
                 "unknown log format '" + settings.format + "' (expected text or json)");
   }

@@ -14,6 +14,7 @@ struct Subscription::State {
   std::promise<void> completed;
   std::shared_future<void> completed_future = completed.get_future().share();
   std::atomic<std::thread::id> delivery_thread;
+  std::atomic<bool> stopped{false};  // natsSubscription_Unsubscribe was called
   // Keeps the state alive until nats.c says it will not call us again.
   std::shared_ptr<State> self;
 
@@ -85,9 +86,15 @@ void Subscription::drain() noexcept {
   state_.reset();
 }
 
+void Subscription::stop() noexcept {
+  if (subscription_ && !state_->stopped.exchange(true)) {
+    natsSubscription_Unsubscribe(subscription_.get());
+  }
+}
+
 void Subscription::unsubscribe() noexcept {
   if (!subscription_) return;
-  natsSubscription_Unsubscribe(subscription_.get());
+  stop();
   if (state_->delivery_thread != std::this_thread::get_id()) {
     // Bounded: if the connection is already gone nats.c has completed (or will complete) the
     // subscription promptly; a stuck callback should not hang shutdown forever.

@@ -37,6 +37,10 @@ class Subscription {
   [[nodiscard]] bool active() const noexcept { return subscription_ != nullptr; }
   /// Stops delivery; idempotent, never throws.
   void unsubscribe() noexcept;
+  /// Asks nats.c to stop delivery without waiting for it to confirm: unsubscribe() (or the
+  /// destructor) still waits. Stopping many subscriptions first, then unsubscribing each, waits
+  /// for them together rather than one after the other.
+  void stop() noexcept;
   /// Like unsubscribe(), but the server stops routing first: the messages it routed before it
   /// processed the unsubscription still reach the callback (nats.c drain; one round trip).
   /// Falls back to unsubscribe() when draining is not possible (e.g. disconnected).

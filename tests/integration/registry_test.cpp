@@ -6,12 +6,14 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <thread>
 
 #include "polaris/polaris.hpp"
 #include "registry/nats_server.hpp"
 #include "support/calculator.hpp"
+#include "support/line_sink.hpp"
 #include "support/process_fixtures.hpp"
 #include "support/wait.hpp"
 
@@ -176,6 +178,38 @@ TEST_F(RegistryTest, UnregisterAllThenRegisterAgain) {
   EXPECT_EQ(client.call("again", add(2, 2))["result"], 4.0);
   // Still listed through a whole agent timeout (2.5 s): the departure does not linger.
   EXPECT_FALSE(test::wait_until([&] { return client.list_tools().empty(); }, 3s));
+}
+
+// Closing waits for the calls in flight, whose callers get their replies; tools still busy when
+// the drain timeout ends are reported together (one timeout for all, not one per tool).
+TEST_F(RegistryTest, CloseWaitsForCallsInFlightAndTheirCallersGetTheReplies) {
+  auto sink = std::make_shared<test::LineSink>();
+  auto agent = connect({.servers = {registry_.client_url()},
+                        .drain_timeout = 100ms,
+                        .logger = std::make_shared<spdlog::logger>("closing-agent", sink)});
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<int> started{0};
+  for (const std::string name : {"slow_a", "slow_b"}) {
+    agent.register_tool(Tool{.name = name, .handler = [&, released](const Request&) -> Result {
+                               ++started;
+                               released.wait();
+                               return {{"done", true}};
+                             }});
+  }
+  auto client = connect_client();
+  auto first = client.call_async("slow_a", Json::object());
+  auto second = client.call_async("slow_b", Json::object());
+  ASSERT_TRUE(test::wait_until([&] { return started == 2; }));
+  std::thread closer([&] { agent.close(); });
+  const bool reported = test::wait_until(
+      [&] { return sink->contains("2 tool(s) still running calls after 100 ms"); });
+  release.set_value();
+  closer.join();
+  EXPECT_TRUE(reported);
+  EXPECT_EQ(first.get()["done"], true);
+  EXPECT_EQ(second.get()["done"], true);
+  EXPECT_TRUE(client.list_tools().empty());
 }
 
 TEST_F(RegistryTest, LocalToolRunsWithoutTheNetwork) {

@@ -2,7 +2,6 @@
 // authentication, roles enforced by NATS permissions, per-caller allow-lists, TLS on the client
 // and cluster ports, token auth, reference compatibility, `polaris passwd` and SIGHUP reload.
 #include <gtest/gtest.h>
-#include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -20,6 +19,7 @@
 #include "process/child_process.hpp"
 #include "support/calculator.hpp"
 #include "support/certificates.hpp"
+#include "support/line_sink.hpp"
 #include "support/process_fixtures.hpp"
 #include "support/run_program.hpp"
 #include "support/wait.hpp"
@@ -526,24 +526,7 @@ TEST_F(TlsTest, ThreeNodeClusterWithTlsBetweenNodes) {
   EXPECT_EQ(names_of(on("alice", 1).list_tools()), std::vector<std::string>{"calculator"});
 }
 
-// Keeps the lines logged through it, to await what a registry's nats-server reports.
-class LineSink : public spdlog::sinks::base_sink<std::mutex> {
- public:
-  bool contains(std::string_view text) {
-    std::lock_guard lock(mutex_);
-    return std::any_of(lines_.begin(), lines_.end(),
-                       [&](const std::string& line) { return line.find(text) != line.npos; });
-  }
-
- protected:
-  void sink_it_(const spdlog::details::log_msg& msg) override {
-    lines_.emplace_back(msg.payload.data(), msg.payload.size());
-  }
-  void flush_() override {}
-
- private:
-  std::vector<std::string> lines_;
-};
+using test::LineSink;  // to await what a registry's nats-server reports
 
 TEST_F(TlsTest, RoutesWithoutTheClusterCertificateAreRefused) {
   auto sink = std::make_shared<LineSink>();
