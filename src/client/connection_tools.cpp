@@ -285,8 +285,10 @@ std::shared_ptr<detail::ServedTool> Connection::Impl::withdraw_locally(const std
     tools_.erase(it);
   }
   if (discovery_) discovery_->remove_endpoint(name);  // [observe]
-  // Stop taking calls, let those in flight finish; then it may leave the catalogue.
-  local->subscription.unsubscribe();
+  // Stop taking calls, let those in flight finish; then it may leave the catalogue. Drained, not
+  // cut: calls the server routed here before it processed the unsubscription still run (one
+  // round trip), instead of being dropped while a replica could have taken them.
+  local->subscription.drain();
   if (!local->pool->drain(options_.drain_timeout)) {
     log_->warn("tool {}: calls still running after {} ms; unregistering anyway", name,
                options_.drain_timeout.count());

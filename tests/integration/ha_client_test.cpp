@@ -8,7 +8,10 @@
 
 #include <atomic>
 #include <csignal>
+#include <deque>
 #include <future>
+#include <thread>
+#include <vector>
 #include <map>
 #include <set>
 
@@ -114,6 +117,49 @@ TEST_F(HaClient, ReplicasEachTakeCallsAndEachCallRunsOnce) {
   EXPECT_EQ(runs_a + runs_b, kCalls);  // a plain subscription would run each call twice
   EXPECT_GT(runs_a, 0);
   EXPECT_GT(runs_b, 0);
+}
+
+// Calls the server routed to a replica just before it unregistered still run there (its
+// subscription is drained, not cut): of a stream of calls, none is lost.
+TEST_F(HaClient, UnregisteringAReplicaLosesNoCallInFlight) {
+  std::atomic<int> runs_a{0};
+  std::atomic<int> runs_b{0};
+  auto agent_a = connect_to();
+  auto agent_b = connect_to();
+  for (auto [agent, runs] : {std::pair{&agent_a, &runs_a}, std::pair{&agent_b, &runs_b}}) {
+    Tool tool = counting_tool("replicated", *runs);
+    tool.replicable = true;
+    agent->register_tool(std::move(tool));
+  }
+  ConnectOptions patient;
+  patient.request_timeout = 5s;
+  auto client = connect_to(patient);
+  std::thread leaving([&] {
+    (void)test::wait_until([&] { return runs_a >= 20; });
+    agent_a.unregister_tool("replicated");
+  });
+  // Eight calls in flight at a time: within what the agents take without answering "busy".
+  constexpr int kCalls = 1000;
+  constexpr std::size_t kInFlight = 8;
+  std::deque<std::future<Json>> calls;
+  int lost = 0;
+  const auto settle_oldest = [&] {
+    try {
+      (void)calls.front().get();
+    } catch (const Error& error) {
+      if (++lost == 1) ADD_FAILURE() << "a call was lost: " << error.what();
+    }
+    calls.pop_front();
+  };
+  for (int i = 0; i < kCalls; ++i) {
+    if (calls.size() == kInFlight) settle_oldest();
+    calls.push_back(client.call_async("replicated"));
+  }
+  while (!calls.empty()) settle_oldest();
+  leaving.join();
+  EXPECT_EQ(lost, 0);
+  EXPECT_EQ(runs_a + runs_b, kCalls);
+  EXPECT_GE(runs_a, 20);
 }
 
 TEST_F(HaClient, TheReplyCacheAnswersARepeatedCallIdWithoutRunningTheHandler) {
