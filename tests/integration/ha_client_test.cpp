@@ -10,10 +10,10 @@
 #include <csignal>
 #include <deque>
 #include <future>
-#include <thread>
-#include <vector>
 #include <map>
 #include <set>
+#include <thread>
+#include <vector>
 
 #include "client/reply_publisher.hpp"
 #include "ha_raw.hpp"
