@@ -147,10 +147,10 @@ class Connection {
   ///         connection_lost (with retry off, or when nats.c gives up reconnecting),
   ///         outcome_unknown, payload_too_large or not_connected.
   Json call(std::string_view name, const Json& arguments = Json::object(),
-            CallOptions options = {});
+            const CallOptions& options = {});
   /// Same as call(), without blocking; the future holds the reply or the Error.
   std::future<Json> call_async(std::string_view name, const Json& arguments = Json::object(),
-                               CallOptions options = {});
+                               const CallOptions& options = {});
 
   /// The URL of the server currently connected to; empty while disconnected.
   [[nodiscard]] std::string connected_url() const;

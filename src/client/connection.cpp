@@ -268,7 +268,7 @@ void Connection::Impl::registry_status_request(std::string_view subject, const J
 }
 
 void Connection::Impl::remote_call(const std::string& name, const Json& arguments,
-                                   CallOptions options, std::function<void(Json)> on_value,
+                                   const CallOptions& options, std::function<void(Json)> on_value,
                                    std::function<void(std::exception_ptr)> on_error) {
   if (closed_) throw Error(Errc::not_connected, "the connection is closed");
   if (!arguments.is_object() && !arguments.is_null()) {
@@ -311,7 +311,8 @@ void Connection::Impl::remote_call(const std::string& name, const Json& argument
       std::move(request));
 }
 
-Json Connection::Impl::call(std::string_view name, const Json& arguments, CallOptions options) {
+Json Connection::Impl::call(std::string_view name, const Json& arguments,
+                            const CallOptions& options) {
   check_callable_name(name);
   if (auto local = find_local(name)) {
     Request::Context context;
@@ -326,7 +327,7 @@ Json Connection::Impl::call(std::string_view name, const Json& arguments, CallOp
 }
 
 std::future<Json> Connection::Impl::call_async(std::string_view name, const Json& arguments,
-                                               CallOptions options) {
+                                               const CallOptions& options) {
   check_callable_name(name);
   if (auto local = find_local(name)) {
     const auto deadline = std::chrono::steady_clock::now() + timeout_of(name, options);
@@ -429,11 +430,11 @@ void Connection::unregister_tool(std::string_view name) { impl_->unregister_tool
 void Connection::unregister_all() { impl_->unregister_all(); }
 std::vector<std::string> Connection::local_tools() const { return impl_->local_tools(); }
 std::vector<ToolDeclaration> Connection::list_tools() { return impl_->list_tools(); }
-Json Connection::call(std::string_view name, const Json& arguments, CallOptions options) {
+Json Connection::call(std::string_view name, const Json& arguments, const CallOptions& options) {
   return impl_->call(name, arguments, options);
 }
 std::future<Json> Connection::call_async(std::string_view name, const Json& arguments,
-                                         CallOptions options) {
+                                         const CallOptions& options) {
   return impl_->call_async(name, arguments, options);
 }
 std::string Connection::connected_url() const { return impl_->connected_url(); }

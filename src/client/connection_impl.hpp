@@ -47,8 +47,9 @@ class Connection::Impl {
   void unregister_all();
   std::vector<std::string> local_tools() const;
   std::vector<ToolDeclaration> list_tools();
-  Json call(std::string_view name, const Json& arguments, CallOptions options);
-  std::future<Json> call_async(std::string_view name, const Json& arguments, CallOptions options);
+  Json call(std::string_view name, const Json& arguments, const CallOptions& options);
+  std::future<Json> call_async(std::string_view name, const Json& arguments,
+                               const CallOptions& options);
   std::string connected_url() const;
   bool connected() const;
   std::int64_t max_payload() const;
@@ -74,7 +75,7 @@ class Connection::Impl {
   Json registry_request(std::string_view subject, const std::string& body);
   /// Sends register/unregister and throws registration_failed when the registry says no.
   void registry_status_request(std::string_view subject, const Json& body);
-  void remote_call(const std::string& name, const Json& arguments, CallOptions options,
+  void remote_call(const std::string& name, const Json& arguments, const CallOptions& options,
                    std::function<void(Json)> on_value,
                    std::function<void(std::exception_ptr)> on_error);
   void unregister_locked(const std::string& name);

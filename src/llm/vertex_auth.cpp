@@ -35,7 +35,7 @@ constexpr auto kRefreshMargin = std::chrono::minutes(5);
 // Google's token endpoint answers expires_in 3599 and never more than 12 hours; RFC 6749 makes it
 // optional (default: the hour Google documents).
 constexpr std::int64_t kDefaultLifetimeSeconds = 3600;
-constexpr std::int64_t kMaxLifetimeSeconds = 24 * 3600;
+constexpr std::int64_t kMaxLifetimeSeconds = std::int64_t{24} * 3600;
 constexpr const char* kDefaultTokenUri = "https://oauth2.googleapis.com/token";
 constexpr const char* kScope = "https://www.googleapis.com/auth/cloud-platform";
 

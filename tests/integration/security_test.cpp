@@ -9,6 +9,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -337,88 +338,78 @@ TEST_F(RolesTest, AttachModeConnectsWithTheAttachCredentials) {
 }
 
 // Certificates for every TLS test, made once.
+// Two nodes under roles. The agent connects to the first and may reconnect to the second; the
+// caller is on the second.
+class RolesCluster : public ::testing::Test {
+ protected:
+  static RegistryOptions node_options(std::vector<std::string> routes) {
+    return RegistryOptions{.bind = {.port = 0},
+                           .cluster = {.name = "roles-ha"},
+                           .routes = std::move(routes),
+                           .security = roles_config()};
+  }
+
+  // One call of a tool whose agent's node goes away while the call runs. The handler returns
+  // when `finish(agent)` does; `after_node_stopped(agent)` runs once the node is gone. The
+  // caller must get the reply of a handler that ran once.
+  void call_across_a_reconnect(const std::function<void(Connection&)>& finish,
+                               const std::function<void(Connection&)>& after_node_stopped) {
+    ConnectOptions worker = as("worker", first_->client_url());
+    worker.servers = {first_->client_url(), second_.client_url()};
+    worker.randomize = false;
+    worker.reconnect = true;
+    worker.reconnect_wait = 50ms;
+    auto agent = connect(worker);
+    std::atomic<int> runs{0};
+    std::atomic<bool> started{false};
+    agent.register_tool(Tool{.name = "steps", .handler = [&](const Request&) -> Result {
+                               ++runs;
+                               started = true;
+                               finish(agent);
+                               return {{"done", true}};
+                             }});
+    auto alice = connect(as("alice", second_.client_url()));
+    ASSERT_TRUE(test::wait_until([&] { return alice.list_tools().size() == 1; }))
+        << "the registration did not reach the second node";
+
+    auto call = alice.call_async("steps", Json::object(), {.timeout = 30s});
+    ASSERT_TRUE(test::wait_until([&] { return started.load(); }));
+    first_.reset();  // the agent's node goes away while the call runs
+    after_node_stopped(agent);
+    EXPECT_EQ(call.get()["done"], true);
+    EXPECT_EQ(runs, 1);
+  }
+
+  std::optional<Registry> first_{Registry::start(node_options({}))};
+  Registry second_ = Registry::start(node_options({first_->cluster_url()}));
+};
+
 // An agent whose node dies while it runs a call reconnects to another node; its reply, published
 // on the new connection, is refused there (allow_responses covers only messages that connection
 // received). It announces itself back (polaris.agent.back), the caller re-sends the call to it,
 // and the reply reaches the caller, the handler having run once.
-TEST(RolesCluster, AReplyRefusedAfterTheAgentReconnectsIsAskedForAgain) {
-  auto node_options = [](std::vector<std::string> routes) {
-    return RegistryOptions{.bind = {.port = 0},
-                           .cluster = {.name = "roles-ha"},
-                           .routes = std::move(routes),
-                           .security = roles_config()};
-  };
-  std::optional<Registry> first(Registry::start(node_options({})));
-  Registry second = Registry::start(node_options({first->cluster_url()}));
-
-  ConnectOptions worker = as("worker", first->client_url());
-  worker.servers = {first->client_url(), second.client_url()};
-  worker.randomize = false;
-  worker.reconnect = true;
-  worker.reconnect_wait = 50ms;
-  auto agent = connect(worker);
-  std::atomic<int> runs{0};
+TEST_F(RolesCluster, AReplyRefusedAfterTheAgentReconnectsIsAskedForAgain) {
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();
-  std::atomic<bool> started{false};
-  agent.register_tool(Tool{.name = "steps", .handler = [&, released](const Request&) -> Result {
-                             ++runs;
-                             started = true;
-                             released.wait();
-                             return {{"done", true}};
-                           }});
-  auto alice = connect(as("alice", second.client_url()));
-  ASSERT_TRUE(test::wait_until([&] { return alice.list_tools().size() == 1; }))
-      << "the registration did not reach the second node";
-
-  auto call = alice.call_async("steps", Json::object(), {.timeout = 30s});
-  ASSERT_TRUE(test::wait_until([&] { return started.load(); }));
-  first.reset();  // the agent's node goes away while the call runs
-  ASSERT_TRUE(test::wait_until([&] { return agent.connected_url() == second.client_url(); }))
-      << "the agent did not reconnect to the second node";
-  release.set_value();
-  EXPECT_EQ(call.get()["done"], true);
-  EXPECT_EQ(runs, 1);
+  call_across_a_reconnect(
+      [released](Connection&) { released.wait(); },
+      [&](Connection& agent) {
+        EXPECT_TRUE(test::wait_until([&] { return agent.connected_url() == second_.client_url(); }))
+            << "the agent did not reconnect to the second node";
+        release.set_value();
+      });
 }
 
 // The reply is published the moment the connection is back, before the agent has announced its
 // return: whichever comes first, the refused reply reaches the caller.
-TEST(RolesCluster, AReplyPublishedAsTheAgentReconnectsIsAskedForAgain) {
-  auto node_options = [](std::vector<std::string> routes) {
-    return RegistryOptions{.bind = {.port = 0},
-                           .cluster = {.name = "roles-ha"},
-                           .routes = std::move(routes),
-                           .security = roles_config()};
-  };
-  std::optional<Registry> first(Registry::start(node_options({})));
-  Registry second = Registry::start(node_options({first->cluster_url()}));
-  const std::string second_url = second.client_url();
-
-  ConnectOptions worker = as("worker", first->client_url());
-  worker.servers = {first->client_url(), second_url};
-  worker.randomize = false;
-  worker.reconnect = true;
-  worker.reconnect_wait = 50ms;
-  auto agent = connect(worker);
-  std::atomic<int> runs{0};
-  std::atomic<bool> started{false};
-  agent.register_tool(Tool{.name = "steps", .handler = [&](const Request&) -> Result {
-                             ++runs;
-                             started = true;
-                             // Not wait_until: its polling interval would let the reconnect
-                             // announcement go first.
-                             while (agent.connected_url() != second_url) std::this_thread::yield();
-                             return {{"done", true}};
-                           }});
-  auto alice = connect(as("alice", second_url));
-  ASSERT_TRUE(test::wait_until([&] { return alice.list_tools().size() == 1; }))
-      << "the registration did not reach the second node";
-
-  auto call = alice.call_async("steps", Json::object(), {.timeout = 10s});
-  ASSERT_TRUE(test::wait_until([&] { return started.load(); }));
-  first.reset();
-  EXPECT_EQ(call.get()["done"], true);
-  EXPECT_EQ(runs, 1);
+TEST_F(RolesCluster, AReplyPublishedAsTheAgentReconnectsIsAskedForAgain) {
+  const std::string second_url = second_.client_url();
+  call_across_a_reconnect(
+      [&](Connection& agent) {
+        // Not wait_until: its polling interval would let the reconnect announcement go first.
+        while (agent.connected_url() != second_url) std::this_thread::yield();
+      },
+      [](Connection&) {});
 }
 
 // NATS lets an agent answer a call only within the response window; a longer call's reply is
