@@ -478,7 +478,12 @@ Stamp Catalogue::load_snapshot_page(const Json& page, Clock::time_point now) {
     const Claim claim = claim_from_json(item);
     if (gone(claim.agent)) continue;
     const auto deadline = now + std::chrono::milliseconds(item.value("deadline_ms", 0));
+    // A peer's copy says nothing of when the agent was last heard: what this node heard stands.
+    const auto known = agents_.find(claim.agent);
+    const auto heard = known != agents_.end() ? std::optional(known->second.last_heard)
+                                              : std::optional<Clock::time_point>();
     apply_claim(claim, deadline, now, false);
+    if (heard) agents_[claim.agent].last_heard = *heard;
     highest = std::max(highest, claim.stamp);
   }
   return highest;

@@ -269,6 +269,20 @@ TEST(CatalogueMerge, APeersCatalogueBringsTheClaimsAndReleasesThisNodeMissed) {
   EXPECT_EQ(up_to_date.size(), 2U);
 }
 
+TEST(CatalogueMerge, APeersCopyDoesNotMakeAKnownAgentLookAlive) {
+  Catalogue node(options());  // agent_timeout 3 s
+  node.claim(stamped(polaris_declaration("t", "x"), 1), t0);
+  node.heartbeat("x", 1, t0);
+  Catalogue peer(options());
+  peer.claim(stamped(polaris_declaration("t", "x"), 1), t0);
+  peer.claim(stamped(polaris_declaration("u", "x"), 2), t0);
+  merge(node, peer, t0 + 2s);
+  EXPECT_TRUE(node.owns("u", "x"));
+  const auto gone = node.sweep(t0 + 3500ms).gone_agents;
+  ASSERT_EQ(gone.size(), 1U) << "the merge counted as a heartbeat";
+  EXPECT_EQ(gone[0].agent, "x");
+}
+
 TEST(CatalogueMerge, AnAgentThisNodeFoundGoneIsNotBroughtBackByAPeer) {
   Catalogue swept(options());
   swept.claim(stamped(polaris_declaration("t", "x"), 1), t0);
