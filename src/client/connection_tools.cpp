@@ -31,6 +31,16 @@ void check_tool(const Tool& tool) {
   }
 }
 
+// Withdrawing a tool waits for its handlers, so a handler cannot withdraw its own tool.
+void check_not_inside_handler(const std::string& name, const detail::ServedTool& tool) {
+  if (tool.pool->on_worker_thread()) {
+    throw Error(Errc::invalid_argument,
+                "unregister: " + name +
+                    " cannot be unregistered (or its connection closed) from inside its own "
+                    "handler");
+  }
+}
+
 // {"success": bool, "msg": string} as an Outcome.
 std::variant<std::monostate, std::string> status_of(const Json& reply, const std::string& what) {
   const auto success = reply.find("success");
@@ -275,12 +285,7 @@ std::shared_ptr<detail::ServedTool> Connection::Impl::withdraw_locally(const std
     std::unique_lock lock(tools_mutex_);
     auto it = tools_.find(name);
     if (it == tools_.end()) return nullptr;
-    // Draining waits for the tool's handlers, so a handler cannot wait for its own drain.
-    if (it->second->pool->on_worker_thread()) {
-      throw Error(Errc::invalid_argument, "unregister: " + name +
-                                              " cannot be unregistered (or its connection "
-                                              "closed) from inside its own handler");
-    }
+    check_not_inside_handler(name, *it->second);
     local = std::move(it->second);
     tools_.erase(it);
   }
@@ -324,14 +329,7 @@ Connection::Impl::withdraw_all_locally() {
   std::vector<std::pair<std::string, std::shared_ptr<ServedTool>>> leaving;
   {
     std::unique_lock lock(tools_mutex_);
-    for (const auto& [name, tool] : tools_) {
-      if (tool->pool->on_worker_thread()) {
-        throw Error(Errc::invalid_argument,
-                    "unregister: " + name +
-                        " cannot be unregistered (or its connection closed) from inside its "
-                        "own handler");
-      }
-    }
+    for (const auto& [name, tool] : tools_) check_not_inside_handler(name, *tool);
     for (auto& [name, tool] : tools_) leaving.emplace_back(name, std::move(tool));
     tools_.clear();
   }

@@ -22,7 +22,6 @@ const Json* polaris_field(const Json& declaration) {
   return it != declaration.end() && it->is_object() ? &*it : nullptr;
 }
 
-// The declaration as lists show it: without what describes one owner (its id, its heartbeat).
 // 64-bit FNV-1a. Hand-written (five lines) because digests are compared between nodes, which
 // may be different builds: std::hash is not stable across standard libraries.
 std::uint64_t fnv1a(std::string_view bytes, std::uint64_t hash = 0xcbf29ce484222325ULL) {
@@ -33,6 +32,7 @@ std::uint64_t fnv1a(std::string_view bytes, std::uint64_t hash = 0xcbf29ce484222
   return hash;
 }
 
+// The declaration as lists show it: without what describes one owner (its id, its heartbeat).
 Json without_agent(const Json& declaration) {
   Json copy = declaration;
   if (auto it = copy.find("polaris"); it != copy.end() && it->is_object()) {
@@ -214,20 +214,25 @@ std::vector<Catalogue::Revocation> Catalogue::keepalive(const std::vector<Claim>
 Catalogue::Outcome Catalogue::release(const std::string& name, const std::string& agent,
                                       Stamp stamp, Clock::time_point now) {
   std::lock_guard lock(mutex_);
+  if (apply_release(name, agent, stamp, now)) return {true, "OK", {}};
+  return {false, "unregister: " + name + " not found", {}};
+}
+
+bool Catalogue::apply_release(const std::string& name, const std::string& agent, Stamp stamp,
+                              Clock::time_point now) {
   auto& tomb = tombstones_[{name, agent}];
   tomb.stamp = std::max(tomb.stamp, stamp);
   tomb.expires = now + kTombstoneLifetime;
   auto it = tools_.find(name);
-  if (it != tools_.end()) {
-    auto& owners = it->second.owners;
-    for (std::size_t i = 0; i < owners.size(); ++i) {
-      if (owners[i].claim.agent == agent && owners[i].claim.stamp < stamp) {
-        remove_owner(it, i);
-        return {true, "OK", {}};
-      }
+  if (it == tools_.end()) return false;
+  auto& owners = it->second.owners;
+  for (std::size_t i = 0; i < owners.size(); ++i) {
+    if (owners[i].claim.agent == agent && owners[i].claim.stamp < stamp) {
+      remove_owner(it, i);
+      return true;
     }
   }
-  return {false, "unregister: " + name + " not found", {}};
+  return false;
 }
 
 bool Catalogue::owns(const std::string& name, const std::string& agent) const {
@@ -459,20 +464,8 @@ Stamp Catalogue::load_snapshot_page(const Json& page, Clock::time_point now) {
     const std::string name = item.at("name").get<std::string>();
     const std::string agent = item.at("agent").get<std::string>();
     const Stamp stamp = item.at("stamp").get<Stamp>();
-    auto& tomb = tombstones_[{name, agent}];
-    tomb.stamp = std::max(tomb.stamp, stamp);
-    tomb.expires = now + kTombstoneLifetime;
-    highest = std::max(highest, tomb.stamp);
-    // A release this node missed.
-    if (auto entry = tools_.find(name); entry != tools_.end()) {
-      auto& owners = entry->second.owners;
-      for (std::size_t i = 0; i < owners.size(); ++i) {
-        if (owners[i].claim.agent == agent && owners[i].claim.stamp < stamp) {
-          remove_owner(entry, i);
-          break;
-        }
-      }
-    }
+    apply_release(name, agent, stamp, now);  // perhaps one this node missed
+    highest = std::max(highest, stamp);
   }
   for (const auto& item : page.at("owners")) {
     const Claim claim = claim_from_json(item);

@@ -171,6 +171,10 @@ class Catalogue {
   Outcome apply_claim(const Claim& claim, Clock::time_point deadline, Clock::time_point now,
                       bool from_keepalive);
   void remove_owner(std::map<std::string, Entry>::iterator entry, std::size_t index);
+  /// Records the release of `agent`'s `name` at `stamp` (a tombstone) and removes that owner if
+  /// its claim is older. Requires mutex_. True when an owner was removed.
+  bool apply_release(const std::string& name, const std::string& agent, Stamp stamp,
+                     Clock::time_point now);
   void relist(Entry& entry) const;
   void touch_agent(const Claim& claim, Clock::time_point now);
 
