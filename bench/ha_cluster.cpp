@@ -1,6 +1,7 @@
 // bench_ha_cluster: the high-availability figures on a real 3-node cluster of `polaris registry`
 // processes: the failover gap when the caller's node is SIGKILLed, the time for a SIGKILLed or
-// SIGSTOPped agent's tools to leave every node, and throughput with 1, 2 and 4 replicas of a tool
+// SIGSTOPped agent's tools to leave every node and for a call in flight on a SIGKILLed agent to
+// end, and throughput with 1, 2 and 4 replicas of a tool
 // that works 1 ms per call. Nodes and agents (tests/support/test_agent) run as separate processes,
 // started with the test suite's process fixtures. Reports medians over rounds.
 #include <fmt/format.h>
@@ -110,20 +111,67 @@ double failover_gap_ms(bool retry) {
   return gap;
 }
 
-// From the agent's SIGKILL or SIGSTOP to its tool being gone from every node's catalogue.
+// Whether `connection` (connected to one node, which answers its list requests) lists `tool`.
+bool lists(polaris::Connection& connection, const std::string& tool) {
+  const auto tools = connection.list_tools();
+  return std::any_of(tools.begin(), tools.end(),
+                     [&](const auto& declaration) { return declaration.name == tool; });
+}
+
+// From the agent's SIGKILL or SIGSTOP to its tool being gone from every node's catalogue: one
+// connection per node, each polled as fast as its node answers, so the figure is not the
+// polling interval.
 double liveness_ms(int signal_number) {
   const auto cluster = start_cluster();
   auto agent = start_agent(cluster.urls_from(1), "mortal", false, 0);
   if (!test::wait_until([&] { return listed_everywhere(cluster, "mortal", true); }, kPatience)) {
     throw std::runtime_error("the agent did not register");
   }
+  std::vector<polaris::Connection> nodes;
+  for (const auto& node : cluster.nodes()) nodes.push_back(connect_to({node->client_url()}));
   const auto start = Clock::now();
   agent->signal(signal_number);
-  if (!test::wait_until([&] { return listed_everywhere(cluster, "mortal", false); }, 60s)) {
-    throw std::runtime_error("the tool never left the catalogue");
+  std::vector<bool> gone(nodes.size(), false);
+  while (std::count(gone.begin(), gone.end(), true) < static_cast<long>(nodes.size())) {
+    if (Clock::now() - start > 60s) throw std::runtime_error("the tool never left the catalogue");
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      if (!gone[i]) gone[i] = !lists(nodes[i], "mortal");
+    }
   }
   const double elapsed = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
   if (signal_number == SIGSTOP) agent->signal(SIGCONT);
+  return elapsed;
+}
+
+// From the SIGKILL of an agent running a call (acknowledged, unanswered) to the caller's
+// outcome_unknown.
+double call_resolved_ms() {
+  const auto cluster = start_cluster();
+  test::AgentProcess agent(
+      {.servers = cluster.urls_from(1), .tool = "stuck", .block = true, .count_calls = true});
+  agent.await_ready();
+  auto caller = connect_to(cluster.urls_from(0));
+  if (!test::wait_until([&] { return lists(caller, "stuck"); }, kPatience)) {
+    throw std::runtime_error("the agent did not register");
+  }
+  auto call = caller.call_async("stuck", Json::object(), {.timeout = 60s});
+  // Past the acknowledgement (50 ms after the call arrived): the call is the agent's.
+  if (!test::wait_until([&] { return agent.started() == 1; }, kPatience)) {
+    throw std::runtime_error("the call never started");
+  }
+  std::this_thread::sleep_for(100ms);  // let the acknowledgement reach the caller
+  const auto start = Clock::now();
+  agent.kill_hard();
+  if (call.wait_for(60s) != std::future_status::ready) {
+    throw std::runtime_error("the call never ended");
+  }
+  const double elapsed = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  try {
+    (void)call.get();
+    throw std::runtime_error("the call to a killed agent succeeded");
+  } catch (const polaris::Error& error) {
+    if (error.code() != polaris::Errc::outcome_unknown) throw;
+  }
   return elapsed;
 }
 
@@ -180,11 +228,13 @@ int main(int argc, char** argv) {
     std::vector<double> gaps_plain;
     std::vector<double> killed;
     std::vector<double> stopped;
+    std::vector<double> resolved;
     for (int r = 0; r < rounds; ++r) {
       gaps_retry.push_back(failover_gap_ms(true));
       gaps_plain.push_back(failover_gap_ms(false));
       killed.push_back(liveness_ms(SIGKILL));
       stopped.push_back(liveness_ms(SIGSTOP));
+      resolved.push_back(call_resolved_ms());
     }
     fmt::print("| figure | median | worst | rounds |\n|---|---|---|---|\n");
     auto row = [](const char* name, const std::vector<double>& values) {
@@ -195,6 +245,7 @@ int main(int argc, char** argv) {
     row("failover gap, retry off", gaps_plain);
     row("liveness after SIGKILL of the agent", killed);
     row("liveness after SIGSTOP of the agent", stopped);
+    row("call in flight on a SIGKILLed agent ends (outcome_unknown)", resolved);
     fmt::print("\n| replicas | calls/s | vs 1 replica |\n|---|---|---|\n");
     double one = 0;
     for (int replicas : {1, 2, 4}) {

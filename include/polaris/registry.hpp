@@ -64,6 +64,17 @@ struct RegistryOptions {
   std::chrono::milliseconds startup_timeout{10000};
   /// Where to serve Prometheus metrics (GET /metrics; port 0: any free port); empty: nowhere.
   std::optional<Endpoint> metrics;
+  /// Where nats-server serves its HTTP monitoring endpoint (/varz, /connz, /routez...; port 0:
+  /// any free port, see Registry::monitoring_url()); empty: nowhere. It has no authentication
+  /// and shows every connection's user, name and subscriptions to whoever reaches it
+  /// (docs/SECURITY.md); the registry itself asks its nats-server through the system account.
+  std::optional<Endpoint> monitor;
+  /// When nats-server reports that a polaris agent's connection closed (the process died or
+  /// closed its socket), how long the agent has to connect again (to any node) before its tools
+  /// are withdrawn on every node. Needs the system account the registry configures in the
+  /// nats-server it launches (not in attach mode, not with token auth); heartbeats
+  /// (agent_timeout) still catch agents that hang. 0: wait for heartbeats only.
+  std::chrono::milliseconds disconnect_grace{50};
   /// Auth, TLS, roles and tool allow-lists (docs/SECURITY.md); empty: open, as the reference.
   /// With SecurityConfig::source_file set, SIGHUP during run_until_shutdown() re-reads it.
   std::optional<SecurityConfig> security;
@@ -100,6 +111,9 @@ class Registry {
   [[nodiscard]] std::string node_id() const;
   /// The Prometheus metrics URL, e.g. "http://127.0.0.1:9464/metrics"; empty without metrics.
   [[nodiscard]] std::string metrics_url() const;
+  /// nats-server's monitoring URL, e.g. "http://127.0.0.1:8222"; empty without
+  /// RegistryOptions::monitor.
+  [[nodiscard]] std::string monitoring_url() const;
 
   /// Blocks until SIGINT or SIGTERM arrives (then returns) or the supervised nats-server dies
   /// (then throws Error(Errc::process) with its last log lines). With a security config read

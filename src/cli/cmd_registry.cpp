@@ -26,11 +26,13 @@ struct RegistryFlags {
   std::string ping_interval;
   std::string ready_file;
   std::string metrics;  // HOST:PORT
+  std::string monitor;  // HOST:PORT
+  std::string disconnect_grace;
   std::string config_file;
 };
 
 // "127.0.0.1:9464" -> Endpoint; "9464" alone means 127.0.0.1 (metrics stay local unless asked).
-Endpoint parse_listen_address(const std::string& text) {
+Endpoint parse_listen_address(const std::string& text, const std::string& flag) {
   const auto colon = text.rfind(':');
   const std::string host = colon == std::string::npos ? "127.0.0.1" : text.substr(0, colon);
   const std::string port = colon == std::string::npos ? text : text.substr(colon + 1);
@@ -42,7 +44,7 @@ Endpoint parse_listen_address(const std::string& text) {
     used = 0;
   }
   if (host.empty() || used != port.size() || value < 0 || value > 65535) {
-    throw CLI::ValidationError("--metrics", "'" + text + "' is not HOST:PORT");
+    throw CLI::ValidationError(flag, "'" + text + "' is not HOST:PORT");
   }
   return Endpoint{.host = host, .port = value};
 }
@@ -68,6 +70,7 @@ void write_ready_file(const std::string& path, const Registry& registry) {
                    {"cluster_url", registry.cluster_url()},
                    {"node", registry.node_id()},
                    {"metrics_url", registry.metrics_url()},
+                   {"monitoring_url", registry.monitoring_url()},
                    {"pid", ::getpid()}};
   const std::string temporary = path + ".tmp";
   {
@@ -129,9 +132,16 @@ void add_registry_command(CLI::App& app, int& exit_code) {
                       "re-read on SIGHUP (docs/SECURITY.md)");
   command->add_option(
       "--ready-file", flags->ready_file,
-      "Write {client_url, cluster_url, metrics_url, pid} as JSON here once serving");
+      "Write {client_url, cluster_url, node, metrics_url, monitoring_url, pid} as JSON here once "
+      "serving");
   command->add_option("--metrics", flags->metrics,
                       "Serve Prometheus metrics on HOST:PORT at /metrics (port 0: any free port)");
+  command->add_option("--monitor", flags->monitor,
+                      "Open nats-server's HTTP monitoring endpoint on HOST:PORT (port 0: any free "
+                      "port). Unauthenticated: it shows every connection (docs/SECURITY.md)");
+  command->add_option("--disconnect-grace", flags->disconnect_grace,
+                      "Withdraw an agent whose connection closed unless it connects again "
+                      "within this long (default 50ms; 0: heartbeats only)");
 
   command->callback([command, flags, &exit_code] {
     try {
@@ -140,7 +150,12 @@ void add_registry_command(CLI::App& app, int& exit_code) {
       if (!flags->config_file.empty()) {
         flags->options.security = load_security_config(flags->config_file);
       }
-      if (!flags->metrics.empty()) flags->options.metrics = parse_listen_address(flags->metrics);
+      if (!flags->metrics.empty()) {
+        flags->options.metrics = parse_listen_address(flags->metrics, "--metrics");
+      }
+      if (!flags->monitor.empty()) {
+        flags->options.monitor = parse_listen_address(flags->monitor, "--monitor");
+      }
       auto duration = [](const std::string& text, std::chrono::milliseconds& into) {
         if (!text.empty()) into = parse_duration(text);
       };
@@ -149,6 +164,7 @@ void add_registry_command(CLI::App& app, int& exit_code) {
       duration(flags->claim_window, options.claim_window);
       duration(flags->sync_timeout, options.sync_timeout);
       duration(flags->ping_interval, options.client_ping_interval);
+      duration(flags->disconnect_grace, options.disconnect_grace);
       auto registry = Registry::start(flags->options);
       if (!flags->ready_file.empty()) write_ready_file(flags->ready_file, registry);
       registry.run_until_shutdown();

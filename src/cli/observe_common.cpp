@@ -13,7 +13,10 @@ namespace polaris::cli {
 std::optional<detail::NatsConnectionPtr> connect_plain(const std::vector<std::string>& servers,
                                                        int& exit_code) {
   try {
-    const ConnectOptions options{.servers = servers, .name = "polaris-cli"};
+    ConnectOptions options{.servers = servers, .name = "polaris-cli"};
+    // Credentials as every client command takes them, so that status and stats work against a
+    // registry with authentication.
+    apply_credentials_from_env(options);
     auto nats_options = detail::make_nats_options(options, {});
     return detail::connect_nats(nats_options.get(), options.servers);
   } catch (const Error& error) {

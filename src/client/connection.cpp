@@ -94,7 +94,9 @@ Connection::Impl::Impl(ConnectOptions options)
       .error = &detail::on_error_event,
       .closure = this,
   };
-  auto nats_options = detail::make_nats_options(options_, handlers);
+  // The agent id in the connection name lets registries see at once that this agent's
+  // connection closed (docs/PROTOCOL.md, "Liveness").
+  auto nats_options = detail::make_nats_options(options_, handlers, agent_id_);
   connection_ = detail::connect_nats(nats_options.get(), options_.servers);
   try {
     mux_ = std::make_unique<detail::RequestMux>(connection_.get(),

@@ -88,4 +88,28 @@ inline Json status_reply(bool success, std::string_view message) {
 /// A failed call's reply.
 inline Json error_reply(std::string_view message) { return Json{{kErrorKey, message}}; }
 
+/// A polaris connection's NATS connection name ends with this marker and its agent id, so that
+/// a registry can tell from nats-server's connect and disconnect events whose connection it was.
+inline constexpr std::string_view kAgentNameMarker = " polaris-agent:";
+
+/// `name` with the agent id appended (see kAgentNameMarker).
+inline std::string agent_connection_name(std::string_view name, std::string_view agent_id) {
+  return std::string(name) + std::string(kAgentNameMarker) + std::string(agent_id);
+}
+
+/// The agent id a connection name carries (the text after the last marker), or empty when it
+/// carries none or one that is not an agent id ([A-Za-z0-9._-], as agent_subject needs).
+inline std::string agent_of_connection_name(std::string_view name) {
+  const auto at = name.rfind(kAgentNameMarker);
+  if (at == std::string_view::npos) return {};
+  const std::string_view id = name.substr(at + kAgentNameMarker.size());
+  if (id.empty() || id.size() > 256) return {};
+  for (const char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-' || c == '.';
+    if (!ok) return {};
+  }
+  return std::string(id);
+}
+
 }  // namespace polaris::wire

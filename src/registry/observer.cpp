@@ -25,12 +25,13 @@ NodeFacts node_facts(const RegistryOptions& options, const NatsServer* server) {
 }
 
 NodeObserver::NodeObserver(natsConnection* connection, NodeFacts facts,
-                           const std::optional<Endpoint>& metrics, Counter count, Logger log)
+                           const std::optional<Endpoint>& metrics, Counter count,
+                           ServerReportSource reports, std::string no_reports, Logger log)
     : connection_(connection),
       facts_(std::move(facts)),
       count_(std::move(count)),
       log_(std::move(log)),
-      peers_(facts_.monitoring_url, std::chrono::seconds(1), log_) {
+      peers_(std::move(reports), std::move(no_reports), std::chrono::seconds(1), log_) {
   status_subscription_ =
       Subscription(connection_, std::string(kStatusSubject), "", [this](NatsMsgPtr msg) {
         const char* reply = natsMsg_GetReply(msg.get());

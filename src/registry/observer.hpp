@@ -31,9 +31,11 @@ class NodeObserver {
  public:
   using Counter = std::function<CatalogueCounts()>;
 
+  /// `reports`: where the node's nats-server tells its id and routes (empty: nowhere, for the
+  /// reason `no_reports`).
   /// @throws Error when subscribing fails or the metrics address cannot be bound.
   NodeObserver(natsConnection* connection, NodeFacts facts, const std::optional<Endpoint>& metrics,
-               Counter count, Logger log);
+               Counter count, ServerReportSource reports, std::string no_reports, Logger log);
   ~NodeObserver();
   NodeObserver(const NodeObserver&) = delete;
   NodeObserver& operator=(const NodeObserver&) = delete;

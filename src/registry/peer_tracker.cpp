@@ -5,6 +5,7 @@
 #include "http/http_client.hpp"
 #include "polaris/error.hpp"
 #include "polaris/json.hpp"
+#include "registry/system_client.hpp"
 
 namespace polaris::detail {
 namespace {
@@ -32,11 +33,28 @@ std::string string_at(const Json& object, const char* key) {
 
 }  // namespace
 
-PeerTracker::PeerTracker(std::string monitoring_url, std::chrono::milliseconds interval, Logger log)
-    : url_(std::move(monitoring_url)), interval_(interval), log_(std::move(log)) {
-  last_.problem = url_.empty() ? "no monitoring endpoint (attached to external NATS servers)"
-                               : "not polled yet";
-  if (!url_.empty()) thread_ = std::thread([this] { run(); });
+ServerReportSource system_account_reports(const SystemClient& client) {
+  return [&client] {
+    constexpr auto kTimeout = std::chrono::milliseconds(2000);
+    // Asked each time: the connection may have moved to a restarted nats-server.
+    const std::string id = client.server_id();
+    if (id.empty()) throw Error(Errc::connection_lost, "the system account is not connected");
+    return ServerReport{.varz = client.server_request(id, "VARZ", kTimeout),
+                        .routez = client.server_request(id, "ROUTEZ", kTimeout)};
+  };
+}
+
+ServerReportSource http_monitor_reports(std::string monitoring_url) {
+  return [url = std::move(monitoring_url)] {
+    return ServerReport{.varz = get_json(url + "/varz"), .routez = get_json(url + "/routez")};
+  };
+}
+
+PeerTracker::PeerTracker(ServerReportSource source, std::string no_source,
+                         std::chrono::milliseconds interval, Logger log)
+    : source_(std::move(source)), interval_(interval), log_(std::move(log)) {
+  last_.problem = source_ ? "not polled yet" : std::move(no_source);
+  if (source_) thread_ = std::thread([this] { run(); });
 }
 
 PeerTracker::~PeerTracker() {
@@ -49,13 +67,14 @@ PeerTracker::~PeerTracker() {
 }
 
 PeerTracker::View PeerTracker::refresh() {
-  if (url_.empty()) return view();
+  if (!source_) return view();
   View fresh;
   Json varz;
   Json routez;
   try {
-    varz = get_json(url_ + "/varz");
-    routez = get_json(url_ + "/routez");
+    auto report = source_();
+    varz = std::move(report.varz);
+    routez = std::move(report.routez);
   } catch (const std::exception& error) {
     std::lock_guard lock(mutex_);
     last_.available = false;

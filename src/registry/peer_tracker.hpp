@@ -1,21 +1,40 @@
-// Internal: what a registry node's nats-server knows about its cluster, from its monitoring port.
+// Internal: what a registry node's nats-server knows about its cluster.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "polaris/json.hpp"
 #include "polaris/logging.hpp"
 
 namespace polaris::detail {
 
-/// Polls nats-server's monitoring endpoint (/varz: who am I; /routez: which peers are routed)
-/// and remembers every peer it has seen, so a peer whose route went away is reported as down
-/// instead of silently vanishing from the list.
+class SystemClient;
+
+/// What one nats-server says about itself: its varz (who am I) and routez (which peers are
+/// routed), as its monitoring endpoint or its system account answers them (the same objects).
+struct ServerReport {
+  Json varz;
+  Json routez;
+};
+
+/// Where a PeerTracker gets its reports; throws when the server does not answer.
+using ServerReportSource = std::function<ServerReport()>;
+
+/// Reports from the registry's own nats-server through the system account
+/// ($SYS.REQ.SERVER.<id>.VARZ and .ROUTEZ). `client` must outlive the source.
+ServerReportSource system_account_reports(const SystemClient& client);
+/// Reports from an HTTP monitoring endpoint, e.g. "http://127.0.0.1:8222" (/varz, /routez).
+ServerReportSource http_monitor_reports(std::string monitoring_url);
+
+/// Polls a nats-server (ServerReportSource) and remembers every peer it has seen, so a peer
+/// whose route went away is reported as down instead of silently vanishing from the list.
 ///
 /// Thread safety: all methods may be called from any thread; a background thread polls every
 /// `interval`, and refresh() polls at once.
@@ -30,7 +49,7 @@ class PeerTracker {
   };
 
   struct View {
-    bool available = false;  ///< false: no monitoring endpoint, or it did not answer
+    bool available = false;  ///< false: no source, or it did not answer
     std::string problem;     ///< why not available
     std::string server_id;
     std::string server_name;
@@ -38,8 +57,9 @@ class PeerTracker {
     std::vector<Peer> peers;  ///< sorted by id
   };
 
-  /// `monitoring_url` e.g. "http://127.0.0.1:8222"; empty: nothing to poll (attach mode).
-  PeerTracker(std::string monitoring_url, std::chrono::milliseconds interval, Logger log);
+  /// `source` empty: nothing to poll (attach mode), `no_source` says why.
+  PeerTracker(ServerReportSource source, std::string no_source, std::chrono::milliseconds interval,
+              Logger log);
   ~PeerTracker();
   PeerTracker(const PeerTracker&) = delete;
   PeerTracker& operator=(const PeerTracker&) = delete;
@@ -52,7 +72,7 @@ class PeerTracker {
  private:
   void run();
 
-  const std::string url_;
+  const ServerReportSource source_;
   const std::chrono::milliseconds interval_;
   Logger log_;
   mutable std::mutex mutex_;

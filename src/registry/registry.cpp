@@ -14,11 +14,13 @@
 #include "polaris/connection.hpp"
 #include "polaris/error.hpp"
 #include "protocol/wire.hpp"
+#include "registry/agent_disconnects.hpp"
 #include "registry/catalogue.hpp"
 #include "registry/nats_server.hpp"
 #include "registry/node_id.hpp"
 #include "registry/observer.hpp"  // [observe]
 #include "registry/peer_sync.hpp"
+#include "registry/system_client.hpp"
 #include "security/registry_security.hpp"
 #include "transport/nats_error.hpp"
 #include "transport/nats_options.hpp"
@@ -59,6 +61,25 @@ void validate(const RegistryOptions& options) {
   if (!options.routes.empty() && options.cluster.name.empty() && options.nats_urls.empty()) {
     throw Error(Errc::invalid_argument, "routes need a cluster name");
   }
+  if (options.monitor && !port_ok(options.monitor->port)) {
+    throw Error(Errc::invalid_argument, "monitor port must be 0-65535");
+  }
+  if (options.monitor && !options.nats_urls.empty()) {
+    throw Error(Errc::invalid_argument,
+                "monitor configures the launched nats-server; attach mode launches none");
+  }
+  if (options.disconnect_grace < std::chrono::milliseconds::zero()) {
+    throw Error(Errc::invalid_argument, "disconnect_grace must not be negative");
+  }
+}
+
+// The system account of the launched nats-server: none with token auth, which nats-server
+// cannot combine with accounts.
+std::optional<detail::SystemAccount> system_account_for(const RegistryOptions& options) {
+  if (!options.nats_urls.empty()) return std::nullopt;
+  if (options.security && !options.security->token.empty()) return std::nullopt;
+  const bool users = options.security && !options.security->users.empty();
+  return detail::SystemAccount::make(/*anonymous=*/!users);
 }
 
 std::string_view body_of(natsMsg* msg) {
@@ -100,7 +121,8 @@ class Registry::Impl {
     std::vector<std::string> servers = options_.nats_urls;
     if (servers.empty()) {
       server_ = std::make_unique<detail::NatsServer>(
-          options_, log_, security_ ? security_->nats_config() : detail::NatsConfigExtras{});
+          options_, log_, security_ ? security_->nats_config() : detail::NatsConfigExtras{},
+          system_account_for(options_));
       servers = {server_->client_url()};
     }
     ConnectOptions connect_options{.servers = servers, .name = "polaris-registry " + node_id_};
@@ -108,6 +130,24 @@ class Registry::Impl {
     if (security_) security_->apply_to(connect_options, !server_, options_.bind.host);
     auto nats_options = detail::make_nats_options(connect_options, {});
     connection_ = detail::connect_nats(nats_options.get(), servers);
+    // [observe, liveness] A second connection, as the system account's user: NATS accounts
+    // isolate subjects, so the registry's own user cannot see the server's events.
+    if (server_ && server_->system_account()) {
+      ConnectOptions system_options = connect_options;
+      system_options.name = "polaris-registry-system " + node_id_;
+      system_options.token.clear();
+      system_options.user = server_->system_account()->user;
+      system_options.password = server_->system_account()->password;
+      system_ = std::make_unique<detail::SystemClient>(system_options);
+      if (options_.disconnect_grace > std::chrono::milliseconds::zero()) {
+        disconnects_ = std::make_unique<detail::AgentDisconnects>(
+            system_->get(), options_.disconnect_grace,
+            [this](const std::string& agent, const std::string& reason) {
+              on_agent_disconnected(agent, reason);
+            },
+            log_);
+      }
+    }
     sync_ =
         std::make_unique<detail::PeerSync>(connection_.get(), node_id_, catalogue_, stamps_, log_);
     subscribe(wire::kSyncEventSubject, "", [this](natsMsg* msg) { on_event(msg); });
@@ -136,7 +176,7 @@ class Registry::Impl {
                                          .agents = catalogue_.agent_count(),
                                          .merges = sync_->merges()};
         },
-        log_);
+        report_source(), no_report_source(), log_);
     detail::check_nats(natsConnection_FlushTimeout(connection_.get(), 5000),
                        "cannot confirm the registry subscriptions");
     log_->info("registry node {} serving on {}{} with {} tools", node_id_, client_url(),
@@ -156,6 +196,7 @@ class Registry::Impl {
   const std::string& node_id() const { return node_id_; }
   // [observe]
   std::string metrics_url() const { return observer_ ? observer_->metrics_url() : std::string(); }
+  std::string monitoring_url() const { return server_ ? server_->monitoring_url() : std::string(); }
 
   void run_until_shutdown() {
     // [security hook 5/6] SIGHUP re-reads the security config file (only when there is one,
@@ -206,16 +247,42 @@ class Registry::Impl {
     wake_.notify_all();
     if (housekeeper_.joinable()) housekeeper_.join();
     observer_.reset();       // [observe]
+    disconnects_.reset();    // its timer may still withdraw an agent: before what that uses
     subscriptions_.clear();  // each waits until its callback can no longer run
     sync_.reset();
     if (connection_) natsConnection_Close(connection_.get());
     connection_.reset();
+    system_.reset();
     if (server_) server_->stop();
     server_.reset();
     log_->info("registry stopped");
   }
 
  private:
+  // [observe] Where the status's peers come from: the system account, else the monitoring
+  // endpoint the operator asked for, else nowhere.
+  detail::ServerReportSource report_source() const {
+    if (system_) return detail::system_account_reports(*system_);
+    if (server_ && !server_->monitoring_url().empty()) {
+      return detail::http_monitor_reports(server_->monitoring_url());
+    }
+    return {};
+  }
+
+  std::string no_report_source() const {
+    if (!server_) return "attached to external NATS servers: no system account";
+    return "token authentication (nats-server cannot combine it with the system account) and "
+           "no --monitor endpoint";
+  }
+
+  // nats-server reported that the agent's connection closed and it did not come back.
+  void on_agent_disconnected(const std::string& agent, const std::string& reason) {
+    if (!catalogue_.depart(agent)) return;  // no tools here (a caller, or already gone)
+    log_->info("agent {} disconnected ({}) and did not connect again within {} ms", agent, reason,
+               options_.disconnect_grace.count());
+    sweep(Clock::now());
+  }
+
   void subscribe(std::string_view subject, const char* queue,
                  std::function<void(natsMsg*)> handler) {
     subscriptions_.emplace_back(
@@ -656,6 +723,8 @@ class Registry::Impl {
   detail::NatsConnectionPtr connection_;
   std::unique_ptr<detail::PeerSync> sync_;
   std::vector<detail::Subscription> subscriptions_;
+  std::unique_ptr<detail::SystemClient> system_;  // null: no system account
+  std::unique_ptr<detail::AgentDisconnects> disconnects_;
   std::unique_ptr<detail::NodeObserver> observer_;  // [observe]
   std::mutex mutex_;
   std::condition_variable wake_;
@@ -679,6 +748,7 @@ std::size_t Registry::tool_count() const { return impl_->tool_count(); }
 std::size_t Registry::agent_count() const { return impl_->agent_count(); }
 std::string Registry::node_id() const { return impl_->node_id(); }
 std::string Registry::metrics_url() const { return impl_->metrics_url(); }  // [observe]
+std::string Registry::monitoring_url() const { return impl_->monitoring_url(); }
 void Registry::run_until_shutdown() { impl_->run_until_shutdown(); }
 void Registry::reload_security() { impl_->reload_security(); }
 void Registry::close() { impl_->close(); }

@@ -20,7 +20,7 @@ struct NodeFacts {
   std::string client_url;
   std::string cluster_url;
   std::string cluster_name;
-  std::string monitoring_url;  ///< empty in attach mode
+  std::string monitoring_url;  ///< nats-server's HTTP monitoring endpoint; empty: none
   std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
   std::chrono::steady_clock::time_point started_steady = std::chrono::steady_clock::now();
 };

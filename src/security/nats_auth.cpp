@@ -116,6 +116,7 @@ Json permissions_for(const UserConfig& user, std::chrono::seconds response_windo
 }
 
 NatsConfigExtras render_nats_security(const SecurityConfig& config, const InternalUser& internal) {
+  NatsConfigExtras extras;
   std::ostringstream top;
   if (!config.token.empty()) {
     // nats-server accepts a bcrypt hash in place of the token; the file never holds the token.
@@ -131,14 +132,15 @@ NatsConfigExtras render_nats_security(const SecurityConfig& config, const Intern
       }
       users.push_back(std::move(entry));
     }
-    // The nats-server configuration format accepts JSON values.
-    top << "authorization {\n  users: " << users.dump(2) << "\n}\n";
+    extras.users = std::move(users);  // render_nats_config places them (an account)
   }
   if (config.tls) render_tls(top, *config.tls, "", /*with_verify=*/true);
   std::ostringstream cluster;
   // Routes always verify the peer's certificate against the CA.
   if (config.cluster_tls) render_tls(cluster, *config.cluster_tls, "  ", /*with_verify=*/false);
-  return NatsConfigExtras{.top_level = top.str(), .cluster = cluster.str()};
+  extras.top_level = top.str();
+  extras.cluster = cluster.str();
+  return extras;
 }
 
 }  // namespace polaris::detail

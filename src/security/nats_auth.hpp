@@ -21,9 +21,9 @@ struct InternalUser {
 /// who may do everything (admins). `response_window` bounds how long an agent may answer a call.
 Json permissions_for(const UserConfig& user, std::chrono::seconds response_window);
 
-/// The "authorization" and "tls" blocks (top level) and the "tls" block of "cluster" for
-/// `config`; `internal` is the registry's own user (ignored with token auth, where the registry
-/// presents the token).
+/// The users (NatsConfigExtras::users), the token's "authorization" and the "tls" blocks (top
+/// level) and the "tls" block of "cluster" for `config`; `internal` is the registry's own user
+/// (ignored with token auth, where the registry presents the token).
 NatsConfigExtras render_nats_security(const SecurityConfig& config, const InternalUser& internal);
 
 }  // namespace polaris::detail

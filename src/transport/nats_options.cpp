@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol/wire.hpp"
 #include "transport/nats_error.hpp"
 
 namespace polaris::detail {
@@ -64,7 +65,8 @@ std::vector<std::string> default_servers() {
   return servers;
 }
 
-NatsOptionsPtr make_nats_options(const ConnectOptions& options, const NatsEventHandlers& handlers) {
+NatsOptionsPtr make_nats_options(const ConnectOptions& options, const NatsEventHandlers& handlers,
+                                 std::string_view agent_id) {
   natsOptions* raw = nullptr;
   check_nats(natsOptions_Create(&raw), "cannot create NATS options");
   NatsOptionsPtr nats_options(raw);
@@ -77,7 +79,8 @@ NatsOptionsPtr make_nats_options(const ConnectOptions& options, const NatsEventH
   for (const auto& url : servers) urls.push_back(url.c_str());
   check_nats(natsOptions_SetServers(o, urls.data(), static_cast<int>(urls.size())),
              "invalid server list");
-  const std::string name = options.name.empty() ? host_name() : options.name;
+  std::string name = options.name.empty() ? host_name() : options.name;
+  if (!agent_id.empty()) name = wire::agent_connection_name(name, agent_id);
   check_nats(natsOptions_SetName(o, name.c_str()), "invalid connection name");
   if (!options.user.empty() || !options.password.empty()) {
     check_nats(natsOptions_SetUserInfo(o, options.user.c_str(), options.password.c_str()),

@@ -24,7 +24,9 @@ std::vector<std::string> default_servers();
 /// Builds nats.c options applying every ConnectOptions field (servers, name, auth, TLS,
 /// timeouts, reconnect policy, randomisation, echo) plus low-latency sends.
 /// @throws Error(Errc::invalid_argument) for unusable options (e.g. unreadable TLS files).
-NatsOptionsPtr make_nats_options(const ConnectOptions& options, const NatsEventHandlers& handlers);
+/// `agent_id` (when not empty) is appended to the connection name (wire::agent_connection_name).
+NatsOptionsPtr make_nats_options(const ConnectOptions& options, const NatsEventHandlers& handlers,
+                                 std::string_view agent_id = {});
 
 /// The prefix of the connection's reply subjects (see ConnectOptions::inbox_prefix).
 std::string inbox_prefix_of(const ConnectOptions& options);

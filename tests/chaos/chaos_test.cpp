@@ -7,6 +7,7 @@
 #include <csignal>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <thread>
@@ -18,6 +19,8 @@
 #include "support/cluster.hpp"
 #include "support/process_fixtures.hpp"
 #include "support/wait.hpp"
+#include "transport/message.hpp"
+#include "transport/subscription.hpp"
 
 namespace polaris {
 namespace {
@@ -99,14 +102,86 @@ TEST_F(Chaos, KillingTheCallersNodeLosesNoCall) {
   EXPECT_EQ(load_->summary().failed, 0U) << "retries should hide a dead node from the caller";
 }
 
+/// Every polaris.registry.agent.gone announcement seen on `connection`, by agent id.
+class GoneSpy {
+ public:
+  explicit GoneSpy(natsConnection* connection)
+      : subscription_(
+            connection, "polaris.registry.agent.gone", "", [this](detail::NatsMsgPtr msg) {
+              const Json body = Json::parse(detail::message_body(msg.get()), nullptr, false);
+              if (!body.is_object() || !body.value("agent", Json()).is_string()) return;
+              std::lock_guard lock(mutex_);
+              gone_.insert(body["agent"].get<std::string>());
+            }) {
+    natsConnection_Flush(connection);
+  }
+  [[nodiscard]] bool saw(const std::string& agent) const {
+    std::lock_guard lock(mutex_);
+    return gone_.count(agent) != 0;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::set<std::string> gone_;
+  detail::Subscription subscription_;
+};
+
 TEST_F(Chaos, KillingTheAgentsNodeUnderLoad) {
   ASSERT_NO_FATAL_FAILURE(start_load(3s));
+  RawNats spy_connection(cluster_.node(0).client_url());
+  const GoneSpy gone(spy_connection.get());
   cluster_.node(1).kill_hard();
   ASSERT_NO_FATAL_FAILURE(finish_load("agent's node SIGKILLed"));
   EXPECT_TRUE(test::wait_until([&] {
     return names_on(cluster_.node(0)).count("work") == 1 &&
            names_on(cluster_.node(2)).count("work") == 1;
   }));
+  // It reconnected elsewhere: no node took the dead node's silence for the agent's death.
+  EXPECT_FALSE(gone.saw(agent_->id()));
+}
+
+// Crashed agents leave through the disconnect events, not heartbeats: the nodes here would wait
+// a minute of heartbeat silence, longer than any call's deadline.
+TEST(ChaosCrash, ASIGKILLedReplicasCallsEndAndItLeavesEveryNodeUnderLoad) {
+  detail::TempDir dir("polaris-chaos-");
+  test::TestCluster cluster({.name = "chaos-crash", .node_args = [](std::size_t) {
+                               return std::vector<std::string>{"--agent-timeout", "60s"};
+                             }});
+  std::vector<std::unique_ptr<AgentProcess>> replicas;
+  for (std::size_t i = 0; i < 2; ++i) {
+    replicas.push_back(std::make_unique<AgentProcess>(
+        AgentProcess::Options{.servers = cluster.urls_from(i + 1),
+                              .replicable = true,
+                              .work_ms = 20,
+                              .log = dir.path() + "/replica" + std::to_string(i) + ".log"}));
+    replicas.back()->await_ready();
+  }
+  auto replicas_on = [](const test::RegistryProcess& node) {
+    const Json listed = Json::parse(RawNats(node.client_url()).request("polaris:tool:list", ""));
+    return listed.size() == 1 ? listed[0]["polaris"]["replicas"].get<int>() : 0;
+  };
+  for (const auto& node : cluster.nodes()) {
+    ASSERT_TRUE(test::wait_until([&] { return replicas_on(*node) == 2; }));
+  }
+  auto caller = cluster.connect_from(0);
+  test::Load load(caller, "work", 6, 10s);
+  ASSERT_TRUE(load.await_successes(150));
+  replicas[0]->kill_hard();
+  for (const auto& node : cluster.nodes()) {
+    EXPECT_TRUE(test::wait_until([&] { return replicas_on(*node) == 1; }, 20s))
+        << node->client_url();
+  }
+  ASSERT_TRUE(load.await_successes(load.summary().succeeded + 300));
+  load.stop();
+  std::cout << "[chaos] replica SIGKILLed, heartbeats a minute away: " << load.summary().line()
+            << std::endl;
+  for (const auto& failure : load.failures()) ADD_FAILURE() << failure;
+  // The calls the dead replica had taken ended with outcome_unknown as soon as it was announced
+  // gone, not with a timeout after their 10 s deadline.
+  for (const auto& record : load.records()) {
+    if (record.ok) continue;
+    EXPECT_EQ(record.code, Errc::outcome_unknown) << record.message;
+  }
 }
 
 TEST_F(Chaos, HangingANodeUnderLoad) {

@@ -38,6 +38,7 @@ RegistryProcess::RegistryProcess(std::vector<std::string> args)
   const Json info = Json::parse(text.str());
   client_url_ = info.at("client_url").get<std::string>();
   cluster_url_ = info.at("cluster_url").get<std::string>();
+  monitoring_url_ = info.value("monitoring_url", std::string());
 }
 
 std::vector<int> RegistryProcess::child_pids() const {

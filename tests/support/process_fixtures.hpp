@@ -23,6 +23,8 @@ class RegistryProcess {
 
   [[nodiscard]] const std::string& client_url() const { return client_url_; }
   [[nodiscard]] const std::string& cluster_url() const { return cluster_url_; }
+  /// nats-server's HTTP monitoring URL (with --monitor); empty without.
+  [[nodiscard]] const std::string& monitoring_url() const { return monitoring_url_; }
   [[nodiscard]] int pid() const { return process_->pid(); }
   [[nodiscard]] detail::ChildProcess& process() { return *process_; }
   /// PIDs of the registry's own children (its nats-server).
@@ -34,6 +36,7 @@ class RegistryProcess {
   std::unique_ptr<detail::ChildProcess> process_;
   std::string client_url_;
   std::string cluster_url_;
+  std::string monitoring_url_;
 };
 
 /// A raw nats.c connection, for speaking the wire protocol without the polaris library.

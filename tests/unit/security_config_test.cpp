@@ -135,7 +135,7 @@ TEST_F(SecurityConfigTest, ReferenceCompatAuthenticatesWithoutRoles) {
             known_hash() + "'}\n"));
   EXPECT_FALSE(config.roles());
   const auto extras = detail::render_nats_security(config, {.password_hash = known_hash()});
-  EXPECT_EQ(extras.top_level.find("permissions"), std::string::npos) << extras.top_level;
+  EXPECT_EQ(extras.users.dump().find("permissions"), std::string::npos) << extras.users.dump();
 }
 
 SecurityConfig roles_config() {
@@ -250,8 +250,9 @@ TEST(NatsPermissions, RenderedConfigHoldsHashesNotSecrets) {
   const detail::InternalUser internal{.password = "plain-secret", .password_hash = known_hash()};
   const auto extras = detail::render_nats_security(config, internal);
   EXPECT_EQ(extras.top_level.find("plain-secret"), std::string::npos);
-  EXPECT_NE(extras.top_level.find("_polaris_registry"), std::string::npos);
-  EXPECT_NE(extras.top_level.find("\"_INBOX.alice.>\""), std::string::npos);
+  EXPECT_EQ(extras.users.dump().find("plain-secret"), std::string::npos);
+  EXPECT_NE(extras.users.dump().find("_polaris_registry"), std::string::npos);
+  EXPECT_NE(extras.users.dump().find("\"_INBOX.alice.>\""), std::string::npos);
   EXPECT_NE(extras.cluster.find("cert_file: \"c.pem\""), std::string::npos);
   SecurityConfig token;
   token.token = "tok-secret";
