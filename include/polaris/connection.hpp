@@ -80,8 +80,10 @@ std::string server_url(std::string_view host, int port);
 
 /// Per-call options.
 struct CallOptions {
-  /// empty: the tool's declared timeout (Tool::timeout, learnt from list_tools()) when known,
-  /// else ConnectOptions::request_timeout. Bounds the call's every attempt together.
+  /// empty: the tool's declared timeout (Tool::timeout), else ConnectOptions::request_timeout.
+  /// The declaration is learnt from list_tools(); a connection that did not list it asks the
+  /// registry for that one declaration before the tool's first call (one round trip, at most
+  /// 1 s, remembered until the next list_tools()). Bounds the call's every attempt together.
   std::optional<std::chrono::milliseconds> timeout;
   /// When the connection drops mid-call, keep the call and re-send it (same call id) once the
   /// connection is back, instead of failing with connection_lost at once: to the agent that

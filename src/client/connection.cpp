@@ -214,13 +214,23 @@ void Connection::Impl::on_async_error(natsStatus status, const std::string& subj
 
 std::chrono::milliseconds Connection::Impl::timeout_of(std::string_view name,
                                                        const CallOptions& options) const {
+  return known_timeout(name, options).value_or(options_.request_timeout);
+}
+
+std::optional<std::chrono::milliseconds> Connection::Impl::known_timeout(
+    std::string_view name, const CallOptions& options) const {
   if (options.timeout) return *options.timeout;
   if (auto local = find_local(name); local && local->tool.timeout.count() > 0) {
     return local->tool.timeout;
   }
   std::lock_guard lock(timeouts_mutex_);
   const auto declared = declared_timeouts_.find(name);
-  return declared != declared_timeouts_.end() ? declared->second : options_.request_timeout;
+  if (declared == declared_timeouts_.end()) {
+    // A name a polaris registry would refuse is not looked up there.
+    if (timeout_lookups_unsupported_ || !is_valid_tool_name(name)) return options_.request_timeout;
+    return std::nullopt;
+  }
+  return declared->second.count() > 0 ? declared->second : options_.request_timeout;
 }
 
 Json Connection::Impl::registry_request(std::string_view subject, const std::string& body) {
@@ -274,14 +284,33 @@ void Connection::Impl::remote_call(const std::string& name, const Json& argument
   if (!arguments.is_object() && !arguments.is_null()) {
     throw Error(Errc::invalid_argument, "call " + name + ": the arguments must be a JSON object");
   }
-  const std::string body = arguments.is_null() ? std::string("{}") : arguments.dump();
+  std::string body = arguments.is_null() ? std::string("{}") : arguments.dump();
   if (static_cast<std::int64_t>(body.size()) > max_payload()) {
     throw Error(Errc::payload_too_large, "call " + name + ": the request of " +
                                              std::to_string(body.size()) +
                                              " bytes exceeds the max payload of " +
                                              std::to_string(max_payload()) + " bytes");
   }
-  const auto timeout = timeout_of(name, options);
+  if (const auto timeout = known_timeout(name, options)) {
+    send_call(name, body, options, *timeout, std::move(on_value), std::move(on_error));
+    return;
+  }
+  // A caller that never listed learns the tool's declared timeout first (once per name).
+  look_up_timeout(name, [this, name, body = std::move(body), options,
+                         on_value = std::move(on_value), on_error]() mutable {
+    try {
+      send_call(name, body, options, timeout_of(name, options), std::move(on_value), on_error);
+    } catch (...) {
+      on_error(std::current_exception());
+    }
+  });
+}
+
+void Connection::Impl::send_call(const std::string& name, const std::string& body,
+                                 const CallOptions& options, std::chrono::milliseconds timeout,
+                                 std::function<void(Json)> on_value,
+                                 std::function<void(std::exception_ptr)> on_error) {
+  if (closed_) throw Error(Errc::not_connected, "the connection is closed");
   detail::RequestOptions request{
       .headers = {{wire::kTimeoutHeader, std::to_string(timeout.count())}},
       .progress = progress_relay(options.on_progress),
@@ -292,11 +321,16 @@ void Connection::Impl::remote_call(const std::string& name, const Json& argument
   request.headers.emplace_back(wire::kCallIdHeader, request.call_id);
   mux_->request(
       wire::tool_subject(name), body, timeout,
-      [name, on_value = std::move(on_value),
+      [name, timeout, on_value = std::move(on_value),
        on_error = std::move(on_error)](detail::ReplyOutcome outcome) {
         if (auto* error = std::get_if<Error>(&outcome)) {
           if (error->code() == Errc::no_such_tool) {
             on_error(std::make_exception_ptr(Error(Errc::no_such_tool, "no such tool: " + name)));
+          } else if (error->code() == Errc::timeout) {
+            // The tool, not its subject: callers know tools by name.
+            on_error(std::make_exception_ptr(Error(
+                Errc::timeout,
+                "call " + name + ": no reply within " + std::to_string(timeout.count()) + " ms")));
           } else {
             on_error(std::make_exception_ptr(*error));
           }

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <variant>
@@ -78,6 +79,10 @@ class Connection::Impl {
   void remote_call(const std::string& name, const Json& arguments, const CallOptions& options,
                    std::function<void(Json)> on_value,
                    std::function<void(std::exception_ptr)> on_error);
+  /// Sends a call whose timeout is decided.
+  void send_call(const std::string& name, const std::string& body, const CallOptions& options,
+                 std::chrono::milliseconds timeout, std::function<void(Json)> on_value,
+                 std::function<void(std::exception_ptr)> on_error);
   void unregister_locked(const std::string& name);
   /// Stops serving `name` and drains its calls; null when it is not served here.
   std::shared_ptr<ServedTool> withdraw_locally(const std::string& name);
@@ -86,7 +91,12 @@ class Connection::Impl {
   /// Removes this agent's ownership of `name` from the catalogue (logs failures).
   void unregister_remotely(const std::string& name);
 
+  /// A call's timeout: CallOptions::timeout, else the tool's declared one (a local tool's, or
+  /// learnt from list_tools() or a lookup), else ConnectOptions::request_timeout.
   std::chrono::milliseconds timeout_of(std::string_view name, const CallOptions& options) const;
+  /// timeout_of(), or nullopt while the registry has not been asked for the tool's declaration.
+  std::optional<std::chrono::milliseconds> known_timeout(std::string_view name,
+                                                         const CallOptions& options) const;
 
   // Registration (connection_tools.cpp).
   std::shared_ptr<ServedTool> prepare(Tool tool);
@@ -116,6 +126,9 @@ class Connection::Impl {
   std::vector<ToolDeclaration> list_paged();
   std::vector<ToolDeclaration> list_reference();
   void remember_timeouts(const std::vector<ToolDeclaration>& tools);
+  /// Asks the registry for the declaration of `name` alone and remembers its timeout, then runs
+  /// `then` (on a library thread), whatever the answer: a failed lookup leaves the default.
+  void look_up_timeout(const std::string& name, std::function<void()> then);
 
   ConnectOptions options_;
   Logger log_;
@@ -141,7 +154,10 @@ class Connection::Impl {
   std::vector<std::shared_ptr<ServedTool>> revoked_;  // until their calls in flight finish
 
   mutable std::mutex timeouts_mutex_;
+  /// Declared timeouts of the tools listed or looked up (0: none declared).
   std::map<std::string, std::chrono::milliseconds, std::less<>> declared_timeouts_;
+  /// No registry answers lookups (e.g. a reference registry): calls use the default at once.
+  bool timeout_lookups_unsupported_ = false;
 
   std::mutex resync_mutex_;
   detail::Timer::Clock::time_point last_resync_{};
