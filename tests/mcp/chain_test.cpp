@@ -95,6 +95,11 @@ TEST(McpImportProcess, StdioServerGetsTheAllowListAndEnvButNoCredentials) {
   EXPECT_EQ(env.value("SET_PROBE", ""), "set by --env") << env.dump();
   EXPECT_EQ(env.value("PASSED_PROBE", ""), "passed by name") << env.dump();
   EXPECT_TRUE(env.contains("PATH")) << env.dump();  // npx and friends are found
+  // An entry without a name is refused clearly.
+  const auto bad = run_polaris({"mcp", "import", "--server", registry.client_url(), "--stdio",
+                                fixture_stdio(), "--env", "=value"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("has no name"), std::string::npos) << bad.err;
 }
 
 // Imported tools declare --call-timeout, and callers that never listed use it.
