@@ -146,7 +146,7 @@ class Import::Impl : public std::enable_shared_from_this<Import::Impl> {
           // MCP request is cancelled instead of running on.
           auto wait = timeout;
           if (const auto left = request.remaining()) {
-            wait = std::clamp(*left, std::chrono::milliseconds(1), timeout);
+            wait = std::min(timeout, std::max(*left, std::chrono::milliseconds(1)));
           }
           // The MCP server's progress and log messages go on to the polaris caller (when it
           // asked for progress).
