@@ -128,11 +128,14 @@ TEST(McpImportProcess, ImportedToolsDeclareTheCallTimeout) {
   EXPECT_NE(run.exit_code, 0) << run.out;
   EXPECT_NE(run.err.find("test_slow"), std::string::npos) << run.err;
   EXPECT_LT(took, 4s) << run.err;
-  // An explicit timeout still wins.
+  // An explicit timeout still wins. The importer bounds the MCP request by the caller's deadline
+  // too, so either side's timeout may be the one reported; both name the tool.
+  const auto start3 = std::chrono::steady_clock::now();
   const auto run3 = run_polaris({"call", "--server", registry.client_url(), "--timeout", "300ms",
-                                 "fx_test_slow", R"({"ms": 1000})"});
-  EXPECT_NE(run3.err.find("call fx_test_slow: no reply within 300 ms"), std::string::npos)
-      << run3.err;
+                                 "fx_test_slow", R"({"ms": 1500})"});
+  EXPECT_NE(run3.exit_code, 0) << run3.out;
+  EXPECT_LT(std::chrono::steady_clock::now() - start3, 1400ms) << run3.err;
+  EXPECT_NE(run3.err.find("test_slow"), std::string::npos) << run3.err;
 }
 
 }  // namespace
