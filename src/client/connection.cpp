@@ -87,6 +87,9 @@ Connection::Impl::Impl(ConnectOptions options)
   if (options_.request_timeout <= std::chrono::milliseconds::zero()) {
     throw Error(Errc::invalid_argument, "request_timeout must be positive");
   }
+  if (options_.registry_wait < std::chrono::milliseconds::zero()) {
+    throw Error(Errc::invalid_argument, "registry_wait must not be negative");
+  }
   const detail::NatsEventHandlers handlers{
       .disconnected = &detail::on_disconnected_event,
       .reconnected = &detail::on_reconnected_event,
@@ -223,20 +226,23 @@ std::chrono::milliseconds Connection::Impl::timeout_of(std::string_view name,
   return declared != declared_timeouts_.end() ? declared->second : options_.request_timeout;
 }
 
-Json Connection::Impl::registry_request(std::string_view subject, const std::string& body) {
+Json Connection::Impl::registry_request(std::string_view subject, const std::string& body,
+                                        const RegistryAttempt& attempt) {
   // Shared with the callback: the completing thread may still be inside set_value() when the
   // waiter wakes up and returns.
   auto reply = std::make_shared<std::promise<std::string>>();
   auto future = reply->get_future();
   const std::string subject_text(subject);
-  mux_->request(subject_text, body, options_.request_timeout,
-                [reply](detail::ReplyOutcome outcome) {
-                  if (auto* text = std::get_if<std::string>(&outcome)) {
-                    reply->set_value(std::move(*text));
-                  } else {
-                    reply->set_exception(std::make_exception_ptr(std::get<Error>(outcome)));
-                  }
-                });
+  mux_->request(
+      subject_text, body, attempt.timeout.value_or(options_.request_timeout),
+      [reply](detail::ReplyOutcome outcome) {
+        if (auto* text = std::get_if<std::string>(&outcome)) {
+          reply->set_value(std::move(*text));
+        } else {
+          reply->set_exception(std::make_exception_ptr(std::get<Error>(outcome)));
+        }
+      },
+      detail::RequestOptions{.retry = attempt.retry});
   std::string text;
   try {
     text = future.get();

@@ -111,6 +111,7 @@ class RequestMux {
     int asked_again = 0;                  // attempts sent because the agent asked (agent_back)
     bool sent_direct = false;             // the last attempt went to the agent's direct subject
     bool waiting_for_connection = false;  // kept across a disconnect
+    bool sent = false;                    // an attempt was published
     // Since when retries of this call find nobody listening.
     std::optional<std::chrono::steady_clock::time_point> unanswered_since;
   };
@@ -121,6 +122,9 @@ class RequestMux {
   /// An unacknowledged call older than this was not taken by a live agent (agents acknowledge
   /// within 50 ms of receiving a call).
   static constexpr std::chrono::milliseconds kUnacknowledgedGrace{250};
+  /// After a reconnect, how long a sent but unacknowledged call waits before it is sent again
+  /// to the tool subject: time for the agent that has it to answer or announce itself.
+  static constexpr std::chrono::milliseconds kUnacknowledgedResendDelay{250};
   /// How often an agent may ask for one call again: each reconnect asks once or twice, and a
   /// misconfigured server that refuses every reply must not start an endless exchange.
   static constexpr int kMaxAskedAgain = 16;
@@ -134,8 +138,12 @@ class RequestMux {
                      const Headers& headers, bool with_progress);
   /// Sends the next attempt of a kept call (to the acknowledging agent, else the tool subject).
   void resend(std::uint64_t id);
-  /// Ends a request whose publish failed.
+  /// Ends a request whose publish failed, unless the connection took it with it and the
+  /// request is kept for the reconnect.
+  void publish_failed(std::uint64_t id, natsStatus status, const std::string& subject);
   void fail_publish(std::uint64_t id, natsStatus status, const std::string& subject);
+  /// A publish that failed because the connection is going or gone.
+  static bool lost_with_connection(natsStatus status);
 
   natsConnection* connection_;
   std::string inbox_;
@@ -149,6 +157,8 @@ class RequestMux {
   std::map<std::string, std::chrono::steady_clock::time_point> gone_seen_;
   static constexpr std::chrono::seconds kGoneMemory{10};
   bool closed_ = false;
+  /// Between on_disconnected() and on_reconnected(): kept requests are not published.
+  bool connected_ = true;
   Subscription subscription_;
   std::thread timer_;
 };
