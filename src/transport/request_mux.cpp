@@ -194,8 +194,9 @@ void RequestMux::on_disconnected() {
   }
 }
 
-void RequestMux::on_reconnected() {
+std::size_t RequestMux::on_reconnected() {
   std::vector<std::uint64_t> kept;
+  std::size_t unacknowledged = 0;
   {
     std::lock_guard lock(mutex_);
     connected_ = true;
@@ -211,6 +212,7 @@ void RequestMux::on_reconnected() {
         // may take the call again.
         resends_.emplace(later, id);
         scheduled = true;
+        ++unacknowledged;
       } else {
         kept.push_back(id);
       }
@@ -218,6 +220,7 @@ void RequestMux::on_reconnected() {
     if (scheduled) timer_cv_.notify_one();
   }
   for (const auto id : kept) resend(id);
+  return unacknowledged;
 }
 
 void RequestMux::agent_gone(const std::string& agent_id, const std::map<std::string, bool>& tools) {

@@ -74,8 +74,12 @@ class RequestMux {
 
   /// The connection dropped: fails requests without retry with connection_lost, keeps the others.
   void on_disconnected();
-  /// The connection is back: re-sends the requests kept by on_disconnected().
-  void on_reconnected();
+  /// The connection is back: re-sends the requests kept by on_disconnected(). Returns how many
+  /// of them were sent before and not acknowledged (their retries wait a moment, see
+  /// kUnacknowledgedResendDelay).
+  std::size_t on_reconnected();
+  /// The prefix of this mux's reply subjects ("<inbox>.<n>").
+  [[nodiscard]] const std::string& inbox() const { return inbox_; }
   /// An agent was declared gone: its acknowledged calls are retried elsewhere (idempotent) or
   /// fail with outcome_unknown. `tools` (name -> idempotent) are the tools it served: calls of
   /// those tools that no agent acknowledged may have gone to it too, and are treated alike.
