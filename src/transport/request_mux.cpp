@@ -100,6 +100,14 @@ void RequestMux::publish_failed(std::uint64_t id, natsStatus status, const std::
     // the node died.)
     if (it == pending_.end() || it->second.options.retry) return;
   }
+  if (lost_with_connection(status)) {
+    // Without retry: the same error as a request the disconnect found pending.
+    if (auto pending = take(id)) {
+      pending->done(Error(Errc::connection_lost,
+                          "the connection to the registry was lost (" + subject + ")"));
+    }
+    return;
+  }
   fail_publish(id, status, subject);
 }
 
