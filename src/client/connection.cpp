@@ -87,6 +87,9 @@ Connection::Impl::Impl(ConnectOptions options)
   if (options_.request_timeout <= std::chrono::milliseconds::zero()) {
     throw Error(Errc::invalid_argument, "request_timeout must be positive");
   }
+  if (options_.registry_wait < std::chrono::milliseconds::zero()) {
+    throw Error(Errc::invalid_argument, "registry_wait must not be negative");
+  }
   const detail::NatsEventHandlers handlers{
       .disconnected = &detail::on_disconnected_event,
       .reconnected = &detail::on_reconnected_event,
@@ -122,6 +125,19 @@ Connection::Impl::Impl(ConnectOptions options)
         connection_.get(), std::string(wire::kAgentBackSubject), "",
         [this](detail::NatsMsgPtr msg) {
           const Json body = polaris::detail::parse_untrusted_json(detail::message_body(msg.get()));
+          if (body.is_object() && body.value("caller", Json()).is_string()) {
+            // A caller reconnected: name the calls of its we have, so that it retries them here
+            // instead of on another replica.
+            const std::string inbox = body["caller"].get<std::string>();
+            if (inbox.find('.') == std::string::npos ||
+                inbox.find_first_of("*> ") != std::string::npos) {
+              return;  // not an inbox: a prefix like "" or "_INBOX" would name every caller's
+            }
+            if (const auto subjects = call_server_->calls_of(inbox); !subjects.empty()) {
+              announce_back(subjects);
+            }
+            return;
+          }
           if (!body.is_object() || !body.value("agent", Json()).is_string()) return;
           std::vector<std::string> subjects;
           for (const auto& subject : body.value("reply_subjects", Json::array())) {
@@ -171,7 +187,13 @@ void Connection::Impl::on_reconnected() {
   if (mux == nullptr) return;
   // Replies sent just before the disconnect may have been lost with the node.
   announce_back(call_server_->on_reconnected());
-  mux->on_reconnected();
+  if (mux->on_reconnected() > 0) {
+    // Calls sent before the drop and not acknowledged: the agents that have them (their
+    // acknowledgements died with our node) name them, and the mux retries those on them.
+    const std::string body = Json{{"caller", mux->inbox()}}.dump();
+    (void)natsConnection_Publish(connection_.get(), wire::kAgentBackSubject.data(), body.data(),
+                                 static_cast<int>(body.size()));
+  }
   // The node we reached may have restarted with an empty catalogue: refresh it now.
   keepalive_soon();
 }
@@ -233,20 +255,23 @@ std::optional<std::chrono::milliseconds> Connection::Impl::known_timeout(
   return declared->second.count() > 0 ? declared->second : options_.request_timeout;
 }
 
-Json Connection::Impl::registry_request(std::string_view subject, const std::string& body) {
+Json Connection::Impl::registry_request(std::string_view subject, const std::string& body,
+                                        const RegistryAttempt& attempt) {
   // Shared with the callback: the completing thread may still be inside set_value() when the
   // waiter wakes up and returns.
   auto reply = std::make_shared<std::promise<std::string>>();
   auto future = reply->get_future();
   const std::string subject_text(subject);
-  mux_->request(subject_text, body, options_.request_timeout,
-                [reply](detail::ReplyOutcome outcome) {
-                  if (auto* text = std::get_if<std::string>(&outcome)) {
-                    reply->set_value(std::move(*text));
-                  } else {
-                    reply->set_exception(std::make_exception_ptr(std::get<Error>(outcome)));
-                  }
-                });
+  mux_->request(
+      subject_text, body, attempt.timeout.value_or(options_.request_timeout),
+      [reply](detail::ReplyOutcome outcome) {
+        if (auto* text = std::get_if<std::string>(&outcome)) {
+          reply->set_value(std::move(*text));
+        } else {
+          reply->set_exception(std::make_exception_ptr(std::get<Error>(outcome)));
+        }
+      },
+      detail::RequestOptions{.retry = attempt.retry});
   std::string text;
   try {
     text = future.get();

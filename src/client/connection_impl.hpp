@@ -72,8 +72,18 @@ class Connection::Impl {
   std::shared_ptr<ServedTool> find_local(std::string_view name) const;
   /// True inside a handler of one of this connection's tools.
   bool on_own_handler_thread() const;
+  /// How a registry request is sent: its timeout (empty: request_timeout) and whether a
+  /// disconnect keeps it for the reconnect instead of failing it (registrations).
+  struct RegistryAttempt {
+    std::optional<std::chrono::milliseconds> timeout;
+    bool retry = false;
+  };
   /// Sends a request to the registry and returns its parsed JSON reply.
-  Json registry_request(std::string_view subject, const std::string& body);
+  Json registry_request(std::string_view subject, const std::string& body,
+                        const RegistryAttempt& attempt);
+  Json registry_request(std::string_view subject, const std::string& body) {
+    return registry_request(subject, body, RegistryAttempt{});
+  }
   /// Sends register/unregister and throws registration_failed when the registry says no.
   void registry_status_request(std::string_view subject, const Json& body);
   void remote_call(const std::string& name, const Json& arguments, const CallOptions& options,
@@ -100,9 +110,15 @@ class Connection::Impl {
 
   // Registration (connection_tools.cpp).
   std::shared_ptr<ServedTool> prepare(Tool tool);
+  /// Registers `tools`, sending again those that found no registry until registry_wait.
   std::vector<Outcome> register_declarations(const std::vector<std::shared_ptr<ServedTool>>& tools);
-  std::vector<Outcome> register_batch(const std::vector<std::shared_ptr<ServedTool>>& tools);
-  std::vector<Outcome> register_one_by_one(const std::vector<std::shared_ptr<ServedTool>>& tools);
+  /// One attempt: the batch subject, else (no registry answers it) one request per tool.
+  std::vector<Outcome> register_once(const std::vector<std::shared_ptr<ServedTool>>& tools,
+                                     std::chrono::milliseconds timeout);
+  std::vector<Outcome> register_batch(const std::vector<std::shared_ptr<ServedTool>>& tools,
+                                      std::chrono::milliseconds timeout);
+  std::vector<Outcome> register_one_by_one(const std::vector<std::shared_ptr<ServedTool>>& tools,
+                                           std::chrono::milliseconds timeout);
   /// A refused registration: stop serving and hand the held calls on to the name's owner.
   void refuse(ServedTool& tool);
   void on_agent_message(detail::NatsMsgPtr msg);
