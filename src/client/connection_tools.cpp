@@ -171,8 +171,28 @@ void Connection::Impl::register_tools(std::vector<Tool> tools) {
 
 std::vector<Connection::Impl::Outcome> Connection::Impl::register_declarations(
     const std::vector<std::shared_ptr<ServedTool>>& tools) {
+  if (user_.empty() || !user_subjects_) return register_shared(tools);
   try {
-    return register_batch(tools);
+    return register_batch(tools, wire::user_subject(user_, wire::kUserRegisterVerb));
+  } catch (const Error& error) {
+    if (error.code() != Errc::no_registry) throw;
+    // A registry without the per-user subjects (older, or a Go registry: no roles either way).
+    // Under roles the shared subjects are refused (permission_denied): nobody answered, then.
+    auto outcomes = register_shared(tools);
+    const bool answered = std::any_of(outcomes.begin(), outcomes.end(), [](const Outcome& o) {
+      return !std::holds_alternative<Error>(o);
+    });
+    if (!answered) throw;
+    log_->debug("the registry answers on the shared subjects only; writing there from now on");
+    user_subjects_ = false;
+    return outcomes;
+  }
+}
+
+std::vector<Connection::Impl::Outcome> Connection::Impl::register_shared(
+    const std::vector<std::shared_ptr<ServedTool>>& tools) {
+  try {
+    return register_batch(tools, std::string(wire::kBatchRegisterSubject));
   } catch (const Error& error) {
     // A registry without the batch subject (e.g. a Go registry): the reference's way.
     if (error.code() != Errc::no_registry) throw;
@@ -182,7 +202,7 @@ std::vector<Connection::Impl::Outcome> Connection::Impl::register_declarations(
 }
 
 std::vector<Connection::Impl::Outcome> Connection::Impl::register_batch(
-    const std::vector<std::shared_ptr<ServedTool>>& tools) {
+    const std::vector<std::shared_ptr<ServedTool>>& tools, const std::string& subject) {
   std::vector<std::string> texts;
   texts.reserve(tools.size());
   for (const auto& tool : tools) texts.push_back(tool->declaration.dump());
@@ -198,14 +218,14 @@ std::vector<Connection::Impl::Outcome> Connection::Impl::register_batch(
     const auto& members = split.members[part];
     Json reply;
     try {
-      reply = registry_request(wire::kBatchRegisterSubject, split.bodies[part]);
+      reply = registry_request(subject, split.bodies[part]);
     } catch (const Error& error) {
       // Only the first request tells whether the registry has the subject at all.
       if (part == 0 && error.code() == Errc::no_registry) throw;
       for (const auto index : members) outcomes[index] = error;
       continue;
     }
-    const auto overall = status_of(reply, std::string(wire::kBatchRegisterSubject));
+    const auto overall = status_of(reply, subject);
     const auto results = reply.find("results");
     std::map<std::string, Outcome, std::less<>> by_name;
     if (results != reply.end() && results->is_array()) {
@@ -308,7 +328,7 @@ void Connection::Impl::unregister_remotely(const std::string& name) {
   }
   try {
     // The agent id lets a polaris registry remove only this agent's ownership (replicas).
-    registry_status_request(wire::kUnregisterSubject,
+    registry_status_request(write_subject(wire::kUserUnregisterVerb, wire::kUnregisterSubject),
                             Json{{"name", name}, {"polaris", {{"agent", agent_id_}}}});
     log_->info("unregistered tool {}", name);
   } catch (const Error& error) {
@@ -363,7 +383,8 @@ void Connection::Impl::unregister_all() {
     try {
       // One request for every tool (a polaris registry): closing a 10,000-tool agent would
       // otherwise take 10,000 round trips.
-      registry_status_request(wire::kAgentLeaveSubject, Json{{"agent", agent_id_}});
+      registry_status_request(write_subject(wire::kUserLeaveVerb, wire::kAgentLeaveSubject),
+                              Json{{"agent", agent_id_}});
       log_->info("withdrew {} tool(s) from the catalogue", leaving.size());
       withdrawn = true;
     } catch (const Error& error) {
