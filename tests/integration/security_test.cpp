@@ -300,11 +300,13 @@ TEST_F(RolesTest, NobodyReadsAnotherUsersReplies) {
 TEST_F(RolesTest, NoAgentOrCallerSubscribesToABroadPattern) {
   const std::vector<std::string> patterns = {
       ">", "*", "*.>", "_INBOX.>", "polaris.>", "polaris.agent.>", "$SRV.>"};
-  std::vector<std::unique_ptr<RawClient>> spies;  // one connection per attempt: one error each
+  // One connection per user; one attempt at a time, each awaited (nats.c reports a violation
+  // through the connection's last error, which the next one would overwrite).
+  std::vector<std::unique_ptr<RawClient>> spies;
   std::vector<std::pair<std::string, natsSubscription*>> refused;
   for (const std::string user : {"worker", "eve", "alice", "bob"}) {
+    auto& spy = spies.emplace_back(std::make_unique<RawClient>(as(user, url())));
     for (const auto& pattern : patterns) {
-      auto& spy = spies.emplace_back(std::make_unique<RawClient>(as(user, url())));
       natsSubscription* subscription = spy->subscribe(pattern);
       EXPECT_TRUE(spy->await_violation("Subscription to \"" + pattern + "\""))
           << user << " subscribed to " << pattern << ": " << spy->errors();
@@ -380,14 +382,13 @@ TEST_F(RolesTest, AnAgentCannotSpeakForAnotherUsersAgent) {
       {"polaris.registry.user.worker.register", Json{{"tools", Json::array({poisoned})}}},
       {"polaris.registry.user.worker.leave", leave},
   };
-  for (const auto& [subject, body] : denied) {
-    RawClient eve(as("eve", url()));
+  RawClient eve(as("eve", url()));
+  for (const auto& [subject, body] : denied) {  // one at a time, each awaited
     eve.publish(subject, victims_inbox, body.dump());
     EXPECT_TRUE(eve.await_violation("Publish to \"" + subject + "\"")) << subject << eve.errors();
   }
 
   // Refused by the registry, answered in her own inbox.
-  RawClient eve(as("eve", url()));
   natsSubscription* inbox = eve.subscribe("_INBOX.eve.>");
   const auto ask = [&](const std::string& subject, const Json& body) {
     eve.publish(subject, "_INBOX.eve.attack.1", body.dump());
