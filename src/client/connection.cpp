@@ -83,7 +83,8 @@ Connection::Impl::Impl(ConnectOptions options)
       log_(detail::logger_or_default(options_.logger)),
       agent_id_(detail::agent_namespace_of(options_).empty()
                     ? detail::new_agent_id()
-                    : detail::agent_namespace_of(options_) + "." + detail::new_agent_id()) {
+                    : detail::agent_namespace_of(options_) + "." + detail::new_agent_id()),
+      user_(detail::agent_namespace_of(options_)) {
   if (options_.request_timeout <= std::chrono::milliseconds::zero()) {
     throw Error(Errc::invalid_argument, "request_timeout must be positive");
   }
@@ -286,6 +287,11 @@ Json Connection::Impl::registry_request(std::string_view subject, const std::str
     throw Error(Errc::protocol, "the registry's reply on " + subject_text + " is not JSON");
   }
   return json;
+}
+
+std::string Connection::Impl::write_subject(std::string_view verb, std::string_view shared) const {
+  if (user_.empty() || !user_subjects_) return std::string(shared);
+  return wire::user_subject(user_, verb);
 }
 
 void Connection::Impl::registry_status_request(std::string_view subject, const Json& body) {

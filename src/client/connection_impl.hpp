@@ -112,11 +112,15 @@ class Connection::Impl {
   std::shared_ptr<ServedTool> prepare(Tool tool);
   /// Registers `tools`, sending again those that found no registry until registry_wait.
   std::vector<Outcome> register_declarations(const std::vector<std::shared_ptr<ServedTool>>& tools);
-  /// One attempt: the batch subject, else (no registry answers it) one request per tool.
+  /// One attempt: the user's own subject, else the shared batch subject, else (no registry
+  /// answers it) one request per tool.
   std::vector<Outcome> register_once(const std::vector<std::shared_ptr<ServedTool>>& tools,
                                      std::chrono::milliseconds timeout);
+  /// polaris.registry.register, else (a Go registry) one reference registration per tool.
+  std::vector<Outcome> register_shared(const std::vector<std::shared_ptr<ServedTool>>& tools,
+                                       std::chrono::milliseconds timeout);
   std::vector<Outcome> register_batch(const std::vector<std::shared_ptr<ServedTool>>& tools,
-                                      std::chrono::milliseconds timeout);
+                                      const std::string& subject, std::chrono::milliseconds timeout);
   std::vector<Outcome> register_one_by_one(const std::vector<std::shared_ptr<ServedTool>>& tools,
                                            std::chrono::milliseconds timeout);
   /// A refused registration: stop serving and hand the held calls on to the name's owner.
@@ -124,6 +128,11 @@ class Connection::Impl {
   void on_agent_message(detail::NatsMsgPtr msg);
   void revoke(const std::string& name, const std::string& message);
   void reap_revoked();
+
+  /// Where registry write requests go: this user's own subject for `verb`
+  /// (wire::user_subject, which proves the sender under roles), or `shared` for a connection
+  /// without a user name or once a registry answered only on the shared subjects.
+  std::string write_subject(std::string_view verb, std::string_view shared) const;
 
   // Liveness (connection_liveness.cpp).
   void start_liveness();
@@ -149,6 +158,10 @@ class Connection::Impl {
   ConnectOptions options_;
   Logger log_;
   const std::string agent_id_;
+  const std::string user_;  // the user name when it is a subject token, else empty
+  /// False once a registry answered only on the shared write subjects (older than the per-user
+  /// subjects, or a Go registry): the connection then writes there (write_subject).
+  std::atomic<bool> user_subjects_{true};
   detail::NatsConnectionPtr connection_;
   std::unique_ptr<detail::RequestMux> mux_;
   /// mux_ as seen by nats.c's event thread: set once the mux exists, cleared when it closes.

@@ -230,8 +230,30 @@ std::vector<Connection::Impl::Outcome> Connection::Impl::register_declarations(
 
 std::vector<Connection::Impl::Outcome> Connection::Impl::register_once(
     const std::vector<std::shared_ptr<ServedTool>>& tools, std::chrono::milliseconds timeout) {
+  if (user_.empty() || !user_subjects_) return register_shared(tools, timeout);
   try {
-    return register_batch(tools, timeout);
+    return register_batch(tools, wire::user_subject(user_, wire::kUserRegisterVerb), timeout);
+  } catch (const Error& error) {
+    if (error.code() != Errc::no_registry) throw;
+    // A registry without the per-user subjects (older, or a Go registry: no roles either way).
+    // Under roles the shared subjects are refused (permission_denied): nobody answered, then.
+    auto outcomes = register_shared(tools, timeout);
+    const bool answered = std::any_of(outcomes.begin(), outcomes.end(), [](const Outcome& o) {
+      return !std::holds_alternative<Error>(o);
+    });
+    // Nobody answered either way: report the first failure, which register_declarations may
+    // retry (no registry yet).
+    if (!answered) return std::vector<Outcome>(tools.size(), Outcome{error});
+    log_->debug("the registry answers on the shared subjects only; writing there from now on");
+    user_subjects_ = false;
+    return outcomes;
+  }
+}
+
+std::vector<Connection::Impl::Outcome> Connection::Impl::register_shared(
+    const std::vector<std::shared_ptr<ServedTool>>& tools, std::chrono::milliseconds timeout) {
+  try {
+    return register_batch(tools, std::string(wire::kBatchRegisterSubject), timeout);
   } catch (const Error& error) {
     // A registry without the batch subject (e.g. a Go registry): the reference's way.
     if (error.code() != Errc::no_registry) throw;
@@ -241,7 +263,8 @@ std::vector<Connection::Impl::Outcome> Connection::Impl::register_once(
 }
 
 std::vector<Connection::Impl::Outcome> Connection::Impl::register_batch(
-    const std::vector<std::shared_ptr<ServedTool>>& tools, std::chrono::milliseconds timeout) {
+    const std::vector<std::shared_ptr<ServedTool>>& tools, const std::string& subject,
+    std::chrono::milliseconds timeout) {
   std::vector<std::string> texts;
   texts.reserve(tools.size());
   for (const auto& tool : tools) texts.push_back(tool->declaration.dump());
@@ -258,15 +281,14 @@ std::vector<Connection::Impl::Outcome> Connection::Impl::register_batch(
     Json reply;
     try {
       // Kept across a reconnect: a registration in flight when its node dies is sent again.
-      reply = registry_request(wire::kBatchRegisterSubject, split.bodies[part],
-                               {.timeout = timeout, .retry = true});
+      reply = registry_request(subject, split.bodies[part], {.timeout = timeout, .retry = true});
     } catch (const Error& error) {
       // Only the first request tells whether the registry has the subject at all.
       if (part == 0 && error.code() == Errc::no_registry) throw;
       for (const auto index : members) outcomes[index] = error;
       continue;
     }
-    const auto overall = status_of(reply, std::string(wire::kBatchRegisterSubject));
+    const auto overall = status_of(reply, subject);
     const auto results = reply.find("results");
     std::map<std::string, Outcome, std::less<>> by_name;
     if (results != reply.end() && results->is_array()) {
@@ -371,7 +393,7 @@ void Connection::Impl::unregister_remotely(const std::string& name) {
   }
   try {
     // The agent id lets a polaris registry remove only this agent's ownership (replicas).
-    registry_status_request(wire::kUnregisterSubject,
+    registry_status_request(write_subject(wire::kUserUnregisterVerb, wire::kUnregisterSubject),
                             Json{{"name", name}, {"polaris", {{"agent", agent_id_}}}});
     log_->info("unregistered tool {}", name);
   } catch (const Error& error) {
@@ -426,7 +448,8 @@ void Connection::Impl::unregister_all() {
     try {
       // One request for every tool (a polaris registry): closing a 10,000-tool agent would
       // otherwise take 10,000 round trips.
-      registry_status_request(wire::kAgentLeaveSubject, Json{{"agent", agent_id_}});
+      registry_status_request(write_subject(wire::kUserLeaveVerb, wire::kAgentLeaveSubject),
+                              Json{{"agent", agent_id_}});
       log_->info("withdrew {} tool(s) from the catalogue", leaving.size());
       withdrawn = true;
     } catch (const Error& error) {

@@ -113,7 +113,11 @@ class Registry::Impl {
     subscribe(wire::kSyncEventSubject, "", [this](natsMsg* msg) { on_event(msg); });
     subscribe(wire::kNodeHeartbeatSubject, "",
               [this](natsMsg* msg) { sync_->on_node_heartbeat(body_of(msg)); });
-    subscribe(wire::kAgentHeartbeatSubject, "", [this](natsMsg* msg) { on_agent_heartbeat(msg); });
+    subscribe(wire::kAgentHeartbeatSubject, "",
+              [this](natsMsg* msg) { on_agent_heartbeat(msg, {}); });
+    subscribe(wire::user_subject("*", wire::kUserHeartbeatVerb), "", [this](natsMsg* msg) {
+      if (auto user = user_request(msg, "heartbeat")) on_agent_heartbeat(msg, *user);
+    });
     housekeeper_ = std::thread([this] { run_housekeeper(); });
     if (clustered_) sync_->synchronise(options_.sync_timeout);
     sync_->mark_synced([this](const Json& event) { apply_event(event); });
@@ -122,13 +126,27 @@ class Registry::Impl {
     subscribe(wire::kSyncSnapshotSubject, queue, [this](natsMsg* msg) { on_snapshot(msg); });
     subscribe(wire::kSyncPullSubject, "", [this](natsMsg* msg) { on_pull(msg); });
     subscribe(wire::kRegisterSubject, queue, [this](natsMsg* msg) { on_register(msg); });
-    subscribe(wire::kBatchRegisterSubject, queue, [this](natsMsg* msg) { on_batch_register(msg); });
-    subscribe(wire::kUnregisterSubject, queue, [this](natsMsg* msg) { on_unregister(msg); });
-    subscribe(wire::kKeepaliveSubject, queue, [this](natsMsg* msg) { on_keepalive(msg); });
+    subscribe(wire::kBatchRegisterSubject, queue,
+              [this](natsMsg* msg) { on_batch_register(msg, {}); });
+    subscribe(wire::kUnregisterSubject, queue, [this](natsMsg* msg) { on_unregister(msg, {}); });
+    subscribe(wire::kKeepaliveSubject, queue, [this](natsMsg* msg) { on_keepalive(msg, {}); });
+    // [security] The same requests on the sender's own subjects (docs/SECURITY.md).
+    subscribe(wire::user_subject("*", wire::kUserRegisterVerb), queue, [this](natsMsg* msg) {
+      if (auto user = user_request(msg, "register")) on_batch_register(msg, *user);
+    });
+    subscribe(wire::user_subject("*", wire::kUserUnregisterVerb), queue, [this](natsMsg* msg) {
+      if (auto user = user_request(msg, "unregister")) on_unregister(msg, *user);
+    });
+    subscribe(wire::user_subject("*", wire::kUserKeepaliveVerb), queue, [this](natsMsg* msg) {
+      if (auto user = user_request(msg, "keepalive")) on_keepalive(msg, *user);
+    });
     subscribe(wire::kListSubject, queue, [this](natsMsg* msg) { on_list(msg); });
     subscribe(wire::kPagedListSubject, queue, [this](natsMsg* msg) { on_page(msg); });
     // Every node withdraws a leaving agent's tools itself: no queue group.
-    subscribe(wire::kAgentLeaveSubject, "", [this](natsMsg* msg) { on_agent_leave(msg); });
+    subscribe(wire::kAgentLeaveSubject, "", [this](natsMsg* msg) { on_agent_leave(msg, {}); });
+    subscribe(wire::user_subject("*", wire::kUserLeaveVerb), "", [this](natsMsg* msg) {
+      if (auto user = user_request(msg, "leave")) on_agent_leave(msg, *user);
+    });
     observer_ = std::make_unique<detail::NodeObserver>(  // [observe] status, peers, metrics
         connection_.get(), detail::node_facts(options_, server_.get()), options_.metrics,
         [this] {
@@ -271,7 +289,7 @@ class Registry::Impl {
     auto json = parse(msg, "register");
     if (!json) return;
     // [security] roles: may the requester register this tool?
-    if (auto refusal = refuse(msg, *json, "register")) {
+    if (auto refusal = refuse(msg, {}, *json, "register")) {
       respond(msg, wire::status_reply(false, *refusal).dump());
       return;
     }
@@ -284,7 +302,8 @@ class Registry::Impl {
     register_claims(msg, std::move(claims), false);
   }
 
-  void on_batch_register(natsMsg* msg) {
+  // `user`: the user whose own subject the request came on; empty on the shared subjects.
+  void on_batch_register(natsMsg* msg, std::string_view user) {
     auto json = parse(msg, "register");
     if (!json) return;
     auto tools = json->is_object() ? json->find("tools") : json->end();
@@ -300,7 +319,8 @@ class Registry::Impl {
       detail::ParsedClaim parsed = detail::parse_claim(declaration);
       std::optional<std::string> refusal;
       if (!parsed.claim) refusal = "register: " + parsed.problem;
-      if (!refusal) refusal = refuse(msg, declaration, "register");  // [security] roles
+      if (!refusal) refusal = refuse_agent(user, parsed.claim->agent, "register");  // [security]
+      if (!refusal) refusal = refuse(msg, user, declaration, "register");  // [security] roles
       if (refusal) {
         results.push_back({{"name", declaration.is_object() ? declaration.value("name", "") : ""},
                            {"success", false},
@@ -409,11 +429,11 @@ class Registry::Impl {
     }
   }
 
-  void on_unregister(natsMsg* msg) {
+  void on_unregister(natsMsg* msg, std::string_view user) {
     auto json = parse(msg, "unregister");
     if (!json) return;
     // [security] roles: only who may register a tool may unregister it.
-    if (auto refusal = refuse(msg, *json, "unregister")) {
+    if (auto refusal = refuse(msg, user, *json, "unregister")) {
       respond(msg, wire::status_reply(false, *refusal).dump());
       return;
     }
@@ -424,6 +444,10 @@ class Registry::Impl {
       return;
     }
     const auto& claim = claims.front();
+    if (auto refusal = refuse_agent(user, claim.agent, "unregister")) {  // [security]
+      respond(msg, wire::status_reply(false, *refusal).dump());
+      return;
+    }
     const auto outcome = catalogue_.release(claim.name, claim.agent, claim.stamp, Clock::now());
     if (outcome.success) log_->info("unregistered {}", claim.name);
     publish(
@@ -434,7 +458,7 @@ class Registry::Impl {
     respond(msg, wire::status_reply(outcome.success, outcome.message).dump());
   }
 
-  void on_keepalive(natsMsg* msg) {
+  void on_keepalive(natsMsg* msg, std::string_view user) {
     auto json = parse(msg, "keepalive");
     if (!json) return;
     if (!json->is_array()) {
@@ -446,11 +470,18 @@ class Registry::Impl {
     std::string problems;
     // [security] roles: keep alive only the tools the requester may register.
     if (security_) {
-      for (const auto& refusal : security_->filter_keepalive(natsMsg_GetReply(msg), *json)) {
+      for (const auto& refusal : security_->filter_keepalive(
+               detail::Requester{.reply = natsMsg_GetReply(msg), .subject_user = user}, *json)) {
         problems += (problems.empty() ? "" : "; ") + refusal;
       }
     }
     auto claims = stamp_claims(*json, problems);
+    // [security] on a user's subject, only that user's agents are kept alive.
+    std::erase_if(claims, [&](const detail::Claim& claim) {
+      auto refusal = refuse_agent(user, claim.agent, "keepalive");
+      if (refusal) problems += (problems.empty() ? "" : "; ") + *refusal;
+      return refusal.has_value();
+    });
     publish_revocations(catalogue_.keepalive(claims, Clock::now()));
     if (!claims.empty()) publish_claims("keepalive", claims);
     respond(msg,
@@ -505,10 +536,36 @@ class Registry::Impl {
   }
 
   // [security] why the requester may not (un)register `declaration`, if it may not.
-  std::optional<std::string> refuse(natsMsg* msg, const Json& declaration,
+  std::optional<std::string> refuse(natsMsg* msg, std::string_view user, const Json& declaration,
                                     std::string_view operation) const {
     if (!security_) return std::nullopt;
-    return security_->refuse_register(natsMsg_GetReply(msg), declaration, operation);
+    return security_->refuse_register(
+        detail::Requester{.reply = natsMsg_GetReply(msg), .subject_user = user}, declaration,
+        operation);
+  }
+
+  // [security] A request on polaris.registry.user.<user>.<verb> speaks for `user`: its user, or
+  // nullopt when it must not be answered (with roles, a reply subject outside the user's inbox:
+  // the answer would go to someone else; logged).
+  std::optional<std::string> user_request(natsMsg* msg, std::string_view operation) const {
+    const char* subject = natsMsg_GetSubject(msg);
+    std::string user(wire::user_of_subject(subject != nullptr ? subject : ""));
+    if (user.empty()) return std::nullopt;
+    if (security_ && security_->refuse_reply(user, natsMsg_GetReply(msg), operation)) {
+      return std::nullopt;
+    }
+    return user;
+  }
+
+  // [security] On a user's own subject every agent id must be one of that user's agents
+  // ("<user>.<random>"), whether roles are on or not; `user` empty (shared subjects): no check.
+  std::optional<std::string> refuse_agent(std::string_view user, std::string_view agent,
+                                          std::string_view operation) const {
+    if (user.empty() || detail::is_agent_of(agent, user)) return std::nullopt;
+    std::string message = std::string(operation) + ": user " + std::string(user) +
+                          " may not speak for agent '" + std::string(agent) + "'";
+    log_->warn("{}", message);
+    return message;
   }
 
   // [security] per-caller allow-lists: the tools the requester may see (empty: all).
@@ -554,10 +611,12 @@ class Registry::Impl {
     }
   }
 
-  void on_agent_heartbeat(natsMsg* msg) {
+  void on_agent_heartbeat(natsMsg* msg, std::string_view user) {
     Json beat = polaris::detail::parse_untrusted_json(body_of(msg));
     if (!beat.is_object() || !beat.value("agent", Json()).is_string()) return;
     const std::string agent = beat["agent"].get<std::string>();
+    // [security] another user's agent must not be kept alive (or asked to resync) by this one.
+    if (refuse_agent(user, agent, "heartbeat")) return;
     const auto tools = beat.value("tools", Json(0)).is_number_unsigned()
                            ? beat["tools"].get<std::size_t>()
                            : std::size_t{0};
@@ -568,7 +627,7 @@ class Registry::Impl {
     }
   }
 
-  void on_agent_leave(natsMsg* msg) {
+  void on_agent_leave(natsMsg* msg, std::string_view user) {
     auto json = parse(msg, "leave");
     if (!json) return;
     if (!json->is_object() || !json->value("agent", Json()).is_string()) {
@@ -578,11 +637,14 @@ class Registry::Impl {
     }
     const std::string agent = (*json)["agent"].get<std::string>();
     // [security] roles: an agent speaks only for itself.
-    if (security_) {
-      if (auto refusal = security_->refuse_leave(natsMsg_GetReply(msg), agent)) {
-        respond(msg, wire::status_reply(false, *refusal).dump());
-        return;
-      }
+    auto refusal = refuse_agent(user, agent, "leave");
+    if (!refusal && security_) {
+      refusal = security_->refuse_leave(
+          detail::Requester{.reply = natsMsg_GetReply(msg), .subject_user = user}, agent);
+    }
+    if (refusal) {
+      respond(msg, wire::status_reply(false, *refusal).dump());
+      return;
     }
     const bool known = catalogue_.depart(agent);
     sweep(Clock::now());
