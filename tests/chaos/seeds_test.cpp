@@ -181,7 +181,9 @@ TEST(ChaosSeeds, ANodeThatMetNoPeerAnswersNoListUntilItMergedOne) {
   EXPECT_TRUE(test::wait_until([&] {
     const auto names = listed_on(lonely);
     // Any answer it gives is whole ("late" may still be on its way to the others).
-    if (names) EXPECT_TRUE(names->count("kept") == 1) << ::testing::PrintToString(*names);
+    if (names) {
+      EXPECT_EQ(names->count("kept"), 1U) << ::testing::PrintToString(*names);
+    }
     return names == whole;
   }));
 }
