@@ -48,9 +48,8 @@ class RawNats {
   detail::NatsConnectionPtr connection_;
 };
 
-/// The tool names a list on `node`'s clients gets on the reference subject. Any node of the
-/// queue group may answer it (NATS picks a member at random for a client's request); every node
-/// that acknowledged a change holds it (read-your-writes), so this is the cluster's catalogue.
+/// The tool names `node` lists on the reference subject. A node answers the requests of its own
+/// clients (NATS prefers a local member of a queue group), so this is that node's catalogue.
 std::set<std::string> names_on(const RegistryProcess& node);
 
 /// The path of the polaris program under test.
