@@ -42,7 +42,13 @@ inline constexpr std::string_view kSyncSnapshotSubject = "polaris.registry.sync.
 /// A page of one named node's catalogue, {"node": "<id>", "after": "<name>"}: every node hears
 /// it (no queue group) and only that node answers, like kSyncSnapshotSubject.
 inline constexpr std::string_view kSyncPullSubject = "polaris.registry.sync.pull";
+/// Where a node's peers confirm they applied its replication events: the event's reply subject
+/// is <prefix><node's unique token>.<write id>, answered {"node": "<id>"}.
+inline constexpr std::string_view kSyncAppliedPrefix = "polaris.registry.sync.applied.";
 inline constexpr std::string_view kNodeHeartbeatSubject = "polaris.registry.node.heartbeat";
+/// A node that has just synced introduces itself: a heartbeat body as a request, answered by
+/// every node (no queue group) with its own heartbeat body.
+inline constexpr std::string_view kNodeHelloSubject = "polaris.registry.node.hello";
 /// The queue group of every polaris registry node: one node answers each request.
 inline constexpr const char* kRegistryQueue = "polaris-registry";
 
