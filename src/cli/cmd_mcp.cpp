@@ -77,7 +77,9 @@ void add_import(CLI::App& mcp, int& exit_code) {
                       "Prefix of the polaris tool names (joined with _)");
   command->add_option("--only", flags->only, "Import only this MCP tool (repeatable)");
   command->add_option("--header", flags->headers, "Extra HTTP header \"Name: value\" (repeatable)");
-  command->add_option("--env", flags->env, "Extra environment NAME=value for --stdio (repeatable)");
+  command->add_option("--env", flags->env,
+                      "Environment of the --stdio server beyond the allow-list: NAME=value, or "
+                      "NAME to pass ours on (repeatable)");
   command->add_option("--call-timeout", flags->call_timeout,
                       "Timeout of one MCP tool call (default 60s)");
   command->callback([flags, &exit_code] {

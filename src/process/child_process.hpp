@@ -43,7 +43,8 @@ struct ChildProcessOptions {
   std::vector<std::string> argv;  ///< argv[0] is an absolute path or a name looked up in PATH
   /// Extra environment variables ("NAME=value"), added to ours (or alone, see inherit_env).
   std::vector<std::string> extra_env;
-  /// false: the child gets only `extra_env`, none of our variables (which may hold secrets).
+  /// false: the child's environment is extra_env alone, nothing of ours (a child that must not
+  /// see our credentials, e.g. an MCP server).
   bool inherit_env = true;
   /// Called with each line the child writes to stdout or stderr (stderr only with pipe_stdout),
   /// on the supervisor thread.
