@@ -68,6 +68,20 @@ std::string dial_host(const std::string& bind_host) {
   return bind_host.empty() || bind_host == "0.0.0.0" || bind_host == "::" ? "127.0.0.1" : bind_host;
 }
 
+// Why nats-server did not come up, in one line: its exit and its last error line
+// ("[pid] date time [FTL] Error listening on port: ..." -> "Error listening on port: ..."). Its
+// whole output went to the log already.
+std::string startup_failure(const ChildProcess& process, const std::string& what) {
+  std::string reason;
+  for (const auto& line : process.last_lines()) {
+    for (const char* tag : {"[FTL] ", "[ERR] "}) {
+      if (const auto at = line.find(tag); at != std::string::npos) reason = line.substr(at + 6);
+    }
+  }
+  return what + " (" + process.describe_status() + ")" +
+         (reason.empty() ? std::string() : ": " + reason);
+}
+
 }  // namespace
 
 std::string render_nats_config(const RegistryOptions& options, const std::string& ports_dir,
@@ -139,13 +153,15 @@ NatsServer::NatsServer(const RegistryOptions& options, const Logger& log,
   // listeners accept: poll for it while watching the process.
   while (!(ports = read_ports_file(dir_.path()))) {
     if (process_->wait_for_exit(std::chrono::milliseconds(10))) {
-      throw Error(Errc::process, "nats-server failed to start: " + process_->describe_exit());
+      process_->stop();  // waits until its last output is read
+      throw Error(Errc::process, startup_failure(*process_, "nats-server failed to start"));
     }
     if (std::chrono::steady_clock::now() > deadline) {
       process_->stop(std::chrono::seconds(2));
-      throw Error(Errc::process, "nats-server did not start within " +
-                                     std::to_string(options.startup_timeout.count()) +
-                                     " ms: " + process_->describe_exit());
+      throw Error(
+          Errc::process,
+          startup_failure(*process_, "nats-server did not start within " +
+                                         std::to_string(options.startup_timeout.count()) + " ms"));
     }
   }
   const int client_port = port_from(*ports, "nats");

@@ -28,7 +28,8 @@ std::string render_nats_config(const RegistryOptions& options, const std::string
 class NatsServer {
  public:
   /// Starts nats-server and waits until it listens.
-  /// @throws Error(Errc::process) with nats-server's last output when it does not come up.
+  /// @throws Error(Errc::process), one line: how nats-server ended and its last error line,
+  /// when it does not come up (its whole output went to the log).
   NatsServer(const RegistryOptions& options, const Logger& log,
              const NatsConfigExtras& extras = {});
   ~NatsServer();
