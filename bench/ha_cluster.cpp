@@ -1,7 +1,9 @@
 // bench_ha_cluster: the high-availability figures on a real 3-node cluster of `polaris registry`
 // processes: the failover gap when the caller's node is SIGKILLed, the time for a SIGKILLed or
 // SIGSTOPped agent's tools to leave every node, and throughput with 1, 2 and 4 replicas of a tool
-// that works 1 ms per call. Nodes and agents (tests/support/test_agent) run as separate processes,
+// that works 1 ms per call, and what read-your-writes costs a registration (each change waits
+// for every live node to confirm it, against the same cluster with --replication-timeout 0,
+// which does not wait). Nodes and agents (tests/support/test_agent) run as separate processes,
 // started with the test suite's process fixtures. Reports medians over rounds.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -15,6 +17,7 @@
 #include "polaris/polaris.hpp"
 #include "support/agent_process.hpp"
 #include "support/cluster.hpp"
+#include "support/process_fixtures.hpp"
 #include "support/wait.hpp"
 
 namespace {
@@ -28,9 +31,11 @@ namespace test = polaris::test;
 constexpr auto kPatience = 30s;
 
 /// The benchmark's cluster: quiet nodes, so that debug logging does not weigh on the figures.
-test::TestCluster start_cluster() {
-  return test::TestCluster({.name = "bench", .node_args = [](std::size_t) {
-                              return std::vector<std::string>{"--log-level", "warn"};
+test::TestCluster start_cluster(std::vector<std::string> extra = {}) {
+  return test::TestCluster({.name = "bench", .node_args = [extra](std::size_t) {
+                              auto args = std::vector<std::string>{"--log-level", "warn"};
+                              args.insert(args.end(), extra.begin(), extra.end());
+                              return args;
                             }});
 }
 
@@ -165,6 +170,35 @@ double replica_throughput(int replicas, int seconds) {
   return static_cast<double>(done) / seconds;
 }
 
+struct ChangeLatency {
+  std::vector<double> register_ms;
+  std::vector<double> keepalive_ms;
+  std::vector<double> unregister_ms;
+  int refused = 0;  ///< changes refused because the answering node missed an earlier one
+};
+
+// A reference client on node 3 registers, keeps alive and unregisters `count` new tools, one
+// request at a time; each request's round trip is timed.
+ChangeLatency change_latency(const std::vector<std::string>& node_args, int count) {
+  const auto cluster = start_cluster(node_args);
+  test::RawNats client(cluster.node(2).client_url());
+  ChangeLatency latency;
+  auto timed = [&](std::vector<double>& into, const char* subject, const std::string& body) {
+    const auto start = Clock::now();
+    const Json reply = Json::parse(client.request(subject, body, 10000));
+    into.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+    // Without the wait a request may miss the client's previous change ("not found"): count it.
+    if (!reply.value("success", false)) ++latency.refused;
+  };
+  for (int i = 0; i < count; ++i) {
+    const Json declaration{{"name", fmt::format("latency{}", i)}, {"description", "timed"}};
+    timed(latency.register_ms, "polaris:tool:register", declaration.dump());
+    timed(latency.keepalive_ms, "polaris:tool:keepalive", Json::array({declaration}).dump());
+    timed(latency.unregister_ms, "polaris:tool:unregister", declaration.dump());
+  }
+  return latency;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -173,9 +207,48 @@ int main(int argc, char** argv) {
   int seconds = 5;
   app.add_option("--rounds", rounds, "Rounds per failure figure")->capture_default_str();
   app.add_option("--seconds", seconds, "Seconds per throughput figure")->capture_default_str();
+  int changes = 300;
+  bool only_changes = false;
+  app.add_option("--changes", changes, "Registrations timed per configuration")
+      ->capture_default_str();
+  app.add_flag("--only-changes", only_changes, "Time only registrations (read-your-writes)");
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);
   try {
+    // Alternating configurations, twice each, so that the machine's load weighs on both alike.
+    ChangeLatency waiting;
+    ChangeLatency not_waiting;
+    for (int pass = 0; pass < 2; ++pass) {
+      for (const bool wait : {true, false}) {
+        auto run = change_latency(wait ? std::vector<std::string>{}
+                                       : std::vector<std::string>{"--replication-timeout", "0"},
+                                  changes / 2);
+        auto& into = wait ? waiting : not_waiting;
+        into.register_ms.insert(into.register_ms.end(), run.register_ms.begin(),
+                                run.register_ms.end());
+        into.keepalive_ms.insert(into.keepalive_ms.end(), run.keepalive_ms.begin(),
+                                 run.keepalive_ms.end());
+        into.unregister_ms.insert(into.unregister_ms.end(), run.unregister_ms.begin(),
+                                  run.unregister_ms.end());
+        into.refused += run.refused;
+      }
+    }
+    fmt::print(
+        "| change, reference client on node 3 | waits for every node (default) | "
+        "--replication-timeout 0 | ratio |\n|---|---|---|---|\n");
+    auto change_row = [](const char* name, const std::vector<double>& with,
+                         const std::vector<double>& without) {
+      fmt::print("| {} | {:.2f} ms | {:.2f} ms | {:.2f}x |\n", name, median(with), median(without),
+                 median(with) / median(without));
+    };
+    change_row("register (median)", waiting.register_ms, not_waiting.register_ms);
+    change_row("keepalive (median)", waiting.keepalive_ms, not_waiting.keepalive_ms);
+    change_row("unregister (median)", waiting.unregister_ms, not_waiting.unregister_ms);
+    fmt::print("| changes refused (missed the previous one) | {} of {} | {} of {} | |\n",
+               waiting.refused, 3 * waiting.register_ms.size(), not_waiting.refused,
+               3 * not_waiting.register_ms.size());
+    if (only_changes) return 0;
+    fmt::print("\n");
     std::vector<double> gaps_retry;
     std::vector<double> gaps_plain;
     std::vector<double> killed;

@@ -47,6 +47,14 @@ struct ConnectOptions {
   std::chrono::milliseconds reconnect_wait{1000};
   /// Default timeout of call() and of registry requests.
   std::chrono::milliseconds request_timeout{5000};
+  /// How long register_tool() and register_tools() wait for a registry. A registration that
+  /// finds no registry (none has started yet, or none answers the subject) or gets no answer
+  /// within request_timeout is sent again, and one in flight when the connection drops is sent
+  /// again after the reconnect, as calls are, until this much time has passed since
+  /// registering began; then it fails with Errc::no_registry (or the last error). Sending a
+  /// registration again is harmless: a registry accepts an agent's repeat of its own
+  /// registration. 0: one attempt.
+  std::chrono::milliseconds registry_wait{30000};
   /// Try servers in random order so that clients spread over the nodes. false: the order given
   /// (the reference's behaviour).
   bool randomize = true;
@@ -80,8 +88,10 @@ std::string server_url(std::string_view host, int port);
 
 /// Per-call options.
 struct CallOptions {
-  /// empty: the tool's declared timeout (Tool::timeout, learnt from list_tools()) when known,
-  /// else ConnectOptions::request_timeout. Bounds the call's every attempt together.
+  /// empty: the tool's declared timeout (Tool::timeout), else ConnectOptions::request_timeout.
+  /// The declaration is learnt from list_tools(); a connection that did not list it asks the
+  /// registry for that one declaration before the tool's first call (one round trip, at most
+  /// 1 s, remembered until the next list_tools()). Bounds the call's every attempt together.
   std::optional<std::chrono::milliseconds> timeout;
   /// When the connection drops mid-call, keep the call and re-send it (same call id) once the
   /// connection is back, instead of failing with connection_lost at once: to the agent that
@@ -115,10 +125,11 @@ class Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  /// Registers `tool` with the registry and starts serving it.
+  /// Registers `tool` with the registry and starts serving it. Waits up to
+  /// ConnectOptions::registry_wait for a registry to answer (see there).
   /// @throws Error(Errc::invalid_argument) for a bad name or a missing handler;
   ///         Error(Errc::registration_failed) when the registry refuses (nothing stays subscribed);
-  ///         Error(Errc::no_registry) when no registry answers.
+  ///         Error(Errc::no_registry) when no registry answered within registry_wait.
   void register_tool(Tool tool);
   /// Registers several tools at once: one polaris.registry.register request per max payload's
   /// worth of declarations (one polaris:tool:register per tool against a registry without it).

@@ -50,7 +50,11 @@ inline constexpr const char* kJsonSchemaField = "parametersJsonSchema";
 struct ServerAddress {
   /// stdio: the program and its arguments (argv[0] looked up in PATH).
   std::vector<std::string> command;
-  /// Extra environment for the stdio program ("NAME=value").
+  /// The stdio program's environment beyond the fixed allow-list it always gets (PATH, HOME,
+  /// USER, LOGNAME, SHELL, TERM, LANG, LC_*, TZ, TMPDIR, XDG_* directories, proxies, CA bundles,
+  /// npm_config_*; docs/SECURITY.md, "MCP"): "NAME=value" sets NAME, a bare "NAME" passes our
+  /// own NAME on. Nothing else of ours reaches the program: not POLARIS_PASSWORD, POLARIS_TOKEN
+  /// or any other credential, unless named here.
   std::vector<std::string> env;
   /// Streamable HTTP endpoint (e.g. http://127.0.0.1:3001/mcp), or with `sse` the HTTP+SSE
   /// endpoint of the 2024-11-05 transport (e.g. http://127.0.0.1:3001/sse).
@@ -106,6 +110,10 @@ class Client {
   /// Sends a request and waits for its result.
   /// @param on_progress called with each notifications/progress params for this request (a
   ///        progress token is sent when set).
+  /// @param on_log called with the params of each notifications/message (a log message of the
+  ///        server) that arrives while this is the only request in flight with an on_log: MCP
+  ///        does not relate log messages to requests, so with several such requests in flight
+  ///        none receives it (it goes to the debug log).
   /// @throws Error(Errc::tool_failed) for a JSON-RPC error response (message "code: message"),
   ///         Error(Errc::timeout) (after sending notifications/cancelled),
   ///         Error(Errc::connection_lost) when the server goes away,
@@ -113,15 +121,18 @@ class Client {
   ///         ClientOptions::max_message_size.
   Json request(const std::string& method, const Json& params = Json::object(),
                std::optional<std::chrono::milliseconds> timeout = std::nullopt,
-               const std::function<void(const Json&)>& on_progress = {});
+               const std::function<void(const Json&)>& on_progress = {},
+               const std::function<void(const Json&)>& on_log = {});
   void notify(const std::string& method, const Json& params = Json::object());
 
   /// tools/list, following pagination cursors.
   [[nodiscard]] std::vector<Json> list_tools();
-  /// tools/call; returns the CallToolResult as the server sent it (isError included).
+  /// tools/call; returns the CallToolResult as the server sent it (isError included). on_progress
+  /// and on_log as for request().
   Json call_tool(const std::string& name, const Json& arguments,
                  std::optional<std::chrono::milliseconds> timeout = std::nullopt,
-                 const std::function<void(const Json&)>& on_progress = {});
+                 const std::function<void(const Json&)>& on_progress = {},
+                 const std::function<void(const Json&)>& on_log = {});
 
   /// Handler of server notifications (tools/list_changed, message, ...). Replaces the previous.
   void on_notification(NotificationHandler handler);
@@ -146,8 +157,10 @@ struct ImportOptions {
   /// Only these MCP tool names (before prefixing); empty: all. A name the server does not list
   /// when the import starts is an error (Errc::invalid_argument, naming the server's tools).
   std::vector<std::string> only;
-  /// Timeout of one MCP tool call made for a polaris call; when it passes the MCP request is
-  /// cancelled (notifications/cancelled) and the polaris call fails.
+  /// Timeout of one MCP tool call made for a polaris call; when it passes (or the polaris
+  /// caller's own deadline, if earlier) the MCP request is cancelled (notifications/cancelled)
+  /// and the polaris call fails. The imported tools declare it as their timeout (Tool::timeout),
+  /// so that polaris callers that set none wait this long.
   std::chrono::milliseconds call_timeout{60000};
 };
 

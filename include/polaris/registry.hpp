@@ -48,6 +48,12 @@ struct RegistryOptions {
   /// the same name on another node (so that exactly one of two racing agents is told OK). Only
   /// used when other nodes may exist (a cluster or attach mode).
   std::chrono::milliseconds claim_window{20};
+  /// How long a node waits, before acknowledging a change (register, keepalive, unregister),
+  /// for every live peer to confirm it applied it, so that a client's next request sees the
+  /// change whichever node answers it. A peer that has not confirmed by then is taken for dead
+  /// or cut off (docs/ARCHITECTURE.md, "Read your writes"). Only used in a cluster; 0: do not
+  /// wait (a client's next request may then miss its own change).
+  std::chrono::milliseconds replication_timeout{1000};
   /// How long a starting cluster node looks for a peer to copy the catalogue from before it
   /// concludes that it is alone. It answers no registry request before it has the catalogue.
   std::chrono::milliseconds sync_timeout{2000};

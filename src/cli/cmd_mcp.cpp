@@ -79,7 +79,10 @@ void add_import(CLI::App& mcp, int& exit_code) {
       ->allow_extra_args(false);
   command->add_option("--header", flags->headers, "Extra HTTP header \"Name: value\" (repeatable)")
       ->allow_extra_args(false);
-  command->add_option("--env", flags->env, "Extra environment NAME=value for --stdio (repeatable)")
+  command
+      ->add_option("--env", flags->env,
+                   "Environment of the --stdio server beyond the allow-list: NAME=value, or "
+                   "NAME to pass ours on (repeatable)")
       ->allow_extra_args(false);
   command->add_option("--call-timeout", flags->call_timeout,
                       "Timeout of one MCP tool call (default 60s)");

@@ -19,9 +19,12 @@ namespace {
 struct RegistryFlags {
   RegistryOptions options;
   int node = 0;
+  int seeds = 3;
+  int seed_cluster_port = 5222;  // node 1's; node N's is this + N - 1
   std::string keepalive_deadline;
   std::string agent_timeout;
   std::string claim_window;
+  std::string replication_timeout;
   std::string sync_timeout;
   std::string ping_interval;
   std::string ready_file;
@@ -47,19 +50,37 @@ Endpoint parse_listen_address(const std::string& text) {
   return Endpoint{.host = host, .port = value};
 }
 
-// The seed's numbering: node N listens on 4221+N, routes on 5221+N, and nodes after the first
-// route to node 1. Advertise is the cluster address (host:cluster-port), which route gossip needs.
+// The seed's numbering: node N listens on 4221+N, routes on 5221+N. Every node routes to every
+// other seed node (1..seeds), so that a node restarting while any one seed is down still meets
+// the others (nats-server keeps dialling a seed that is down, and de-duplicates the routes two
+// nodes make to each other). Advertise is the cluster address (host:cluster-port), which route
+// gossip needs.
 void apply_node_defaults(CLI::App& command, RegistryFlags& flags) {
-  if (flags.node <= 0) return;
+  if (flags.node <= 0) {
+    for (const char* name : {"--seeds", "--seed-cluster-port"}) {
+      if (command.get_option(name)->count() > 0) {
+        throw CLI::ValidationError(name, "only applies with --node");
+      }
+    }
+    return;
+  }
   auto unset = [&](const char* name) { return command.get_option(name)->count() == 0; };
   RegistryOptions& o = flags.options;
   if (unset("--port")) o.bind.port = 4221 + flags.node;
   if (unset("--cluster-name")) o.cluster.name = "polaris-cluster";
-  if (unset("--cluster-port")) o.cluster.port = 5221 + flags.node;
+  const int base = flags.seed_cluster_port;
+  if (unset("--cluster-port")) o.cluster.port = base + flags.node - 1;
   if (unset("--cluster-advertise")) {
     o.cluster.advertise = o.cluster.host + ":" + std::to_string(o.cluster.port);
   }
-  if (unset("--route") && flags.node > 1) o.routes = {"nats://127.0.0.1:5222"};
+  if (unset("--route")) {
+    o.routes.clear();
+    for (int seed = 1; seed <= flags.seeds; ++seed) {
+      if (seed != flags.node) {
+        o.routes.push_back("nats://127.0.0.1:" + std::to_string(base + seed - 1));
+      }
+    }
+  }
 }
 
 // nats-server listens for routes only with a cluster name: without one, a cluster flag would
@@ -119,8 +140,21 @@ void add_registry_command(CLI::App& app, int& exit_code) {
   command
       ->add_option("--node", flags->node,
                    "Seed numbering: client port 4221+N, cluster port 5221+N, cluster "
-                   "polaris-cluster, route to 5222 for N > 1 (explicit flags win)")
+                   "polaris-cluster, routes to the cluster ports of every other seed node "
+                   "(see --seeds; explicit flags win)")
       ->check(CLI::Range(1, 1000));
+  command
+      ->add_option("--seeds", flags->seeds,
+                   "With --node: how many seed nodes there are (routes to cluster ports "
+                   "5222..5221+SEEDS)")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  command
+      ->add_option("--seed-cluster-port", flags->seed_cluster_port,
+                   "With --node: the cluster port of seed node 1 (node N uses this + N - 1), "
+                   "e.g. to run two seed clusters on one host")
+      ->check(CLI::Range(1, 65535 - 1000))
+      ->capture_default_str();
   command->add_option("--host", o.bind.host, "Client bind address")->capture_default_str();
   command->add_option("--port", o.bind.port, "Client port (0: any free port)")
       ->check(CLI::Range(0, 65535))
@@ -148,6 +182,9 @@ void add_registry_command(CLI::App& app, int& exit_code) {
       "Declare a polaris agent gone after this much heartbeat silence (default 2.5s)");
   command->add_option("--claim-window", flags->claim_window,
                       "Wait this long for concurrent registrations on other nodes (default 20ms)");
+  command->add_option("--replication-timeout", flags->replication_timeout,
+                      "Acknowledge a change once every live peer applied it, or after this long "
+                      "(default 1s; 0: do not wait)");
   command->add_option("--sync-timeout", flags->sync_timeout,
                       "Look this long for a peer to copy the catalogue from at start (default 2s)");
   command->add_option("--client-ping-interval", flags->ping_interval,
@@ -186,6 +223,7 @@ void add_registry_command(CLI::App& app, int& exit_code) {
       duration(flags->keepalive_deadline, options.keepalive_deadline);
       duration(flags->agent_timeout, options.agent_timeout);
       duration(flags->claim_window, options.claim_window);
+      duration(flags->replication_timeout, options.replication_timeout);
       duration(flags->sync_timeout, options.sync_timeout);
       duration(flags->ping_interval, options.client_ping_interval);
       auto registry = Registry::start(flags->options);

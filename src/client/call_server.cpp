@@ -39,6 +39,13 @@ std::vector<std::string> CallServer::on_reconnected() {
   return subjects;
 }
 
+std::vector<std::string> CallServer::calls_of(const std::string& inbox) const {
+  auto subjects = cache_.reply_subjects_under(inbox + ".");
+  std::sort(subjects.begin(), subjects.end());
+  subjects.erase(std::unique(subjects.begin(), subjects.end()), subjects.end());
+  return subjects;
+}
+
 void CallServer::serve(ServedTool& served, NatsMsgPtr msg) {
   const std::string reply_subject = message_reply(msg.get());
   // Calls without an id (reference callers) or without a reply subject are not deduplicated.

@@ -43,6 +43,10 @@ class CallServer {
   /// whose replies may have been lost (running calls included: their replies will be published
   /// on a connection that never received them).
   std::vector<std::string> on_reconnected();
+  /// A caller whose inbox is `inbox` reconnected (polaris.agent.back {"caller"}): the reply
+  /// subjects of its calls this agent has or answered, whose acknowledgements and replies may
+  /// have died with the caller's node.
+  std::vector<std::string> calls_of(const std::string& inbox) const;
 
  private:
   /// Publishes `reply` to the caller and to every repeat that waited for it.

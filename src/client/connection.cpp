@@ -83,9 +83,13 @@ Connection::Impl::Impl(ConnectOptions options)
       log_(detail::logger_or_default(options_.logger)),
       agent_id_(detail::agent_namespace_of(options_).empty()
                     ? detail::new_agent_id()
-                    : detail::agent_namespace_of(options_) + "." + detail::new_agent_id()) {
+                    : detail::agent_namespace_of(options_) + "." + detail::new_agent_id()),
+      user_(detail::agent_namespace_of(options_)) {
   if (options_.request_timeout <= std::chrono::milliseconds::zero()) {
     throw Error(Errc::invalid_argument, "request_timeout must be positive");
+  }
+  if (options_.registry_wait < std::chrono::milliseconds::zero()) {
+    throw Error(Errc::invalid_argument, "registry_wait must not be negative");
   }
   const detail::NatsEventHandlers handlers{
       .disconnected = &detail::on_disconnected_event,
@@ -122,6 +126,19 @@ Connection::Impl::Impl(ConnectOptions options)
         connection_.get(), std::string(wire::kAgentBackSubject), "",
         [this](detail::NatsMsgPtr msg) {
           const Json body = polaris::detail::parse_untrusted_json(detail::message_body(msg.get()));
+          if (body.is_object() && body.value("caller", Json()).is_string()) {
+            // A caller reconnected: name the calls of its we have, so that it retries them here
+            // instead of on another replica.
+            const std::string inbox = body["caller"].get<std::string>();
+            if (inbox.find('.') == std::string::npos ||
+                inbox.find_first_of("*> ") != std::string::npos) {
+              return;  // not an inbox: a prefix like "" or "_INBOX" would name every caller's
+            }
+            if (const auto subjects = call_server_->calls_of(inbox); !subjects.empty()) {
+              announce_back(subjects);
+            }
+            return;
+          }
           if (!body.is_object() || !body.value("agent", Json()).is_string()) return;
           std::vector<std::string> subjects;
           for (const auto& subject : body.value("reply_subjects", Json::array())) {
@@ -171,7 +188,13 @@ void Connection::Impl::on_reconnected() {
   if (mux == nullptr) return;
   // Replies sent just before the disconnect may have been lost with the node.
   announce_back(call_server_->on_reconnected());
-  mux->on_reconnected();
+  if (mux->on_reconnected() > 0) {
+    // Calls sent before the drop and not acknowledged: the agents that have them (their
+    // acknowledgements died with our node) name them, and the mux retries those on them.
+    const std::string body = Json{{"caller", mux->inbox()}}.dump();
+    (void)natsConnection_Publish(connection_.get(), wire::kAgentBackSubject.data(), body.data(),
+                                 static_cast<int>(body.size()));
+  }
   // The node we reached may have restarted with an empty catalogue: refresh it now.
   keepalive_soon();
 }
@@ -214,29 +237,42 @@ void Connection::Impl::on_async_error(natsStatus status, const std::string& subj
 
 std::chrono::milliseconds Connection::Impl::timeout_of(std::string_view name,
                                                        const CallOptions& options) const {
+  return known_timeout(name, options).value_or(options_.request_timeout);
+}
+
+std::optional<std::chrono::milliseconds> Connection::Impl::known_timeout(
+    std::string_view name, const CallOptions& options) const {
   if (options.timeout) return *options.timeout;
   if (auto local = find_local(name); local && local->tool.timeout.count() > 0) {
     return local->tool.timeout;
   }
   std::lock_guard lock(timeouts_mutex_);
   const auto declared = declared_timeouts_.find(name);
-  return declared != declared_timeouts_.end() ? declared->second : options_.request_timeout;
+  if (declared == declared_timeouts_.end()) {
+    // A name a polaris registry would refuse is not looked up there.
+    if (timeout_lookups_unsupported_ || !is_valid_tool_name(name)) return options_.request_timeout;
+    return std::nullopt;
+  }
+  return declared->second.count() > 0 ? declared->second : options_.request_timeout;
 }
 
-Json Connection::Impl::registry_request(std::string_view subject, const std::string& body) {
+Json Connection::Impl::registry_request(std::string_view subject, const std::string& body,
+                                        const RegistryAttempt& attempt) {
   // Shared with the callback: the completing thread may still be inside set_value() when the
   // waiter wakes up and returns.
   auto reply = std::make_shared<std::promise<std::string>>();
   auto future = reply->get_future();
   const std::string subject_text(subject);
-  mux_->request(subject_text, body, options_.request_timeout,
-                [reply](detail::ReplyOutcome outcome) {
-                  if (auto* text = std::get_if<std::string>(&outcome)) {
-                    reply->set_value(std::move(*text));
-                  } else {
-                    reply->set_exception(std::make_exception_ptr(std::get<Error>(outcome)));
-                  }
-                });
+  mux_->request(
+      subject_text, body, attempt.timeout.value_or(options_.request_timeout),
+      [reply](detail::ReplyOutcome outcome) {
+        if (auto* text = std::get_if<std::string>(&outcome)) {
+          reply->set_value(std::move(*text));
+        } else {
+          reply->set_exception(std::make_exception_ptr(std::get<Error>(outcome)));
+        }
+      },
+      detail::RequestOptions{.retry = attempt.retry});
   std::string text;
   try {
     text = future.get();
@@ -251,6 +287,11 @@ Json Connection::Impl::registry_request(std::string_view subject, const std::str
     throw Error(Errc::protocol, "the registry's reply on " + subject_text + " is not JSON");
   }
   return json;
+}
+
+std::string Connection::Impl::write_subject(std::string_view verb, std::string_view shared) const {
+  if (user_.empty() || !user_subjects_) return std::string(shared);
+  return wire::user_subject(user_, verb);
 }
 
 void Connection::Impl::registry_status_request(std::string_view subject, const Json& body) {
@@ -274,14 +315,33 @@ void Connection::Impl::remote_call(const std::string& name, const Json& argument
   if (!arguments.is_object() && !arguments.is_null()) {
     throw Error(Errc::invalid_argument, "call " + name + ": the arguments must be a JSON object");
   }
-  const std::string body = arguments.is_null() ? std::string("{}") : arguments.dump();
+  std::string body = arguments.is_null() ? std::string("{}") : arguments.dump();
   if (static_cast<std::int64_t>(body.size()) > max_payload()) {
     throw Error(Errc::payload_too_large, "call " + name + ": the request of " +
                                              std::to_string(body.size()) +
                                              " bytes exceeds the max payload of " +
                                              std::to_string(max_payload()) + " bytes");
   }
-  const auto timeout = timeout_of(name, options);
+  if (const auto timeout = known_timeout(name, options)) {
+    send_call(name, body, options, *timeout, std::move(on_value), std::move(on_error));
+    return;
+  }
+  // A caller that never listed learns the tool's declared timeout first (once per name).
+  look_up_timeout(name, [this, name, body = std::move(body), options,
+                         on_value = std::move(on_value), on_error]() mutable {
+    try {
+      send_call(name, body, options, timeout_of(name, options), std::move(on_value), on_error);
+    } catch (...) {
+      on_error(std::current_exception());
+    }
+  });
+}
+
+void Connection::Impl::send_call(const std::string& name, const std::string& body,
+                                 const CallOptions& options, std::chrono::milliseconds timeout,
+                                 std::function<void(Json)> on_value,
+                                 std::function<void(std::exception_ptr)> on_error) {
+  if (closed_) throw Error(Errc::not_connected, "the connection is closed");
   detail::RequestOptions request{
       .headers = {{wire::kTimeoutHeader, std::to_string(timeout.count())}},
       .progress = progress_relay(options.on_progress),
@@ -292,11 +352,16 @@ void Connection::Impl::remote_call(const std::string& name, const Json& argument
   request.headers.emplace_back(wire::kCallIdHeader, request.call_id);
   mux_->request(
       wire::tool_subject(name), body, timeout,
-      [name, on_value = std::move(on_value),
+      [name, timeout, on_value = std::move(on_value),
        on_error = std::move(on_error)](detail::ReplyOutcome outcome) {
         if (auto* error = std::get_if<Error>(&outcome)) {
           if (error->code() == Errc::no_such_tool) {
             on_error(std::make_exception_ptr(Error(Errc::no_such_tool, "no such tool: " + name)));
+          } else if (error->code() == Errc::timeout) {
+            // The tool, not its subject: callers know tools by name.
+            on_error(std::make_exception_ptr(Error(
+                Errc::timeout,
+                "call " + name + ": no reply within " + std::to_string(timeout.count()) + " ms")));
           } else {
             on_error(std::make_exception_ptr(*error));
           }

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <variant>
@@ -71,13 +72,27 @@ class Connection::Impl {
   std::shared_ptr<ServedTool> find_local(std::string_view name) const;
   /// True inside a handler of one of this connection's tools.
   bool on_own_handler_thread() const;
+  /// How a registry request is sent: its timeout (empty: request_timeout) and whether a
+  /// disconnect keeps it for the reconnect instead of failing it (registrations).
+  struct RegistryAttempt {
+    std::optional<std::chrono::milliseconds> timeout;
+    bool retry = false;
+  };
   /// Sends a request to the registry and returns its parsed JSON reply.
-  Json registry_request(std::string_view subject, const std::string& body);
+  Json registry_request(std::string_view subject, const std::string& body,
+                        const RegistryAttempt& attempt);
+  Json registry_request(std::string_view subject, const std::string& body) {
+    return registry_request(subject, body, RegistryAttempt{});
+  }
   /// Sends register/unregister and throws registration_failed when the registry says no.
   void registry_status_request(std::string_view subject, const Json& body);
   void remote_call(const std::string& name, const Json& arguments, const CallOptions& options,
                    std::function<void(Json)> on_value,
                    std::function<void(std::exception_ptr)> on_error);
+  /// Sends a call whose timeout is decided.
+  void send_call(const std::string& name, const std::string& body, const CallOptions& options,
+                 std::chrono::milliseconds timeout, std::function<void(Json)> on_value,
+                 std::function<void(std::exception_ptr)> on_error);
   void unregister_locked(const std::string& name);
   /// Stops serving `name` and drains its calls; null when it is not served here.
   std::shared_ptr<ServedTool> withdraw_locally(const std::string& name);
@@ -86,18 +101,38 @@ class Connection::Impl {
   /// Removes this agent's ownership of `name` from the catalogue (logs failures).
   void unregister_remotely(const std::string& name);
 
+  /// A call's timeout: CallOptions::timeout, else the tool's declared one (a local tool's, or
+  /// learnt from list_tools() or a lookup), else ConnectOptions::request_timeout.
   std::chrono::milliseconds timeout_of(std::string_view name, const CallOptions& options) const;
+  /// timeout_of(), or nullopt while the registry has not been asked for the tool's declaration.
+  std::optional<std::chrono::milliseconds> known_timeout(std::string_view name,
+                                                         const CallOptions& options) const;
 
   // Registration (connection_tools.cpp).
   std::shared_ptr<ServedTool> prepare(Tool tool);
+  /// Registers `tools`, sending again those that found no registry until registry_wait.
   std::vector<Outcome> register_declarations(const std::vector<std::shared_ptr<ServedTool>>& tools);
-  std::vector<Outcome> register_batch(const std::vector<std::shared_ptr<ServedTool>>& tools);
-  std::vector<Outcome> register_one_by_one(const std::vector<std::shared_ptr<ServedTool>>& tools);
+  /// One attempt: the user's own subject, else the shared batch subject, else (no registry
+  /// answers it) one request per tool.
+  std::vector<Outcome> register_once(const std::vector<std::shared_ptr<ServedTool>>& tools,
+                                     std::chrono::milliseconds timeout);
+  /// polaris.registry.register, else (a Go registry) one reference registration per tool.
+  std::vector<Outcome> register_shared(const std::vector<std::shared_ptr<ServedTool>>& tools,
+                                       std::chrono::milliseconds timeout);
+  std::vector<Outcome> register_batch(const std::vector<std::shared_ptr<ServedTool>>& tools,
+                                      const std::string& subject, std::chrono::milliseconds timeout);
+  std::vector<Outcome> register_one_by_one(const std::vector<std::shared_ptr<ServedTool>>& tools,
+                                           std::chrono::milliseconds timeout);
   /// A refused registration: stop serving and hand the held calls on to the name's owner.
   void refuse(ServedTool& tool);
   void on_agent_message(detail::NatsMsgPtr msg);
   void revoke(const std::string& name, const std::string& message);
   void reap_revoked();
+
+  /// Where registry write requests go: this user's own subject for `verb`
+  /// (wire::user_subject, which proves the sender under roles), or `shared` for a connection
+  /// without a user name or once a registry answered only on the shared subjects.
+  std::string write_subject(std::string_view verb, std::string_view shared) const;
 
   // Liveness (connection_liveness.cpp).
   void start_liveness();
@@ -116,10 +151,17 @@ class Connection::Impl {
   std::vector<ToolDeclaration> list_paged();
   std::vector<ToolDeclaration> list_reference();
   void remember_timeouts(const std::vector<ToolDeclaration>& tools);
+  /// Asks the registry for the declaration of `name` alone and remembers its timeout, then runs
+  /// `then` (on a library thread), whatever the answer: a failed lookup leaves the default.
+  void look_up_timeout(const std::string& name, std::function<void()> then);
 
   ConnectOptions options_;
   Logger log_;
   const std::string agent_id_;
+  const std::string user_;  // the user name when it is a subject token, else empty
+  /// False once a registry answered only on the shared write subjects (older than the per-user
+  /// subjects, or a Go registry): the connection then writes there (write_subject).
+  std::atomic<bool> user_subjects_{true};
   detail::NatsConnectionPtr connection_;
   std::unique_ptr<detail::RequestMux> mux_;
   /// mux_ as seen by nats.c's event thread: set once the mux exists, cleared when it closes.
@@ -141,7 +183,10 @@ class Connection::Impl {
   std::vector<std::shared_ptr<ServedTool>> revoked_;  // until their calls in flight finish
 
   mutable std::mutex timeouts_mutex_;
+  /// Declared timeouts of the tools listed or looked up (0: none declared).
   std::map<std::string, std::chrono::milliseconds, std::less<>> declared_timeouts_;
+  /// No registry answers lookups (e.g. a reference registry): calls use the default at once.
+  bool timeout_lookups_unsupported_ = false;
 
   std::mutex resync_mutex_;
   detail::Timer::Clock::time_point last_resync_{};

@@ -3,12 +3,25 @@
 #include <spdlog/spdlog.h>
 
 #include "client/connection_impl.hpp"
+#include "common/untrusted_json.hpp"
 #include "protocol/wire.hpp"
 
 namespace polaris {
 namespace {
 
 constexpr int kPageLimit = 1000;
+// How long a call waits for its tool's declaration before it goes out with the default timeout.
+constexpr std::chrono::milliseconds kLookupTimeout{1000};
+
+// A string below the valid tool name `name` with no valid tool name between the two (names use
+// only [A-Za-z0-9_-], all below '~'): `name` with its last character one lower, then '~'. A
+// page "after" it starts at `name` when `name` is listed.
+std::string lookup_after(const std::string& name) {
+  std::string after = name;
+  after.back() = static_cast<char>(after.back() - 1);
+  after += '~';
+  return after;
+}
 
 void append_declarations(const Json& items, std::vector<ToolDeclaration>& tools,
                          const Logger& log) {
@@ -81,12 +94,48 @@ std::vector<ToolDeclaration> Connection::Impl::list_reference() {
 void Connection::Impl::remember_timeouts(const std::vector<ToolDeclaration>& tools) {
   std::map<std::string, std::chrono::milliseconds, std::less<>> timeouts;
   for (const auto& tool : tools) {
-    if (tool.polaris && tool.polaris->timeout.count() > 0) {
-      timeouts.emplace(tool.name, tool.polaris->timeout);
-    }
+    timeouts.emplace(tool.name,
+                     tool.polaris ? tool.polaris->timeout : std::chrono::milliseconds(0));
   }
   std::lock_guard lock(timeouts_mutex_);
   declared_timeouts_ = std::move(timeouts);
+}
+
+void Connection::Impl::look_up_timeout(const std::string& name, std::function<void()> then) {
+  // A page of one tool that starts right before `name`: the paged list every polaris registry
+  // answers, so no new subject (docs/PROTOCOL.md, "Declared timeouts").
+  const Json request{{"after", lookup_after(name)}, {"limit", 1}};
+  mux_->request(
+      std::string(wire::kPagedListSubject), request.dump(),
+      std::min(options_.request_timeout, kLookupTimeout),
+      [this, name, then = std::move(then)](detail::ReplyOutcome outcome) {
+        std::optional<std::chrono::milliseconds> declared;
+        if (const auto* text = std::get_if<std::string>(&outcome)) {
+          const Json page = polaris::detail::parse_untrusted_json(*text);
+          const Json tools = page.is_object() ? page.value("tools", Json()) : Json();
+          if (tools.is_array() && !tools.empty()) {
+            try {
+              const auto tool = ToolDeclaration::from_json(tools.front());
+              if (tool.name == name) {
+                declared = tool.polaris ? tool.polaris->timeout : std::chrono::milliseconds(0);
+              }
+            } catch (const Error& error) {
+              log_->debug("looking up {}: a malformed declaration: {}", name, error.what());
+            }
+          }
+        } else {
+          const auto& error = std::get<Error>(outcome);
+          log_->debug("looking up the declaration of {}: {}", name, error.what());
+          // Nobody answers the paged list (a reference registry): never ask again.
+          std::lock_guard lock(timeouts_mutex_);
+          if (error.code() == Errc::no_such_tool) timeout_lookups_unsupported_ = true;
+        }
+        if (declared) {
+          std::lock_guard lock(timeouts_mutex_);
+          declared_timeouts_.insert_or_assign(name, *declared);
+        }
+        then();
+      });
 }
 
 }  // namespace polaris

@@ -58,19 +58,19 @@ void Connection::Impl::send_keepalive() {
   // Asynchronous: a slow registry must not delay heartbeats on this thread.
   for (std::size_t part = 0; part < split.bodies.size(); ++part) {
     const std::size_t count = split.members[part].size();
-    mux_->request(std::string(wire::kKeepaliveSubject), split.bodies[part],
-                  options_.request_timeout, [log = log_, count](detail::ReplyOutcome outcome) {
-                    if (const auto* error = std::get_if<Error>(&outcome)) {
-                      log->warn("keepalive of {} tool(s) failed: {}", count, error->what());
-                      return;
-                    }
-                    const Json reply =
-                        polaris::detail::parse_untrusted_json(std::get<std::string>(outcome));
-                    if (reply.is_object() && reply.value("success", true) == false) {
-                      log->warn("keepalive of {} tool(s): {}", count,
-                                reply.value("msg", std::string("refused")));
-                    }
-                  });
+    mux_->request(
+        write_subject(wire::kUserKeepaliveVerb, wire::kKeepaliveSubject), split.bodies[part],
+        options_.request_timeout, [log = log_, count](detail::ReplyOutcome outcome) {
+          if (const auto* error = std::get_if<Error>(&outcome)) {
+            log->warn("keepalive of {} tool(s) failed: {}", count, error->what());
+            return;
+          }
+          const Json reply = polaris::detail::parse_untrusted_json(std::get<std::string>(outcome));
+          if (reply.is_object() && reply.value("success", true) == false) {
+            log->warn("keepalive of {} tool(s): {}", count,
+                      reply.value("msg", std::string("refused")));
+          }
+        });
   }
   log_->debug("keepalive of {} tool(s) in {} request(s)", declarations.size(), split.bodies.size());
 }
@@ -86,7 +86,7 @@ void Connection::Impl::send_heartbeat() {
     return;
   }
   const std::string body = Json{{"agent", agent_id_}, {"tools", count}}.dump();
-  const std::string subject(wire::kAgentHeartbeatSubject);
+  const std::string subject = write_subject(wire::kUserHeartbeatVerb, wire::kAgentHeartbeatSubject);
   const natsStatus status = natsConnection_Publish(connection_.get(), subject.c_str(), body.data(),
                                                    static_cast<int>(body.size()));
   if (status != NATS_OK) log_->debug("heartbeat not sent: {}", natsStatus_GetText(status));

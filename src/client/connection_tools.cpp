@@ -2,7 +2,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <numeric>
 #include <set>
+#include <thread>
 
 #include "client/connection_impl.hpp"
 #include "client/payload_split.hpp"
@@ -171,18 +173,98 @@ void Connection::Impl::register_tools(std::vector<Tool> tools) {
 
 std::vector<Connection::Impl::Outcome> Connection::Impl::register_declarations(
     const std::vector<std::shared_ptr<ServedTool>>& tools) {
+  using Clock = std::chrono::steady_clock;
+  using std::chrono::milliseconds;
+  const auto deadline = Clock::now() + options_.registry_wait;
+  std::vector<Outcome> outcomes(tools.size());
+  std::vector<std::size_t> todo(tools.size());
+  std::iota(todo.begin(), todo.end(), std::size_t{0});
+  milliseconds pause{50};
+  bool told = false;
+  for (;;) {
+    std::vector<std::shared_ptr<ServedTool>> batch;
+    batch.reserve(todo.size());
+    for (const auto index : todo) batch.push_back(tools[index]);
+    // Each attempt ends by the deadline (but gets a moment even at the end of the wait).
+    const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+    const auto results =
+        register_once(batch, std::clamp(left, std::min(milliseconds{500}, options_.request_timeout),
+                                        std::max(options_.request_timeout, milliseconds{1})));
+    std::vector<std::size_t> again;
+    for (std::size_t k = 0; k < todo.size(); ++k) {
+      outcomes[todo[k]] = results[k];
+      const auto* error = std::get_if<Error>(&results[k]);
+      // Nobody answered: no registry yet, or the one that had the request went away. A
+      // registration the registry refused, or that was malformed, is final.
+      if (error != nullptr &&
+          (error->code() == Errc::no_registry || error->code() == Errc::timeout ||
+           error->code() == Errc::connection_lost)) {
+        again.push_back(todo[k]);
+      }
+    }
+    const auto now = Clock::now();
+    if (again.empty() || now >= deadline || closed_ || natsConnection_IsClosed(connection_.get())) {
+      break;
+    }
+    if (!told) {
+      log_->warn("no registry answers yet; registering again for up to {} ms",
+                 options_.registry_wait.count());
+      told = true;
+    }
+    // A back-off, not a synchronisation: nothing tells us when a registry subscribes.
+    std::this_thread::sleep_for(std::min<Clock::duration>(pause, deadline - now));
+    pause = std::min(pause * 2, milliseconds{500});
+    todo = std::move(again);
+  }
+  if (options_.registry_wait > milliseconds::zero()) {
+    for (auto& outcome : outcomes) {
+      if (auto* error = std::get_if<Error>(&outcome); error && error->code() == Errc::no_registry) {
+        *error =
+            Error(Errc::no_registry, std::string(error->what()) + " (tried for " +
+                                         std::to_string(options_.registry_wait.count()) + " ms)");
+      }
+    }
+  }
+  return outcomes;
+}
+
+std::vector<Connection::Impl::Outcome> Connection::Impl::register_once(
+    const std::vector<std::shared_ptr<ServedTool>>& tools, std::chrono::milliseconds timeout) {
+  if (user_.empty() || !user_subjects_) return register_shared(tools, timeout);
   try {
-    return register_batch(tools);
+    return register_batch(tools, wire::user_subject(user_, wire::kUserRegisterVerb), timeout);
+  } catch (const Error& error) {
+    if (error.code() != Errc::no_registry) throw;
+    // A registry without the per-user subjects (older, or a Go registry: no roles either way).
+    // Under roles the shared subjects are refused (permission_denied): nobody answered, then.
+    auto outcomes = register_shared(tools, timeout);
+    const bool answered = std::any_of(outcomes.begin(), outcomes.end(), [](const Outcome& o) {
+      return !std::holds_alternative<Error>(o);
+    });
+    // Nobody answered either way: report the first failure, which register_declarations may
+    // retry (no registry yet).
+    if (!answered) return std::vector<Outcome>(tools.size(), Outcome{error});
+    log_->debug("the registry answers on the shared subjects only; writing there from now on");
+    user_subjects_ = false;
+    return outcomes;
+  }
+}
+
+std::vector<Connection::Impl::Outcome> Connection::Impl::register_shared(
+    const std::vector<std::shared_ptr<ServedTool>>& tools, std::chrono::milliseconds timeout) {
+  try {
+    return register_batch(tools, std::string(wire::kBatchRegisterSubject), timeout);
   } catch (const Error& error) {
     // A registry without the batch subject (e.g. a Go registry): the reference's way.
     if (error.code() != Errc::no_registry) throw;
     log_->debug("no registry answers on {}; registering one by one", wire::kBatchRegisterSubject);
-    return register_one_by_one(tools);
+    return register_one_by_one(tools, timeout);
   }
 }
 
 std::vector<Connection::Impl::Outcome> Connection::Impl::register_batch(
-    const std::vector<std::shared_ptr<ServedTool>>& tools) {
+    const std::vector<std::shared_ptr<ServedTool>>& tools, const std::string& subject,
+    std::chrono::milliseconds timeout) {
   std::vector<std::string> texts;
   texts.reserve(tools.size());
   for (const auto& tool : tools) texts.push_back(tool->declaration.dump());
@@ -198,14 +280,15 @@ std::vector<Connection::Impl::Outcome> Connection::Impl::register_batch(
     const auto& members = split.members[part];
     Json reply;
     try {
-      reply = registry_request(wire::kBatchRegisterSubject, split.bodies[part]);
+      // Kept across a reconnect: a registration in flight when its node dies is sent again.
+      reply = registry_request(subject, split.bodies[part], {.timeout = timeout, .retry = true});
     } catch (const Error& error) {
       // Only the first request tells whether the registry has the subject at all.
       if (part == 0 && error.code() == Errc::no_registry) throw;
       for (const auto index : members) outcomes[index] = error;
       continue;
     }
-    const auto overall = status_of(reply, std::string(wire::kBatchRegisterSubject));
+    const auto overall = status_of(reply, subject);
     const auto results = reply.find("results");
     std::map<std::string, Outcome, std::less<>> by_name;
     if (results != reply.end() && results->is_array()) {
@@ -234,21 +317,23 @@ std::vector<Connection::Impl::Outcome> Connection::Impl::register_batch(
 }
 
 std::vector<Connection::Impl::Outcome> Connection::Impl::register_one_by_one(
-    const std::vector<std::shared_ptr<ServedTool>>& tools) {
+    const std::vector<std::shared_ptr<ServedTool>>& tools, std::chrono::milliseconds timeout) {
   // All at once: the registry answers each in turn; nobody waits for a round trip per tool.
   std::vector<std::shared_ptr<std::promise<std::string>>> replies;
   replies.reserve(tools.size());
   for (const auto& tool : tools) {
     auto reply = std::make_shared<std::promise<std::string>>();
     replies.push_back(reply);
-    mux_->request(std::string(wire::kRegisterSubject), tool->declaration.dump(),
-                  options_.request_timeout, [reply](detail::ReplyOutcome outcome) {
-                    if (auto* text = std::get_if<std::string>(&outcome)) {
-                      reply->set_value(std::move(*text));
-                    } else {
-                      reply->set_exception(std::make_exception_ptr(std::get<Error>(outcome)));
-                    }
-                  });
+    mux_->request(
+        std::string(wire::kRegisterSubject), tool->declaration.dump(), timeout,
+        [reply](detail::ReplyOutcome outcome) {
+          if (auto* text = std::get_if<std::string>(&outcome)) {
+            reply->set_value(std::move(*text));
+          } else {
+            reply->set_exception(std::make_exception_ptr(std::get<Error>(outcome)));
+          }
+        },
+        detail::RequestOptions{.retry = true});
   }
   std::vector<Outcome> outcomes(tools.size());
   for (std::size_t i = 0; i < tools.size(); ++i) {
@@ -308,7 +393,7 @@ void Connection::Impl::unregister_remotely(const std::string& name) {
   }
   try {
     // The agent id lets a polaris registry remove only this agent's ownership (replicas).
-    registry_status_request(wire::kUnregisterSubject,
+    registry_status_request(write_subject(wire::kUserUnregisterVerb, wire::kUnregisterSubject),
                             Json{{"name", name}, {"polaris", {{"agent", agent_id_}}}});
     log_->info("unregistered tool {}", name);
   } catch (const Error& error) {
@@ -363,7 +448,8 @@ void Connection::Impl::unregister_all() {
     try {
       // One request for every tool (a polaris registry): closing a 10,000-tool agent would
       // otherwise take 10,000 round trips.
-      registry_status_request(wire::kAgentLeaveSubject, Json{{"agent", agent_id_}});
+      registry_status_request(write_subject(wire::kUserLeaveVerb, wire::kAgentLeaveSubject),
+                              Json{{"agent", agent_id_}});
       log_->info("withdrew {} tool(s) from the catalogue", leaving.size());
       withdrawn = true;
     } catch (const Error& error) {

@@ -42,6 +42,18 @@ std::vector<std::string> ReplyCache::running_reply_subjects() const {
   return subjects;
 }
 
+std::vector<std::string> ReplyCache::reply_subjects_under(const std::string& prefix) const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> subjects;
+  for (const auto& [call_id, entry] : entries_) {
+    if (entry.reply_subject.starts_with(prefix)) subjects.push_back(entry.reply_subject);
+    for (const auto& waiter : entry.waiters) {
+      if (waiter.starts_with(prefix)) subjects.push_back(waiter);
+    }
+  }
+  return subjects;
+}
+
 std::vector<std::string> ReplyCache::abandon(const std::string& call_id) {
   std::lock_guard lock(mutex_);
   auto it = entries_.find(call_id);

@@ -45,6 +45,8 @@ class ReplyCache {
   std::vector<std::string> abandon(const std::string& call_id);
   /// The reply subjects of the calls still running (first attempts and repeats).
   [[nodiscard]] std::vector<std::string> running_reply_subjects() const;
+  /// The reply subjects starting with `prefix` of every call it holds, running or answered.
+  [[nodiscard]] std::vector<std::string> reply_subjects_under(const std::string& prefix) const;
   /// True while the call runs (or waits for a thread).
   [[nodiscard]] bool running(const std::string& call_id) const;
   [[nodiscard]] std::size_t size() const;

@@ -100,13 +100,18 @@ void ServiceDiscovery::add_endpoint(const std::string& name, const std::string& 
   std::unique_lock lock(mutex_);
   endpoints_[name] = Endpoint{subject, queue_group, description, std::move(stats)};
   if (subscribed_) return;
-  // Answers to "all services", "all polaris services" and "this one".
+  // Answers to "all services", "all polaris services" and "this one", for each verb. Exact
+  // subjects, no wildcard: under roles an agent may subscribe to no "$SRV" pattern, since
+  // nats-server 2.9 would let ">" through an allowed "$SRV.*" (docs/SECURITY.md).
   const std::string name_part = "." + std::string(kServiceName);
   try {
-    for (const std::string& pattern :
-         {std::string("$SRV.*"), "$SRV.*" + name_part, "$SRV.*" + name_part + "." + identity_.id}) {
-      subscriptions_.emplace_back(connection_, pattern, "",
-                                  [this](NatsMsgPtr msg) { on_request(msg); });
+    for (const char* verb : {"PING", "INFO", "STATS"}) {
+      const std::string base = std::string(kPrefix) + verb;
+      for (const std::string& discovery_subject :
+           {base, base + name_part, base + name_part + "." + identity_.id}) {
+        subscriptions_.emplace_back(connection_, discovery_subject, "",
+                                    [this](NatsMsgPtr msg) { on_request(msg); });
+      }
     }
   } catch (const std::exception& error) {  // discovery is best effort: the tool still works
     // Unsubscribing waits for a running callback, which may be waiting for our lock: release it.

@@ -76,7 +76,7 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
            {"capabilities", Json::object()},
            {"clientInfo",
             {{"name", options_.client_name}, {"version", std::string(polaris::version())}}}},
-          options_.connect_timeout, {});
+          options_.connect_timeout, {}, {});
     } catch (const Error& error) {
       throw Error(error.code() == Errc::tool_failed ? Errc::protocol : error.code(),
                   "mcp: initialize failed: " + std::string(error.what()));
@@ -108,9 +108,11 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
 
   Json request(const std::string& method, Json params,
                std::optional<std::chrono::milliseconds> timeout,
-               const std::function<void(const Json&)>& on_progress) {
+               const std::function<void(const Json&)>& on_progress,
+               const std::function<void(const Json&)>& on_log) {
     auto pending = std::make_shared<Pending>();
     pending->on_progress = on_progress;
+    pending->on_log = on_log;
     std::int64_t id = 0;
     {
       std::lock_guard lock(mutex_);
@@ -216,8 +218,9 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
     bool done = false;
     Json response;
     std::function<void(const Json&)> on_progress;
-    // on_progress runs under progress_mutex and never once `finished` (the request returned, so
-    // what the callback refers to may be gone).
+    std::function<void(const Json&)> on_log;
+    // on_progress and on_log run under progress_mutex and never once `finished` (the request
+    // returned, so what the callbacks refer to may be gone).
     std::mutex progress_mutex;
     bool finished = false;
   };
@@ -282,18 +285,41 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
       }
       return;
     }
-    if (method == "notifications/message" && params.is_object()) {
-      const auto level = params.find("level");
-      log_->debug("mcp server log ({}): {}",
-                  level != params.end() && level->is_string() ? level->get<std::string>() : "info",
-                  params.value("data", Json()).dump());
-    }
+    if (method == "notifications/message" && params.is_object()) relay_log(params);
     std::shared_ptr<NotificationHandler> handler;
     {
       std::lock_guard lock(mutex_);
       handler = notification_handler_;
     }
     if (handler && *handler) (*handler)(method, params);
+  }
+
+  // MCP does not say which request a log message belongs to (stdio never can; Streamable HTTP
+  // may send it on the request's own stream, which this client does not tell apart). With one
+  // request that takes logs in flight, it is that request's; with several, passing it to all
+  // would show one caller what another's call logged, so it stays in our debug log.
+  void relay_log(const Json& params) {
+    std::shared_ptr<Pending> receiver;
+    std::size_t receivers = 0;
+    {
+      std::lock_guard lock(mutex_);
+      for (const auto& [id, pending] : pending_) {
+        if (!pending->on_log) continue;
+        receiver = pending;
+        ++receivers;
+      }
+    }
+    if (receivers == 1) {
+      std::lock_guard progress(receiver->progress_mutex);
+      if (!receiver->finished) {
+        receiver->on_log(params);
+        return;
+      }
+    }
+    const auto level = params.find("level");
+    log_->debug("mcp server log ({}; not relayed: {} requests in flight take logs): {}",
+                level != params.end() && level->is_string() ? level->get<std::string>() : "info",
+                receivers, params.value("data", Json()).dump());
   }
 
   void on_closed(const Error& error) {
@@ -351,8 +377,9 @@ std::string Client::protocol_version() const { return impl_->protocol_version();
 
 Json Client::request(const std::string& method, const Json& params,
                      std::optional<std::chrono::milliseconds> timeout,
-                     const std::function<void(const Json&)>& on_progress) {
-  return impl_->request(method, params, timeout, on_progress);
+                     const std::function<void(const Json&)>& on_progress,
+                     const std::function<void(const Json&)>& on_log) {
+  return impl_->request(method, params, timeout, on_progress, on_log);
 }
 
 void Client::notify(const std::string& method, const Json& params) {
@@ -363,7 +390,7 @@ std::vector<Json> Client::list_tools() {
   std::vector<Json> tools;
   Json params = Json::object();
   for (int page = 0; page < 1000; ++page) {
-    const Json result = impl_->request("tools/list", params, std::nullopt, {});
+    const Json result = impl_->request("tools/list", params, std::nullopt, {}, {});
     if (auto it = result.find("tools"); it != result.end() && it->is_array()) {
       for (const auto& tool : *it) {
         if (tool.is_object() && tool.contains("name") && tool["name"].is_string()) {
@@ -383,11 +410,12 @@ std::vector<Json> Client::list_tools() {
 
 Json Client::call_tool(const std::string& name, const Json& arguments,
                        std::optional<std::chrono::milliseconds> timeout,
-                       const std::function<void(const Json&)>& on_progress) {
+                       const std::function<void(const Json&)>& on_progress,
+                       const std::function<void(const Json&)>& on_log) {
   return impl_->request(
       "tools/call",
       {{"name", name}, {"arguments", arguments.is_object() ? arguments : Json::object()}}, timeout,
-      on_progress);
+      on_progress, on_log);
 }
 
 void Client::on_notification(NotificationHandler handler) {

@@ -157,19 +157,40 @@ class Import::Impl : public std::enable_shared_from_this<Import::Impl> {
           if (!client) return error("the MCP server of this tool is gone");
           Json arguments = request.json();
           arguments.erase("_meta");  // polaris conventions, not the MCP tool's arguments
-          // The MCP server's progress goes on to the polaris caller (when it asked for progress).
-          const Json result =
-              client->call_tool(mcp_name, arguments, timeout, [&request](const Json& progress) {
-                const Json done = progress.value("progress", Json());
-                if (!done.is_number()) return;
-                const Json total = progress.value("total", Json());
-                const Json message = progress.value("message", Json());
-                request.progress(
-                    done.get<double>(),
-                    total.is_number() ? std::optional<double>(total.get<double>()) : std::nullopt,
-                    message.is_string() ? message.get_ref<const std::string&>()
-                                        : std::string_view());
-              });
+          // No longer than the polaris caller waits: past that, nobody reads the answer, and the
+          // MCP request is cancelled instead of running on.
+          auto wait = timeout;
+          if (const auto left = request.remaining()) {
+            wait = std::min(timeout, std::max(*left, std::chrono::milliseconds(1)));
+          }
+          // The MCP server's progress and log messages go on to the polaris caller (when it
+          // asked for progress).
+          const auto on_progress = [&request](const Json& progress) {
+            const Json done = progress.value("progress", Json());
+            if (!done.is_number()) return;
+            const Json total = progress.value("total", Json());
+            const Json message = progress.value("message", Json());
+            request.progress(
+                done.get<double>(),
+                total.is_number() ? std::optional<double>(total.get<double>()) : std::nullopt,
+                message.is_string() ? message.get_ref<const std::string&>() : std::string_view());
+          };
+          const auto on_log = [&request](const Json& log) {
+            const Json level = log.value("level", Json());
+            const Json logger = log.value("logger", Json());
+            request.log(
+                level.is_string() ? level.get_ref<const std::string&>() : "info",
+                log.value("data", Json()),
+                logger.is_string() ? logger.get_ref<const std::string&>() : std::string_view());
+          };
+          Json result;
+          try {
+            result = client->call_tool(mcp_name, arguments, wait, on_progress, on_log);
+          } catch (const Error& failure) {
+            if (failure.code() != Errc::timeout) throw;
+            return error("the MCP tool " + mcp_name + " did not answer within " +
+                         std::to_string(wait.count()) + " ms");
+          }
           if (result.value("isError", false)) {
             std::string message;
             for (const auto& block : result.value("content", Json::array())) {
@@ -183,6 +204,8 @@ class Import::Impl : public std::enable_shared_from_this<Import::Impl> {
           return reply_from_call_result(result);
         },
         .on_error = {},
+        // Callers that set no timeout of their own wait as long as the MCP call may take.
+        .timeout = timeout,
         .declaration_extra = input.is_object() ? Json{{kJsonSchemaField, input}} : Json::object(),
     };
   }

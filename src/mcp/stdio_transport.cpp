@@ -13,6 +13,7 @@
 #include "common/log.hpp"
 #include "common/untrusted_json.hpp"
 #include "mcp/client_transport.hpp"
+#include "mcp/stdio_env.hpp"
 #include "mcp/write_all.hpp"
 #include "polaris/error.hpp"
 #include "process/child_process.hpp"
@@ -41,10 +42,13 @@ class StdioTransport final : public ClientTransport {
     if (address_.command.empty()) throw Error(Errc::invalid_argument, "mcp: no command to start");
     on_message_ = std::move(on_message);
     on_closed_ = std::move(on_closed);
+    // Our allow-listed variables and what the caller names: never our credentials.
+    auto env = stdio_server_environment(address_.env);
     try {
       child_ = std::make_unique<ChildProcess>(polaris::detail::ChildProcessOptions{
           .argv = address_.command,
-          .extra_env = address_.env,
+          .extra_env = std::move(env),
+          .inherit_env = false,
           .on_line = [log = log_, name = address_.command[0]](
                          const std::string& line) { log->debug("[{}] {}", name, line); },
           .pipe_stdin = true,

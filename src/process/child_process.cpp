@@ -55,7 +55,9 @@ ChildProcess::ChildProcess(ChildProcessOptions options) : options_(std::move(opt
     throw Error(Errc::process, "cannot find the program '" + options_.argv[0] + "'");
   }
   std::vector<std::string> env;
-  for (char** entry = environ; *entry != nullptr; ++entry) env.emplace_back(*entry);
+  if (options_.inherit_env) {
+    for (char** entry = environ; *entry != nullptr; ++entry) env.emplace_back(*entry);
+  }
   env.insert(env.end(), options_.extra_env.begin(), options_.extra_env.end());
 
   std::array<int, 2> exit_pipe{};

@@ -43,6 +43,9 @@ struct ChildProcessOptions {
   std::vector<std::string> argv;  ///< argv[0] is an absolute path or a name looked up in PATH
   /// Extra environment variables ("NAME=value"), added to ours.
   std::vector<std::string> extra_env;
+  /// false: the child's environment is extra_env alone, nothing of ours (a child that must not
+  /// see our credentials, e.g. an MCP server).
+  bool inherit_env = true;
   /// Called with each line the child writes to stdout or stderr (stderr only with pipe_stdout),
   /// on the supervisor thread.
   std::function<void(const std::string&)> on_line;

@@ -25,13 +25,30 @@ inline constexpr std::string_view kAgentGoneSubject = "polaris.registry.agent.go
 /// A closing agent withdraws all its tools at once, {"agent": "<id>"}: every node (no queue
 /// group) removes them and answers {"success", "msg"}, as if the agent had gone silent.
 inline constexpr std::string_view kAgentLeaveSubject = "polaris.registry.agent.leave";
+/// A registry write request sent by one user: "polaris.registry.user.<user>.<verb>", verbs
+/// below. Under roles only that user may publish there (NATS permissions), so the subject tells
+/// the registry who sent the request, which a reply subject or a body cannot (docs/SECURITY.md).
+inline constexpr std::string_view kUserSubjectPrefix = "polaris.registry.user.";
+/// Bodies as on polaris.registry.register, polaris:tool:unregister, polaris:tool:keepalive,
+/// polaris.registry.agent.leave and polaris.agent.heartbeat.
+inline constexpr std::string_view kUserRegisterVerb = "register";
+inline constexpr std::string_view kUserUnregisterVerb = "unregister";
+inline constexpr std::string_view kUserKeepaliveVerb = "keepalive";
+inline constexpr std::string_view kUserLeaveVerb = "leave";
+inline constexpr std::string_view kUserHeartbeatVerb = "heartbeat";
 /// Registry nodes among themselves.
 inline constexpr std::string_view kSyncEventSubject = "polaris.registry.sync.event";
 inline constexpr std::string_view kSyncSnapshotSubject = "polaris.registry.sync.snapshot";
 /// A page of one named node's catalogue, {"node": "<id>", "after": "<name>"}: every node hears
 /// it (no queue group) and only that node answers, like kSyncSnapshotSubject.
 inline constexpr std::string_view kSyncPullSubject = "polaris.registry.sync.pull";
+/// Where a node's peers confirm they applied its replication events: the event's reply subject
+/// is <prefix><node's unique token>.<write id>, answered {"node": "<id>"}.
+inline constexpr std::string_view kSyncAppliedPrefix = "polaris.registry.sync.applied.";
 inline constexpr std::string_view kNodeHeartbeatSubject = "polaris.registry.node.heartbeat";
+/// A node that has just synced introduces itself: a heartbeat body as a request, answered by
+/// every node (no queue group) with its own heartbeat body.
+inline constexpr std::string_view kNodeHelloSubject = "polaris.registry.node.hello";
 /// The queue group of every polaris registry node: one node answers each request.
 inline constexpr const char* kRegistryQueue = "polaris-registry";
 
@@ -77,6 +94,19 @@ inline std::string agent_subject_prefix(std::string_view agent_id) {
 /// "polaris.agent.<id>.<verb>": what the registry tells one agent ("resync", "revoked").
 inline std::string agent_subject(std::string_view agent_id, std::string_view verb) {
   return agent_subject_prefix(agent_id) + std::string(verb);
+}
+
+/// "polaris.registry.user.<user>.<verb>" (kUserSubjectPrefix); `user` may be "*" for a pattern.
+inline std::string user_subject(std::string_view user, std::string_view verb) {
+  return std::string(kUserSubjectPrefix) + std::string(user) + "." + std::string(verb);
+}
+
+/// The user of a "polaris.registry.user.<user>.<verb>" subject; empty for any other subject.
+inline std::string_view user_of_subject(std::string_view subject) {
+  if (!subject.starts_with(kUserSubjectPrefix)) return {};
+  subject.remove_prefix(kUserSubjectPrefix.size());
+  const auto dot = subject.find('.');
+  return dot == std::string_view::npos ? std::string_view() : subject.substr(0, dot);
 }
 
 /// The direct subject of one agent's tool (where retries go back to the agent that took a call).

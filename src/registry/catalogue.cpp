@@ -243,6 +243,17 @@ bool Catalogue::owns(const std::string& name, const std::string& agent) const {
                      [&](const Owner& owner) { return owner.claim.agent == agent; });
 }
 
+bool Catalogue::holds(const Claim& claim) const {
+  if (!claim.agent.empty() || options_.allow_overwrite) return owns(claim.name, claim.agent);
+  std::lock_guard lock(mutex_);
+  auto it = tools_.find(claim.name);
+  if (it == tools_.end()) return false;
+  return std::any_of(it->second.owners.begin(), it->second.owners.end(), [&](const Owner& owner) {
+    return owner.claim.agent.empty() && owner.claim.stamp == claim.stamp &&
+           owner.claim.origin == claim.origin;
+  });
+}
+
 void Catalogue::remove_owner(std::map<std::string, Entry>::iterator entry, std::size_t index) {
   auto& owners = entry->second.owners;
   const std::string agent = owners[index].claim.agent;

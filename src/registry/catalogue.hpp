@@ -95,6 +95,10 @@ class Catalogue {
   Outcome release(const std::string& name, const std::string& agent, Stamp stamp,
                   Clock::time_point now);
   [[nodiscard]] bool owns(const std::string& name, const std::string& agent) const;
+  /// Whether `claim` itself made its agent an owner of its name: for a reference agent (no
+  /// agent id) an earlier registration of the same name is another claim, so that a duplicate
+  /// registration answered on another node is refused once the first one arrives.
+  [[nodiscard]] bool holds(const Claim& claim) const;
 
   /// Records a heartbeat. True when this node holds fewer tools of the agent than it serves and
   /// has not asked it to re-send them lately.

@@ -8,6 +8,7 @@
 
 #include "common/untrusted_json.hpp"
 #include "protocol/wire.hpp"
+#include "transport/gather.hpp"
 #include "transport/nats_handles.hpp"
 
 namespace polaris::detail {
@@ -42,7 +43,7 @@ PeerSync::~PeerSync() {
   merger_.join();
 }
 
-void PeerSync::synchronise(std::chrono::milliseconds timeout) {
+PeerSync::Start PeerSync::synchronise(std::chrono::milliseconds timeout) {
   const auto start = Clock::now();
   const auto deadline = start + timeout;
   std::string after;
@@ -50,7 +51,7 @@ void PeerSync::synchronise(std::chrono::milliseconds timeout) {
     const Attempt attempt = copy_page(wire::kSyncSnapshotSubject, Json::object(), after);
     if (attempt == Attempt::done) {
       log_->info("copied the catalogue from a peer ({} tools)", catalogue_.size());
-      return;
+      return Start::copied;
     }
     // A copy cut short resumes from where it was: pages from different peers merge.
     if (attempt != Attempt::alone) continue;
@@ -64,11 +65,11 @@ void PeerSync::synchronise(std::chrono::milliseconds timeout) {
     }
     if (!any_synced && any_starting && now - start >= kAllStartingGrace) {
       log_->info("every peer is starting too: the catalogue starts empty");
-      return;
+      return Start::new_cluster;
     }
     if (now >= deadline) {
       log_->info("no peer holds the catalogue: starting alone with an empty one");
-      return;
+      return Start::alone;
     }
     // Wake when a heartbeat arrives (a peer came up) or shortly, to ask again.
     changed_.wait_until(lock, std::min(deadline, now + 50ms));
@@ -103,6 +104,11 @@ PeerSync::Attempt PeerSync::copy_page(std::string_view subject, const Json& requ
   return Attempt::more;
 }
 
+void PeerSync::await_peer(std::function<void()> met) {
+  std::lock_guard lock(mutex_);
+  on_met_ = std::move(met);
+}
+
 void PeerSync::mark_synced(const std::function<void(const Json&)>& apply) {
   std::lock_guard lock(mutex_);
   for (const auto& event : held_) apply(event);
@@ -117,7 +123,7 @@ bool PeerSync::hold_until_synced(const Json& event) {
   return true;
 }
 
-void PeerSync::publish_node_heartbeat() {
+std::string PeerSync::heartbeat_body() {
   const Catalogue::Digest digest = catalogue_.digest();
   bool synced = false;
   {
@@ -125,12 +131,36 @@ void PeerSync::publish_node_heartbeat() {
     synced = synced_;
     own_digest_ = digest;
   }
-  const std::string body = Json{{"node", node_id_},
-                                {"synced", synced},
-                                {"tools", catalogue_.size()},
-                                {"owners", digest.owners},
-                                {"digest", fmt::format("{:016x}", digest.hash)}}
-                               .dump();
+  return Json{{"node", node_id_},
+              {"synced", synced},
+              {"tools", catalogue_.size()},
+              {"owners", digest.owners},
+              {"digest", fmt::format("{:016x}", digest.hash)}}
+      .dump();
+}
+
+void PeerSync::introduce() {
+  const auto replies = gather(connection_, std::string(wire::kNodeHelloSubject), heartbeat_body(),
+                              {.timeout = std::chrono::milliseconds(1000), .quiet = 250ms});
+  for (const auto& reply : replies) on_node_heartbeat(reply);
+  log_->info("introduced to {} peer(s)", replies.size());
+}
+
+void PeerSync::on_hello(natsMsg* msg) {
+  const char* data = natsMsg_GetData(msg);
+  const std::string_view body(data != nullptr ? data : "",
+                              static_cast<std::size_t>(natsMsg_GetDataLength(msg)));
+  const Json hello = polaris::detail::parse_untrusted_json(body);
+  if (!hello.is_object() || hello.value("node", Json()) == node_id_) return;
+  on_node_heartbeat(body);
+  const char* reply = natsMsg_GetReply(msg);
+  if (reply == nullptr || *reply == '\0') return;
+  const std::string answer = heartbeat_body();
+  natsConnection_Publish(connection_, reply, answer.data(), static_cast<int>(answer.size()));
+}
+
+void PeerSync::publish_node_heartbeat() {
+  const std::string body = heartbeat_body();
   natsConnection_Publish(connection_, std::string(wire::kNodeHeartbeatSubject).c_str(), body.data(),
                          static_cast<int>(body.size()));
 }
@@ -164,7 +194,12 @@ void PeerSync::on_node_heartbeat(std::string_view body) {
     peer.tools =
         beat.value("tools", Json(0)).is_number_unsigned() ? beat["tools"].get<std::size_t>() : 0;
     peer.last_heard = Clock::now();
-    if (const auto digest = digest_of(beat); digest && peer.synced && synced_) {
+    if (on_met_ && peer.synced && synced_) {
+      // Started alone, and here is a peer that holds a catalogue: merge it now.
+      if (std::find(to_merge_.begin(), to_merge_.end(), node) == to_merge_.end()) {
+        to_merge_.insert(to_merge_.begin(), node);
+      }
+    } else if (const auto digest = digest_of(beat); digest && peer.synced && synced_) {
       compare_digest(peer, *digest);
     }
   }
@@ -193,13 +228,22 @@ void PeerSync::run_merges() {
     const std::string node = to_merge_.front();
     to_merge_.erase(to_merge_.begin());
     lock.unlock();
-    merge_from(node);
+    const bool merged = merge_from(node);
     lock.lock();
-    if (auto peer = peers_.find(node); peer != peers_.end()) peer->second.differs_since.reset();
+    if (auto peer = peers_.find(node); peer != peers_.end()) {
+      peer->second.differs_since.reset();
+    }
+    if (merged && on_met_) {
+      const auto met = std::move(on_met_);
+      on_met_ = nullptr;
+      lock.unlock();
+      met();
+      lock.lock();
+    }
   }
 }
 
-void PeerSync::merge_from(const std::string& node) {
+bool PeerSync::merge_from(const std::string& node) {
   constexpr int kMaxFailures = 3;
   const std::size_t before = catalogue_.size();
   const Json request{{"node", node}};
@@ -208,28 +252,37 @@ void PeerSync::merge_from(const std::string& node) {
   while (true) {
     {
       std::lock_guard lock(mutex_);
-      if (stopping_) return;
+      if (stopping_) return false;
     }
     const Attempt attempt = copy_page(wire::kSyncPullSubject, request, after);
     if (attempt == Attempt::done) break;
     if (attempt == Attempt::alone || (attempt == Attempt::failed && ++failures >= kMaxFailures)) {
       log_->warn("could not merge the catalogue of node {}: it does not answer", node);
-      return;
+      return false;
     }
   }
   {
     std::lock_guard lock(mutex_);
     ++merges_;
   }
-  log_->info(
-      "the catalogue differed from node {}'s for {} s: merged its copy ({} tools before, "
-      "{} now)",
-      node, kDivergenceGrace.count(), before, catalogue_.size());
+  log_->info("merged the catalogue of node {} ({} tools before, {} now)", node, before,
+             catalogue_.size());
+  return true;
 }
 
 std::size_t PeerSync::merges() const {
   std::lock_guard lock(mutex_);
   return merges_;
+}
+
+std::vector<std::string> PeerSync::live_peers() const {
+  std::vector<std::string> result;
+  std::lock_guard lock(mutex_);
+  const auto now = Clock::now();
+  for (const auto& [node, peer] : peers_) {
+    if (peer.synced && now - peer.last_heard <= kPeerSilence) result.push_back(node);
+  }
+  return result;
 }
 
 std::vector<PeerSync::Peer> PeerSync::peers(std::chrono::milliseconds within) const {

@@ -54,9 +54,18 @@ class PeerSync {
   PeerSync(const PeerSync&) = delete;
   PeerSync& operator=(const PeerSync&) = delete;
 
+  enum class Start {
+    copied,       ///< from a peer that held the catalogue
+    new_cluster,  ///< every peer heard of was starting too
+    alone,        ///< no peer heard within the timeout
+  };
   /// Copies the catalogue page by page from a node that has it. Returns when done, when every
   /// peer heard of is itself starting, or after `timeout` without any answer (alone).
-  void synchronise(std::chrono::milliseconds timeout);
+  Start synchronise(std::chrono::milliseconds timeout);
+  /// For a node that started alone although it expects peers: merge the catalogue of the first
+  /// synced peer heard at once (not after kDivergenceGrace), then call `met` (on the merging
+  /// thread). Until then the node's catalogue may miss what its peers hold.
+  void await_peer(std::function<void()> met);
   /// Replays the held events through `apply`; from now on events are not held.
   void mark_synced(const std::function<void(const Json&)>& apply);
   /// Holds `event` (returns true) while the node is not synced yet.
@@ -64,21 +73,33 @@ class PeerSync {
 
   /// Publishes this node's heartbeat, with the catalogue's size and digest.
   void publish_node_heartbeat();
+  /// Once synced, before serving: tells every peer at once that this node now holds the
+  /// catalogue (a heartbeat as a request on the hello subject) and records their answers, so
+  /// that from the first request it serves, this node and its peers wait for each other's
+  /// confirmations (read-your-writes) without waiting for the next heartbeats.
+  void introduce();
+  /// A peer introduces itself: record it and answer with our heartbeat.
+  void on_hello(natsMsg* msg);
   void on_node_heartbeat(std::string_view body);
   /// How many merges from peers this node made since it started.
   [[nodiscard]] std::size_t merges() const;
+  /// The synced peers heard lately (within the silence after which a peer no longer counts):
+  /// the nodes that must confirm a change before this node acknowledges it.
+  [[nodiscard]] std::vector<std::string> live_peers() const;
   /// Peers heard within the last `within`.
   [[nodiscard]] std::vector<Peer> peers(std::chrono::milliseconds within) const;
 
  private:
   enum class Attempt { done, more, failed, alone };
+  std::string heartbeat_body();
   /// Asks `subject` for the page after `after` and applies it.
   Attempt copy_page(std::string_view subject, const Json& request, std::string& after);
   /// A peer's heartbeat carried `digest`: note whether it differs from ours, and queue a merge
   /// when it has for long enough. Requires mutex_.
   void compare_digest(Peer& peer, const Catalogue::Digest& digest);
   void run_merges();
-  void merge_from(const std::string& node);
+  /// True when the whole catalogue of `node` was merged.
+  bool merge_from(const std::string& node);
 
   natsConnection* connection_;
   std::string node_id_;
@@ -93,6 +114,7 @@ class PeerSync {
   std::optional<Catalogue::Digest> own_digest_;  // as of our last heartbeat
   std::vector<std::string> to_merge_;            // peers whose catalogue to merge, in order
   std::size_t merges_ = 0;
+  std::function<void()> on_met_;  // set while waiting for a first peer (await_peer)
   bool stopping_ = false;
   std::thread merger_;  // last: started once the rest exists
 };

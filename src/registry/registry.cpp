@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <charconv>
 #include <condition_variable>
 #include <mutex>
 #include <string_view>
@@ -20,6 +21,7 @@
 #include "registry/node_id.hpp"
 #include "registry/observer.hpp"  // [observe]
 #include "registry/peer_sync.hpp"
+#include "registry/write_acks.hpp"
 #include "security/registry_security.hpp"
 #include "transport/nats_error.hpp"
 #include "transport/nats_options.hpp"
@@ -76,6 +78,9 @@ void validate(const RegistryOptions& options) {
   if (options.keepalive_deadline <= std::chrono::milliseconds::zero()) {
     throw Error(Errc::invalid_argument, "keepalive_deadline must be positive");
   }
+  if (options.replication_timeout < std::chrono::milliseconds::zero()) {
+    throw Error(Errc::invalid_argument, "replication_timeout must not be negative");
+  }
   if (options.agent_timeout <= std::chrono::milliseconds::zero()) {
     throw Error(Errc::invalid_argument, "agent_timeout must be positive");
   }
@@ -101,7 +106,8 @@ std::string_view body_of(natsMsg* msg) {
   return {data != nullptr ? data : "", static_cast<std::size_t>(natsMsg_GetDataLength(msg))};
 }
 
-/// One registration answered after the claim window: who asked, and for which claims.
+/// A change answered once its claim window has passed (registrations) and every live peer
+/// confirmed it applied the change (read-your-writes), or at `give_up`.
 struct PendingReply {
   Clock::time_point due;
   std::string reply_subject;
@@ -109,7 +115,25 @@ struct PendingReply {
   std::vector<std::pair<std::size_t, detail::Claim>> open;
   std::vector<Json> results;  ///< per tool, in request order; null until decided
   bool batch = false;         ///< polaris.registry.register (else the reference subject)
+  std::uint64_t write = 0;    ///< the replication to wait for (WriteAcks); 0: none
+  Clock::time_point give_up;  ///< answer by then even if peers have not confirmed
+  std::string fixed;          ///< the reply, when it does not depend on the claim window
 };
+
+/// The last token of a subject.
+std::string_view last_token(std::string_view subject) {
+  const auto dot = subject.rfind('.');
+  return dot == std::string_view::npos ? subject : subject.substr(dot + 1);
+}
+
+/// A token unique to this process, for subjects only this node subscribes to.
+std::string unique_token() {
+  natsInbox* raw = nullptr;
+  detail::check_nats(natsInbox_Create(&raw), "cannot make a unique subject");
+  std::string inbox(raw);
+  natsInbox_Destroy(raw);
+  return std::string(last_token(inbox));
+}
 
 }  // namespace
 
@@ -148,7 +172,13 @@ class Registry::Impl {
     subscribe(wire::kSyncEventSubject, "", [this](natsMsg* msg) { on_event(msg); });
     subscribe(wire::kNodeHeartbeatSubject, "",
               [this](natsMsg* msg) { sync_->on_node_heartbeat(body_of(msg)); });
-    subscribe(wire::kAgentHeartbeatSubject, "", [this](natsMsg* msg) { on_agent_heartbeat(msg); });
+    subscribe(wire::kAgentHeartbeatSubject, "",
+              [this](natsMsg* msg) { on_agent_heartbeat(msg, {}); });
+    subscribe(wire::user_subject("*", wire::kUserHeartbeatVerb), "", [this](natsMsg* msg) {
+      if (auto user = user_request(msg, "heartbeat")) on_agent_heartbeat(msg, *user);
+    });
+    applied_prefix_ = std::string(wire::kSyncAppliedPrefix) + unique_token() + ".";
+    subscribe(applied_prefix_ + "*", "", [this](natsMsg* msg) { on_applied(msg); });
     housekeeper_ = std::thread([this] { run_housekeeper(); });
     // From here a failure (say, the metrics port is taken) must stop the thread, the
     // subscriptions and nats-server itself: the destructor does not run for a half-built object.
@@ -167,20 +197,53 @@ class Registry::Impl {
  private:
   // The second half of start-up: catalogue in hand, take requests, observe.
   void serve() {
-    if (clustered_) sync_->synchronise(options_.sync_timeout);
+    const auto start =
+        clustered_ ? sync_->synchronise(options_.sync_timeout) : detail::PeerSync::Start::alone;
     sync_->mark_synced([this](const Json& event) { apply_event(event); });
+    // Subscribed only after our own introduction, so that a lone node hears no-responders at
+    // once instead of waiting for answers that cannot come.
+    if (clustered_) sync_->introduce();
+    subscribe(wire::kNodeHelloSubject, "", [this](natsMsg* msg) { sync_->on_hello(msg); });
+    // A node given routes expects peers: one that met none may be cut off from nodes that hold
+    // the catalogue, so it answers no list before it has merged a peer's (another node answers).
+    // (In attach mode the routes are not ours to know: a lone registry there serves alone.)
+    const bool expects_peers = !options_.routes.empty() && options_.nats_urls.empty();
+    const bool answer_lists = start != detail::PeerSync::Start::alone || !expects_peers;
+    if (!answer_lists) {
+      log_->warn(
+          "met no peer within {} ms: taking registrations, but answering no list until "
+          "a peer's catalogue is merged",
+          options_.sync_timeout.count());
+      sync_->await_peer([this] {
+        log_->info("merged a peer's catalogue: answering lists");
+        open_lists();
+      });
+    }
     // Only now, with the catalogue in hand, does this node take requests.
     const char* queue = wire::kRegistryQueue;
     subscribe(wire::kSyncSnapshotSubject, queue, [this](natsMsg* msg) { on_snapshot(msg); });
     subscribe(wire::kSyncPullSubject, "", [this](natsMsg* msg) { on_pull(msg); });
     subscribe(wire::kRegisterSubject, queue, [this](natsMsg* msg) { on_register(msg); });
-    subscribe(wire::kBatchRegisterSubject, queue, [this](natsMsg* msg) { on_batch_register(msg); });
-    subscribe(wire::kUnregisterSubject, queue, [this](natsMsg* msg) { on_unregister(msg); });
-    subscribe(wire::kKeepaliveSubject, queue, [this](natsMsg* msg) { on_keepalive(msg); });
-    subscribe(wire::kListSubject, queue, [this](natsMsg* msg) { on_list(msg); });
-    subscribe(wire::kPagedListSubject, queue, [this](natsMsg* msg) { on_page(msg); });
+    subscribe(wire::kBatchRegisterSubject, queue,
+              [this](natsMsg* msg) { on_batch_register(msg, {}); });
+    subscribe(wire::kUnregisterSubject, queue, [this](natsMsg* msg) { on_unregister(msg, {}); });
+    subscribe(wire::kKeepaliveSubject, queue, [this](natsMsg* msg) { on_keepalive(msg, {}); });
+    // [security] The same requests on the sender's own subjects (docs/SECURITY.md).
+    subscribe(wire::user_subject("*", wire::kUserRegisterVerb), queue, [this](natsMsg* msg) {
+      if (auto user = user_request(msg, "register")) on_batch_register(msg, *user);
+    });
+    subscribe(wire::user_subject("*", wire::kUserUnregisterVerb), queue, [this](natsMsg* msg) {
+      if (auto user = user_request(msg, "unregister")) on_unregister(msg, *user);
+    });
+    subscribe(wire::user_subject("*", wire::kUserKeepaliveVerb), queue, [this](natsMsg* msg) {
+      if (auto user = user_request(msg, "keepalive")) on_keepalive(msg, *user);
+    });
+    if (answer_lists) open_lists();
     // Every node withdraws a leaving agent's tools itself: no queue group.
-    subscribe(wire::kAgentLeaveSubject, "", [this](natsMsg* msg) { on_agent_leave(msg); });
+    subscribe(wire::kAgentLeaveSubject, "", [this](natsMsg* msg) { on_agent_leave(msg, {}); });
+    subscribe(wire::user_subject("*", wire::kUserLeaveVerb), "", [this](natsMsg* msg) {
+      if (auto user = user_request(msg, "leave")) on_agent_leave(msg, *user);
+    });
     observer_ = std::make_unique<detail::NodeObserver>(  // [observe] status, peers, metrics
         connection_.get(), detail::node_facts(options_, server_.get()), options_.metrics,
         [this] {
@@ -254,7 +317,13 @@ class Registry::Impl {
     }
     wake_.notify_all();
     if (housekeeper_.joinable()) housekeeper_.join();
-    observer_.reset();       // [observe]
+    observer_.reset();  // [observe]
+    std::vector<detail::Subscription> lists;
+    {
+      std::lock_guard lock(mutex_);
+      lists = std::move(list_subscriptions_);
+    }
+    lists.clear();
     subscriptions_.clear();  // each waits until its callback can no longer run
     sync_.reset();
     if (connection_) natsConnection_Close(connection_.get());
@@ -265,6 +334,17 @@ class Registry::Impl {
   }
 
  private:
+  // The list subjects: subscribed once the catalogue is known to be whole.
+  void open_lists() {
+    std::lock_guard lock(mutex_);
+    if (closed_ || !list_subscriptions_.empty()) return;
+    const char* queue = wire::kRegistryQueue;
+    list_subscriptions_.emplace_back(connection_.get(), std::string(wire::kListSubject), queue,
+                                     [this](detail::NatsMsgPtr msg) { on_list(msg.get()); });
+    list_subscriptions_.emplace_back(connection_.get(), std::string(wire::kPagedListSubject), queue,
+                                     [this](detail::NatsMsgPtr msg) { on_page(msg.get()); });
+  }
+
   void subscribe(std::string_view subject, const char* queue,
                  std::function<void(natsMsg*)> handler) {
     subscriptions_.emplace_back(
@@ -320,7 +400,7 @@ class Registry::Impl {
     auto json = parse(msg, "register");
     if (!json) return;
     // [security] roles: may the requester register this tool?
-    if (auto refusal = refuse(msg, *json, "register")) {
+    if (auto refusal = refuse(msg, {}, *json, "register")) {
       respond(msg, wire::status_reply(false, *refusal).dump());
       return;
     }
@@ -333,7 +413,8 @@ class Registry::Impl {
     register_claims(msg, std::move(claims), false);
   }
 
-  void on_batch_register(natsMsg* msg) {
+  // `user`: the user whose own subject the request came on; empty on the shared subjects.
+  void on_batch_register(natsMsg* msg, std::string_view user) {
     auto json = parse(msg, "register");
     if (!json) return;
     auto tools = json->is_object() ? json->find("tools") : json->end();
@@ -349,7 +430,8 @@ class Registry::Impl {
       detail::ParsedClaim parsed = detail::parse_claim(declaration);
       std::optional<std::string> refusal;
       if (!parsed.claim) refusal = "register: " + parsed.problem;
-      if (!refusal) refusal = refuse(msg, declaration, "register");  // [security] roles
+      if (!refusal) refusal = refuse_agent(user, parsed.claim->agent, "register");  // [security]
+      if (!refusal) refusal = refuse(msg, user, declaration, "register");  // [security] roles
       if (refusal) {
         results.push_back({{"name", declaration.is_object() ? declaration.value("name", "") : ""},
                            {"success", false},
@@ -388,13 +470,20 @@ class Registry::Impl {
       }
       ++slot;
     }
-    if (!accepted.empty()) publish_claims("claim", accepted);
+    const std::uint64_t write = accepted.empty() ? 0 : publish_claims("claim", accepted);
     PendingReply pending{.due = now + (clustered_ ? options_.claim_window : 0ms),
                          .reply_subject = natsMsg_GetReply(msg) ? natsMsg_GetReply(msg) : "",
                          .open = std::move(open),
                          .results = std::move(results),
-                         .batch = batch};
-    if (pending.due <= now) {
+                         .batch = batch,
+                         .write = write};
+    answer_when_replicated(std::move(pending), now);
+  }
+
+  // Answers at once when nothing is to wait for, else hands the reply to the housekeeper.
+  void answer_when_replicated(PendingReply pending, Clock::time_point now) {
+    pending.give_up = std::max(pending.due, now + options_.replication_timeout);
+    if (pending.due <= now && acks_.complete(pending.write)) {
       answer(pending);
       return;
     }
@@ -403,10 +492,35 @@ class Registry::Impl {
     wake_.notify_all();
   }
 
+  // A peer applied one of our replication events (on_event acknowledges it).
+  void on_applied(natsMsg* msg) {
+    const Json body = polaris::detail::parse_untrusted_json(body_of(msg));
+    if (!body.is_object() || !body.value("node", Json()).is_string()) return;
+    const std::string_view id = last_token(natsMsg_GetSubject(msg));
+    std::uint64_t write = 0;
+    if (std::from_chars(id.data(), id.data() + id.size(), write).ec != std::errc{}) return;
+    if (!acks_.confirm(write, body["node"].get<std::string>())) return;
+    { std::lock_guard lock(mutex_); }  // the housekeeper is waiting or will see it complete
+    wake_.notify_all();
+  }
+
   // The final answer to a registration: each claim this node accepted must still stand.
   void answer(PendingReply& pending) {
+    if (pending.write != 0) {
+      if (const auto missing = acks_.missing(pending.write); !missing.empty()) {
+        std::string nodes;
+        for (const auto& node : missing) nodes += (nodes.empty() ? "" : ", ") + node;
+        log_->warn("answered a change without the confirmation of node(s) {} within {} ms", nodes,
+                   options_.replication_timeout.count());
+      }
+      acks_.end(pending.write);
+    }
+    if (!pending.fixed.empty()) {
+      if (!pending.reply_subject.empty()) publish(pending.reply_subject, pending.fixed);
+      return;
+    }
     for (const auto& [slot, claim] : pending.open) {
-      const bool stands = catalogue_.owns(claim.name, claim.agent);
+      const bool stands = catalogue_.holds(claim);
       pending.results[slot] = {
           {"name", claim.name},
           {"success", stands},
@@ -434,19 +548,38 @@ class Registry::Impl {
     publish(pending.reply_subject, reply.dump());
   }
 
-  /// Replicates claims to the other nodes in as many events as the max payload requires: a
-  /// batch registration or keepalive that fits one request can exceed it once stamped.
-  void publish_claims(std::string_view op, const std::vector<detail::Claim>& claims) {
+  /// Replicates claims to the other nodes in as many events as the max payload requires (a
+  /// batch registration or keepalive that fits one request can exceed it once stamped).
+  /// Returns the write whose confirmations to wait for (0: none).
+  std::uint64_t publish_claims(std::string_view op, const std::vector<detail::Claim>& claims) {
     std::vector<std::string> texts;
     texts.reserve(claims.size());
     for (const auto& claim : claims) texts.push_back(detail::to_json(claim).dump());
     const std::string open = R"({"op":")" + std::string(op) + R"(","claims":[)";
     const auto limit = static_cast<std::size_t>(natsConnection_GetMaxPayload(connection_.get()));
     const auto split = detail::split_bodies(texts, open, "]}", limit);
-    for (const auto& body : split.bodies) publish(std::string(wire::kSyncEventSubject), body);
     for (const auto index : split.too_large) {
       log_->error("cannot replicate {}: its claim exceeds the max payload", claims[index].name);
     }
+    return replicate(split.bodies);
+  }
+
+  /// Publishes replication events, each asking every peer to confirm it applied it. Returns the
+  /// write whose confirmations to wait for (0: no live peer to wait for).
+  std::uint64_t replicate(const std::vector<std::string>& bodies) {
+    const bool wait = clustered_ && options_.replication_timeout > 0ms;
+    const auto peers = wait ? sync_->live_peers() : std::vector<std::string>{};
+    const std::uint64_t write = peers.empty() ? 0 : acks_.begin(peers, bodies.size());
+    const std::string reply = write == 0 ? "" : applied_prefix_ + std::to_string(write);
+    for (const auto& body : bodies) {
+      const natsStatus status = natsConnection_PublishRequest(
+          connection_.get(), std::string(wire::kSyncEventSubject).c_str(),
+          reply.empty() ? nullptr : reply.c_str(), body.data(), static_cast<int>(body.size()));
+      if (status != NATS_OK) {
+        log_->error("cannot replicate a change: {}", natsStatus_GetText(status));
+      }
+    }
+    return write;
   }
 
   void publish_revocations(const std::vector<detail::Catalogue::Revocation>& revoked) {
@@ -458,11 +591,11 @@ class Registry::Impl {
     }
   }
 
-  void on_unregister(natsMsg* msg) {
+  void on_unregister(natsMsg* msg, std::string_view user) {
     auto json = parse(msg, "unregister");
     if (!json) return;
     // [security] roles: only who may register a tool may unregister it.
-    if (auto refusal = refuse(msg, *json, "unregister")) {
+    if (auto refusal = refuse(msg, user, *json, "unregister")) {
       respond(msg, wire::status_reply(false, *refusal).dump());
       return;
     }
@@ -473,17 +606,29 @@ class Registry::Impl {
       return;
     }
     const auto& claim = claims.front();
-    const auto outcome = catalogue_.release(claim.name, claim.agent, claim.stamp, Clock::now());
+    if (auto refusal = refuse_agent(user, claim.agent, "unregister")) {  // [security]
+      respond(msg, wire::status_reply(false, *refusal).dump());
+      return;
+    }
+    const auto now = Clock::now();
+    const auto outcome = catalogue_.release(claim.name, claim.agent, claim.stamp, now);
     if (outcome.success) log_->info("unregistered {}", claim.name);
-    publish(
-        std::string(wire::kSyncEventSubject),
-        Json{
-            {"op", "release"}, {"name", claim.name}, {"agent", claim.agent}, {"stamp", claim.stamp}}
-            .dump());
-    respond(msg, wire::status_reply(outcome.success, outcome.message).dump());
+    const std::uint64_t write = replicate({Json{
+        {"op", "release"}, {"name", claim.name}, {"agent", claim.agent}, {"stamp", claim.stamp}}
+                                               .dump()});
+    answer_when_replicated({.due = now,
+                            .reply_subject = reply_of(msg),
+                            .write = write,
+                            .fixed = wire::status_reply(outcome.success, outcome.message).dump()},
+                           now);
   }
 
-  void on_keepalive(natsMsg* msg) {
+  static std::string reply_of(natsMsg* msg) {
+    const char* reply = natsMsg_GetReply(msg);
+    return reply != nullptr ? reply : "";
+  }
+
+  void on_keepalive(natsMsg* msg, std::string_view user) {
     auto json = parse(msg, "keepalive");
     if (!json) return;
     if (!json->is_array()) {
@@ -495,16 +640,29 @@ class Registry::Impl {
     std::string problems;
     // [security] roles: keep alive only the tools the requester may register.
     if (security_) {
-      for (const auto& refusal : security_->filter_keepalive(natsMsg_GetReply(msg), *json)) {
+      for (const auto& refusal : security_->filter_keepalive(
+               detail::Requester{.reply = natsMsg_GetReply(msg), .subject_user = user}, *json)) {
         problems += (problems.empty() ? "" : "; ") + refusal;
       }
     }
     auto claims = stamp_claims(*json, problems);
-    publish_revocations(catalogue_.keepalive(claims, Clock::now()));
-    if (!claims.empty()) publish_claims("keepalive", claims);
-    respond(msg,
-            wire::status_reply(problems.empty(), problems.empty() ? "OK" : "keepalive: " + problems)
-                .dump());
+    // [security] on a user's subject, only that user's agents are kept alive.
+    std::erase_if(claims, [&](const detail::Claim& claim) {
+      auto refusal = refuse_agent(user, claim.agent, "keepalive");
+      if (refusal) problems += (problems.empty() ? "" : "; ") + *refusal;
+      return refusal.has_value();
+    });
+    const auto now = Clock::now();
+    publish_revocations(catalogue_.keepalive(claims, now));
+    const std::uint64_t write = claims.empty() ? 0 : publish_claims("keepalive", claims);
+    answer_when_replicated(
+        {.due = now,
+         .reply_subject = reply_of(msg),
+         .write = write,
+         .fixed = wire::status_reply(problems.empty(),
+                                     problems.empty() ? "OK" : "keepalive: " + problems)
+                      .dump()},
+        now);
   }
 
   void on_list(natsMsg* msg) {
@@ -554,10 +712,36 @@ class Registry::Impl {
   }
 
   // [security] why the requester may not (un)register `declaration`, if it may not.
-  std::optional<std::string> refuse(natsMsg* msg, const Json& declaration,
+  std::optional<std::string> refuse(natsMsg* msg, std::string_view user, const Json& declaration,
                                     std::string_view operation) const {
     if (!security_) return std::nullopt;
-    return security_->refuse_register(natsMsg_GetReply(msg), declaration, operation);
+    return security_->refuse_register(
+        detail::Requester{.reply = natsMsg_GetReply(msg), .subject_user = user}, declaration,
+        operation);
+  }
+
+  // [security] A request on polaris.registry.user.<user>.<verb> speaks for `user`: its user, or
+  // nullopt when it must not be answered (with roles, a reply subject outside the user's inbox:
+  // the answer would go to someone else; logged).
+  std::optional<std::string> user_request(natsMsg* msg, std::string_view operation) const {
+    const char* subject = natsMsg_GetSubject(msg);
+    std::string user(wire::user_of_subject(subject != nullptr ? subject : ""));
+    if (user.empty()) return std::nullopt;
+    if (security_ && security_->refuse_reply(user, natsMsg_GetReply(msg), operation)) {
+      return std::nullopt;
+    }
+    return user;
+  }
+
+  // [security] On a user's own subject every agent id must be one of that user's agents
+  // ("<user>.<random>"), whether roles are on or not; `user` empty (shared subjects): no check.
+  std::optional<std::string> refuse_agent(std::string_view user, std::string_view agent,
+                                          std::string_view operation) const {
+    if (user.empty() || detail::is_agent_of(agent, user)) return std::nullopt;
+    std::string message = std::string(operation) + ": user " + std::string(user) +
+                          " may not speak for agent '" + std::string(agent) + "'";
+    log_->warn("{}", message);
+    return message;
   }
 
   // [security] per-caller allow-lists: the tools the requester may see (empty: all).
@@ -571,9 +755,15 @@ class Registry::Impl {
   }
 
   // Another node applied a change; replay it here (any order converges, see Catalogue).
+  // The event's origin waits for this node's confirmation before it answers its client
+  // (read-your-writes): confirm only once the change is applied here.
   void on_event(natsMsg* msg) {
     Json event = polaris::detail::parse_untrusted_json(body_of(msg));
-    if (!sync_->hold_until_synced(event)) apply_event(event);
+    if (sync_->hold_until_synced(event)) return;
+    apply_event(event);
+    if (const std::string reply = reply_of(msg); !reply.empty()) {
+      publish(reply, Json{{"node", node_id_}}.dump());
+    }
   }
 
   void apply_event(const Json& event) {
@@ -603,10 +793,12 @@ class Registry::Impl {
     }
   }
 
-  void on_agent_heartbeat(natsMsg* msg) {
+  void on_agent_heartbeat(natsMsg* msg, std::string_view user) {
     Json beat = polaris::detail::parse_untrusted_json(body_of(msg));
     if (!beat.is_object() || !beat.value("agent", Json()).is_string()) return;
     const std::string agent = beat["agent"].get<std::string>();
+    // [security] another user's agent must not be kept alive (or asked to resync) by this one.
+    if (refuse_agent(user, agent, "heartbeat")) return;
     const auto tools = beat.value("tools", Json(0)).is_number_unsigned()
                            ? beat["tools"].get<std::size_t>()
                            : std::size_t{0};
@@ -617,7 +809,7 @@ class Registry::Impl {
     }
   }
 
-  void on_agent_leave(natsMsg* msg) {
+  void on_agent_leave(natsMsg* msg, std::string_view user) {
     auto json = parse(msg, "leave");
     if (!json) return;
     if (!json->is_object() || !json->value("agent", Json()).is_string()) {
@@ -627,11 +819,14 @@ class Registry::Impl {
     }
     const std::string agent = (*json)["agent"].get<std::string>();
     // [security] roles: an agent speaks only for itself.
-    if (security_) {
-      if (auto refusal = security_->refuse_leave(natsMsg_GetReply(msg), agent)) {
-        respond(msg, wire::status_reply(false, *refusal).dump());
-        return;
-      }
+    auto refusal = refuse_agent(user, agent, "leave");
+    if (!refusal && security_) {
+      refusal = security_->refuse_leave(
+          detail::Requester{.reply = natsMsg_GetReply(msg), .subject_user = user}, agent);
+    }
+    if (refusal) {
+      respond(msg, wire::status_reply(false, *refusal).dump());
+      return;
     }
     const bool known = catalogue_.depart(agent);
     sweep(Clock::now());
@@ -660,7 +855,7 @@ class Registry::Impl {
       }
       std::vector<PendingReply> due;
       for (auto it = pending_.begin(); it != pending_.end();) {
-        if (it->due <= now) {
+        if ((it->due <= now && acks_.complete(it->write)) || it->give_up <= now) {
           due.push_back(std::move(*it));
           it = pending_.erase(it);
         } else {
@@ -674,7 +869,11 @@ class Registry::Impl {
         continue;
       }
       auto wake_at = std::min(next_beat, next_sweep);
-      for (const auto& pending : pending_) wake_at = std::min(wake_at, pending.due);
+      for (const auto& pending : pending_) {
+        // Past its claim window, a reply waits for confirmations (on_applied wakes us) or
+        // gives up.
+        wake_at = std::min(wake_at, pending.due > now ? pending.due : pending.give_up);
+      }
       wake_.wait_until(lock, wake_at);
     }
   }
@@ -710,6 +909,9 @@ class Registry::Impl {
   std::condition_variable wake_;
   bool closed_ = false;
   std::vector<PendingReply> pending_;
+  std::vector<detail::Subscription> list_subscriptions_;  // guarded by mutex_
+  detail::WriteAcks acks_;
+  std::string applied_prefix_;  ///< where peers confirm our replication events
   std::thread housekeeper_;
 };
 

@@ -49,8 +49,12 @@ bool AccessPolicy::may_act_for_agent(const std::optional<std::string>& user,
   const Grant* grant = grant_of(user);
   if (grant == nullptr || grant->role == Role::caller) return false;
   if (grant->role == Role::admin) return true;
-  return agent_id.size() > user->size() + 1 && agent_id.starts_with(*user) &&
-         agent_id[user->size()] == '.';
+  return is_agent_of(agent_id, *user);
+}
+
+bool is_agent_of(std::string_view agent_id, std::string_view user) {
+  return !user.empty() && agent_id.size() > user.size() + 1 && agent_id.starts_with(user) &&
+         agent_id[user.size()] == '.';
 }
 
 }  // namespace polaris::detail

@@ -12,6 +12,10 @@
 
 namespace polaris::detail {
 
+/// Whether `agent_id` is one of `user`'s agents: "<user>.<something>" (agent ids of connections
+/// with a user name, see agent_namespace_of).
+[[nodiscard]] bool is_agent_of(std::string_view agent_id, std::string_view user);
+
 /// The registry's side of the roles (the NATS permissions are the other side): with roles on,
 /// every user's replies arrive below its own inbox prefix "_INBOX.<user>.", which only that user
 /// may subscribe to, so the reply subject of a request names who asks. A requester who puts

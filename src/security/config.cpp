@@ -237,6 +237,15 @@ void validate_security_config(const SecurityConfig& config) {
       fail(where + ": needs password_hash (a bcrypt hash from `polaris passwd`) or password_env");
     }
     const bool any = user.tools.size() == 1 && user.tools.front() == "*";
+    if (any && user.role == Role::agent) {
+      // Serving any tool needs the subscribe permission "*" (the colon-named tool subjects are
+      // single tokens), and nats-server 2.9 lets a subscription to ">" through it: the agent
+      // would read every message of every user (docs/SECURITY.md, "Why exact subjects").
+      fail(where +
+           ": an agent's tools cannot be [\"*\"] (nats-server would then let it "
+           "subscribe to \">\" and read every user's messages); list its tool names, "
+           "or make it an admin");
+    }
     for (const auto& tool : user.tools) {
       if (!any && !is_subject_part(tool)) {
         fail(where + ": '" + tool + "' cannot be a tool name (empty, white space or wildcard; " +

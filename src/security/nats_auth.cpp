@@ -15,8 +15,6 @@ constexpr const char* kHaRegister = "polaris.registry.register";
 constexpr const char* kHaList = "polaris.registry.list";
 constexpr const char* kHeartbeat = "polaris.agent.heartbeat";
 constexpr const char* kAgentGone = "polaris.registry.agent.gone";
-// ADR-32 service discovery requests, which agents answer (observability).
-constexpr const char* kServiceDiscovery = "$SRV.>";
 
 bool any_tool(const UserConfig& user) { return user.tools.size() == 1 && user.tools[0] == "*"; }
 
@@ -28,37 +26,38 @@ std::string direct_subject(std::string_view tool) {
 
 std::string agent_namespace(const UserConfig& user) { return "polaris.agent." + user.name + ".>"; }
 
-// The registry subjects nobody but the registry (and admins) may subscribe to, and callers may
-// not publish to.
+// The registry write subjects whose requests carry no identity: only admins (and the registry)
+// may publish there. Everyone else writes on its own polaris.registry.user.<name>.<verb>.
 Json registry_write_subjects() {
-  return Json::array({wire::kRegisterSubject, wire::kUnregisterSubject, wire::kKeepaliveSubject});
+  return Json::array({wire::kRegisterSubject, wire::kUnregisterSubject, wire::kKeepaliveSubject,
+                      kHaRegister, kHeartbeat, wire::kAgentLeaveSubject});
+}
+
+// The ADR-32 service-discovery subjects of the service "polaris" (service_discovery.cpp
+// subscribes to exactly these, no wildcard). No entry ends in a wildcard below "$SRV" itself:
+// nats-server 2.9 checks a subscription's own wildcards against the allow list as if they were
+// literal tokens, so an allowed "$SRV.*" would let "$SRV.>" through.
+Json service_discovery_subjects() {
+  Json subjects = Json::array();
+  for (const char* verb : {"PING", "INFO", "STATS"}) {
+    const std::string base = std::string("$SRV.") + verb;
+    subjects.push_back(base);
+    subjects.push_back(base + ".polaris");
+    subjects.push_back(base + ".polaris.*");
+  }
+  return subjects;
 }
 
 Json agent_permissions(const UserConfig& user, std::chrono::seconds window) {
-  Json publish = registry_write_subjects();
-  publish.push_back(wire::kListSubject);
-  publish.push_back(kHaRegister);
-  publish.push_back(kHaList);
-  publish.push_back(kHeartbeat);
-  publish.push_back(wire::kAgentBackSubject);
-  publish.push_back(wire::kAgentLeaveSubject);
+  // The loader refuses ["*"] for agents (a subscribe permission "*" lets ">" through).
+  Json publish = Json::array(
+      {wire::user_subject(user.name, "*"), wire::kListSubject, kHaList, wire::kAgentBackSubject});
   // Its own agent subjects (direct calls, resync, revoked) and nobody else's.
   Json subscribe = Json::array({inbox_prefix_for(user.name) + ".>", agent_namespace(user),
-                                kAgentGone, wire::kAgentBackSubject, kServiceDiscovery});
-  Json deny_subscribe = Json::array();
-  if (any_tool(user)) {
-    // "*" matches every one-token subject, which includes every colon-named tool subject and
-    // also the registry's own subjects: deny those.
-    subscribe.push_back("*");
-    deny_subscribe = registry_write_subjects();
-    deny_subscribe.push_back(wire::kListSubject);
-  } else {
-    for (const auto& tool : user.tools) {
-      subscribe.push_back(wire::tool_subject(tool));
-    }
-  }
+                                kAgentGone, wire::kAgentBackSubject});
+  for (const auto& subject : service_discovery_subjects()) subscribe.push_back(subject);
+  for (const auto& tool : user.tools) subscribe.push_back(wire::tool_subject(tool));
   Json permissions{{"publish", {{"allow", publish}}}, {"subscribe", {{"allow", subscribe}}}};
-  if (!deny_subscribe.empty()) permissions["subscribe"]["deny"] = deny_subscribe;
   // Agents answer calls on the caller's reply subject only (acknowledgements, progress and log
   // messages, the reply): they may not publish into inboxes otherwise. nats-server takes a
   // negative max as "no limit"; the window still bounds how long a reply subject stays open.
@@ -70,6 +69,8 @@ Json caller_permissions(const UserConfig& user) {
   Json publish = Json::array({wire::kListSubject, kHaList});
   Json deny_publish = Json::array();
   if (any_tool(user)) {
+    // Publish only: "*" covers every one-token subject (every colon-named tool subject), minus
+    // the reference's write subjects. Publishing to a pattern reaches no other user's inbox.
     publish.push_back("*");
     publish.push_back(direct_subject("*"));
     deny_publish = registry_write_subjects();

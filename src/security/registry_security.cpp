@@ -15,7 +15,7 @@ std::shared_ptr<const AccessPolicy> policy_for(const SecurityConfig& config) {
 
 std::string_view reply_of(const char* reply) { return reply != nullptr ? reply : ""; }
 
-std::string requester(const std::optional<std::string>& user) {
+std::string who(const std::optional<std::string>& user) {
   return user ? "user " + *user : "an unknown requester";
 }
 
@@ -155,41 +155,63 @@ std::function<bool(const std::string&)> RegistrySecurity::list_filter(const char
   };
 }
 
-std::optional<std::string> RegistrySecurity::refuse_register(const char* reply,
+namespace {
+
+std::optional<std::string> user_of(const AccessPolicy& policy, const Requester& requester) {
+  if (!requester.subject_user.empty()) return std::string(requester.subject_user);
+  return policy.user_of_reply(reply_of(requester.reply));
+}
+
+}  // namespace
+
+std::optional<std::string> RegistrySecurity::refuse_register(const Requester& requester,
                                                              const Json& declaration,
                                                              std::string_view operation) const {
   const auto policy = this->policy();
   if (!policy || !declaration.is_object()) return std::nullopt;
   const auto name = declaration.find("name");
   if (name == declaration.end() || !name->is_string()) return std::nullopt;
-  const auto user = policy->user_of_reply(reply_of(reply));
+  const auto user = user_of(*policy, requester);
   const auto& tool = name->get_ref<const std::string&>();
   if (policy->may_register(user, tool)) return std::nullopt;
-  std::string message =
-      std::string(operation) + ": " + requester(user) + " may not register " + tool;
+  std::string message = std::string(operation) + ": " + who(user) + " may not register " + tool;
   log_->warn("{}", message);
   return message;
 }
 
-std::optional<std::string> RegistrySecurity::refuse_leave(const char* reply,
+std::optional<std::string> RegistrySecurity::refuse_leave(const Requester& requester,
                                                           std::string_view agent_id) const {
   const auto policy = this->policy();
   if (!policy) return std::nullopt;
-  const auto user = policy->user_of_reply(reply_of(reply));
+  const auto user = user_of(*policy, requester);
   if (policy->may_act_for_agent(user, agent_id)) return std::nullopt;
-  std::string message =
-      "leave: " + requester(user) + " may not speak for agent " + std::string(agent_id);
+  std::string message = "leave: " + who(user) + " may not speak for agent " + std::string(agent_id);
   log_->warn("{}", message);
   return message;
 }
 
-std::vector<std::string> RegistrySecurity::filter_keepalive(const char* reply,
+std::optional<std::string> RegistrySecurity::refuse_reply(std::string_view user, const char* reply,
+                                                          std::string_view operation) const {
+  if (!policy()) return std::nullopt;
+  const std::string_view subject = reply_of(reply);
+  const std::string inbox = inbox_prefix_for(user) + ".";
+  if (subject.empty() || (subject.starts_with(inbox) && subject.size() > inbox.size())) {
+    return std::nullopt;
+  }
+  std::string message = std::string(operation) + ": user " + std::string(user) +
+                        " named the reply subject " + std::string(subject) +
+                        ", which is not in its inbox " + inbox + "*";
+  log_->warn("{}", message);
+  return message;
+}
+
+std::vector<std::string> RegistrySecurity::filter_keepalive(const Requester& requester,
                                                             Json& declarations) const {
   std::vector<std::string> refusals;
   if (!policy() || !declarations.is_array()) return refusals;
   Json allowed = Json::array();
   for (auto& declaration : declarations) {
-    if (auto refusal = refuse_register(reply, declaration, "keepalive")) {
+    if (auto refusal = refuse_register(requester, declaration, "keepalive")) {
       refusals.push_back(std::move(*refusal));
     } else {
       allowed.push_back(std::move(declaration));

@@ -26,6 +26,14 @@ namespace polaris::detail {
 /// files may change.
 void refuse_restart_only_changes(const SecurityConfig& running, const SecurityConfig& fresh);
 
+/// Who sent a registry request: the user its subject names (polaris.registry.user.<user>.<verb>,
+/// which under roles only that user may publish to), else, on the shared subjects, the user whose
+/// inbox the reply subject is in (only admins may publish there under roles).
+struct Requester {
+  const char* reply = nullptr;
+  std::string_view subject_user;  ///< empty on the shared subjects
+};
+
 /// The registry's handlers call the check methods (the "security hooks" in registry.cpp); they
 /// are no-ops (allow everything) while roles are off.
 ///
@@ -57,16 +65,20 @@ class RegistrySecurity {
   [[nodiscard]] std::function<bool(const std::string&)> list_filter(const char* reply) const;
   /// Why the requester may not register (or unregister) `declaration`, or nullopt when it may.
   /// Declarations without a string name are left to the catalogue's own checks.
-  [[nodiscard]] std::optional<std::string> refuse_register(const char* reply,
+  [[nodiscard]] std::optional<std::string> refuse_register(const Requester& requester,
                                                            const Json& declaration,
                                                            std::string_view operation) const;
   /// Why the requester may not withdraw every tool of `agent_id` (polaris.registry.agent.leave),
   /// or nullopt when it may.
-  [[nodiscard]] std::optional<std::string> refuse_leave(const char* reply,
+  [[nodiscard]] std::optional<std::string> refuse_leave(const Requester& requester,
                                                         std::string_view agent_id) const;
+  /// Why a request on user `user`'s own subjects may not be answered on `reply`: with roles on,
+  /// a reply subject outside "_INBOX.<user>." (someone else's inbox). nullopt when it may.
+  [[nodiscard]] std::optional<std::string> refuse_reply(std::string_view user, const char* reply,
+                                                        std::string_view operation) const;
   /// Removes from a keepalive array the declarations the requester may not register; returns
   /// the refusal messages.
-  std::vector<std::string> filter_keepalive(const char* reply, Json& declarations) const;
+  std::vector<std::string> filter_keepalive(const Requester& requester, Json& declarations) const;
 
  private:
   [[nodiscard]] std::shared_ptr<const AccessPolicy> policy() const;

@@ -41,6 +41,9 @@ void RequestMux::request(const std::string& subject, std::string_view body,
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   const bool with_progress = static_cast<bool>(options.progress);
   const Headers headers = options.headers;
+  // Read before our lock: nats.c takes its own.
+  const bool nats_connected = natsConnection_Status(connection_) == NATS_CONN_STATUS_CONNECTED;
+  bool send_now = true;
   {
     std::lock_guard lock(mutex_);
     if (closed_) {
@@ -54,13 +57,58 @@ void RequestMux::request(const std::string& subject, std::string_view body,
                     .deadline = deadline,
                     .timeout = timeout,
                     .options = std::move(options)};
-    if (pending.options.retry) pending.body = std::string(body);
+    pending.sent = send_now;  // corrected below when kept for the reconnect
+    if (pending.options.retry) {
+      pending.body = std::string(body);
+      // While the connection is down a kept request waits for on_reconnected(), which sends it:
+      // published now, it would sit in nats.c's reconnect buffer, be flushed after the reconnect
+      // and be re-sent by on_reconnected() as well, two attempts that two replicas may run.
+      if (!connected_ || !nats_connected) {
+        pending.waiting_for_connection = true;
+        pending.sent = send_now = false;
+      }
+    }
     pending_.emplace(id, std::move(pending));
     deadlines_.emplace(deadline, id);
     if (earliest) timer_cv_.notify_one();
   }
+  if (!send_now) return;
   const natsStatus status = publish(id, subject, body, headers, with_progress);
-  if (status != NATS_OK) fail_publish(id, status, subject);
+  if (status != NATS_OK) publish_failed(id, status, subject);
+}
+
+bool RequestMux::lost_with_connection(natsStatus status) {
+  switch (status) {
+    case NATS_CONNECTION_DISCONNECTED:
+    case NATS_STALE_CONNECTION:
+    case NATS_IO_ERROR:
+    case NATS_SSL_ERROR:
+    case NATS_INSUFFICIENT_BUFFER:
+      return true;
+    default:
+      return false;
+  }
+}
+
+void RequestMux::publish_failed(std::uint64_t id, natsStatus status, const std::string& subject) {
+  if (lost_with_connection(status)) {
+    std::lock_guard lock(mutex_);
+    auto it = pending_.find(id);
+    // A request with retry was in pending_ before the connection was seen to drop, so the
+    // coming on_disconnected() keeps it and on_reconnected() sends it again: the failed publish
+    // is just another attempt lost with the connection. (Failing it here lost calls sent as
+    // the node died.)
+    if (it == pending_.end() || it->second.options.retry) return;
+  }
+  if (lost_with_connection(status)) {
+    // Without retry: the same error as a request the disconnect found pending.
+    if (auto pending = take(id)) {
+      pending->done(Error(Errc::connection_lost,
+                          "the connection to the registry was lost (" + subject + ")"));
+    }
+    return;
+  }
+  fail_publish(id, status, subject);
 }
 
 natsStatus RequestMux::publish(std::uint64_t id, const std::string& subject, std::string_view body,
@@ -106,6 +154,9 @@ void RequestMux::resend(std::uint64_t id) {
     auto it = pending_.find(id);
     if (it == pending_.end() || closed_) return;
     Pending& pending = it->second;
+    // Disconnected: on_reconnected() sends it (see request()).
+    if (pending.waiting_for_connection) return;
+    pending.sent = true;
     ++pending.attempt;
     pending.sent_direct = !pending.agent.empty();
     target = pending.sent_direct ? wire::direct_subject(pending.agent, pending.options.tool)
@@ -125,13 +176,14 @@ void RequestMux::resend(std::uint64_t id) {
     headers.emplace_back(wire::kAttemptHeader, std::to_string(pending.attempt));
   }
   const natsStatus status = publish(id, target, body, headers, with_progress);
-  if (status != NATS_OK) fail_publish(id, status, target);
+  if (status != NATS_OK) publish_failed(id, status, target);
 }
 
 void RequestMux::on_disconnected() {
   std::vector<Pending> failed;
   {
     std::lock_guard lock(mutex_);
+    connected_ = false;
     std::vector<std::uint64_t> ids;
     for (auto& [id, pending] : pending_) {
       if (pending.options.retry) {
@@ -150,18 +202,33 @@ void RequestMux::on_disconnected() {
   }
 }
 
-void RequestMux::on_reconnected() {
+std::size_t RequestMux::on_reconnected() {
   std::vector<std::uint64_t> kept;
+  std::size_t unacknowledged = 0;
   {
     std::lock_guard lock(mutex_);
+    connected_ = true;
+    const auto later = std::chrono::steady_clock::now() + kUnacknowledgedResendDelay;
+    bool scheduled = false;
     for (auto& [id, pending] : pending_) {
-      if (pending.waiting_for_connection) {
-        pending.waiting_for_connection = false;
+      if (!pending.waiting_for_connection) continue;
+      pending.waiting_for_connection = false;
+      if (pending.sent && pending.agent.empty() && !pending.options.call_id.empty()) {
+        // Sent, never acknowledged: an agent may have it (its acknowledgement lost with the node,
+        // or it lost the same node and is reconnecting too). Give it a moment to answer or to
+        // name the call in polaris.agent.back (then the retry goes to it) before any replica
+        // may take the call again.
+        resends_.emplace(later, id);
+        scheduled = true;
+        ++unacknowledged;
+      } else {
         kept.push_back(id);
       }
     }
+    if (scheduled) timer_cv_.notify_one();
   }
   for (const auto id : kept) resend(id);
+  return unacknowledged;
 }
 
 void RequestMux::agent_gone(const std::string& agent_id, const std::map<std::string, bool>& tools) {

@@ -74,8 +74,12 @@ class RequestMux {
 
   /// The connection dropped: fails requests without retry with connection_lost, keeps the others.
   void on_disconnected();
-  /// The connection is back: re-sends the requests kept by on_disconnected().
-  void on_reconnected();
+  /// The connection is back: re-sends the requests kept by on_disconnected(). Returns how many
+  /// of them were sent before and not acknowledged (their retries wait a moment, see
+  /// kUnacknowledgedResendDelay).
+  std::size_t on_reconnected();
+  /// The prefix of this mux's reply subjects ("<inbox>.<n>").
+  [[nodiscard]] const std::string& inbox() const { return inbox_; }
   /// An agent was declared gone: its acknowledged calls are retried elsewhere (idempotent) or
   /// fail with outcome_unknown. `tools` (name -> idempotent) are the tools it served: calls of
   /// those tools that no agent acknowledged may have gone to it too, and are treated alike.
@@ -111,6 +115,7 @@ class RequestMux {
     int asked_again = 0;                  // attempts sent because the agent asked (agent_back)
     bool sent_direct = false;             // the last attempt went to the agent's direct subject
     bool waiting_for_connection = false;  // kept across a disconnect
+    bool sent = false;                    // an attempt was published
     // Since when retries of this call find nobody listening.
     std::optional<std::chrono::steady_clock::time_point> unanswered_since;
   };
@@ -121,6 +126,9 @@ class RequestMux {
   /// An unacknowledged call older than this was not taken by a live agent (agents acknowledge
   /// within 50 ms of receiving a call).
   static constexpr std::chrono::milliseconds kUnacknowledgedGrace{250};
+  /// After a reconnect, how long a sent but unacknowledged call waits before it is sent again
+  /// to the tool subject: time for the agent that has it to answer or announce itself.
+  static constexpr std::chrono::milliseconds kUnacknowledgedResendDelay{250};
   /// How often an agent may ask for one call again: each reconnect asks once or twice, and a
   /// misconfigured server that refuses every reply must not start an endless exchange.
   static constexpr int kMaxAskedAgain = 16;
@@ -134,8 +142,12 @@ class RequestMux {
                      const Headers& headers, bool with_progress);
   /// Sends the next attempt of a kept call (to the acknowledging agent, else the tool subject).
   void resend(std::uint64_t id);
-  /// Ends a request whose publish failed.
+  /// Ends a request whose publish failed, unless the connection took it with it and the
+  /// request is kept for the reconnect.
+  void publish_failed(std::uint64_t id, natsStatus status, const std::string& subject);
   void fail_publish(std::uint64_t id, natsStatus status, const std::string& subject);
+  /// A publish that failed because the connection is going or gone.
+  static bool lost_with_connection(natsStatus status);
 
   natsConnection* connection_;
   std::string inbox_;
@@ -149,6 +161,8 @@ class RequestMux {
   std::map<std::string, std::chrono::steady_clock::time_point> gone_seen_;
   static constexpr std::chrono::seconds kGoneMemory{10};
   bool closed_ = false;
+  /// Between on_disconnected() and on_reconnected(): kept requests are not published.
+  bool connected_ = true;
   Subscription subscription_;
   std::thread timer_;
 };

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -230,6 +231,81 @@ TEST_P(ChaosReplicas, AReplicaKilledWhileServing) {
 }
 
 INSTANTIATE_TEST_SUITE_P(IdempotentOrNot, ChaosReplicas, ::testing::Bool());
+
+/// The index of the node `connection` is connected to (nodes change ports when restarted).
+std::optional<std::size_t> node_of(const test::TestCluster& cluster, const Connection& connection) {
+  const std::string url = connection.connected_url();
+  if (url.empty()) return std::nullopt;
+  for (std::size_t i = 0; i < cluster.size(); ++i) {
+    if (test::port_of(cluster.node(i).client_url()) == test::port_of(url)) return i;
+  }
+  return std::nullopt;
+}
+
+class ChaosCallerNodeKills : public Chaos, public ::testing::WithParamInterface<bool> {};
+
+// Issue 11, items 9 and 10: the caller's node is SIGKILLed (and restarted) again and again at
+// random moments under a load on a tool replicated on every node. Every call must succeed (a
+// call sent as its node dies is re-sent after the reconnect, not lost until its timeout), a
+// non-idempotent call must never run twice, and the doubled runs of an idempotent tool (which
+// its declaration allows) are reported.
+TEST_P(ChaosCallerNodeKills, EveryCallSurvivesAndNoneRunsTwiceUnlessIdempotent) {
+  const bool idempotent = GetParam();
+  constexpr int kKills = 8;
+  std::vector<std::unique_ptr<AgentProcess>> replicas;
+  for (std::size_t i = 0; i < 3; ++i) {
+    replicas.push_back(start_agent("replica" + std::to_string(i), {.servers = cluster_.urls_from(i),
+                                                                   .replicable = true,
+                                                                   .idempotent = idempotent,
+                                                                   .work_ms = 2}));
+  }
+  for (auto& replica : replicas) replica->await_ready();
+  for (const auto& node : cluster_.nodes()) {
+    ASSERT_TRUE(test::wait_until([&] {
+      const Json listed = Json::parse(RawNats(node->client_url()).request("polaris:tool:list", ""));
+      return listed.size() == 1 && listed[0]["polaris"]["replicas"] == 3;
+    }));
+  }
+  auto caller = cluster_.connect_from(0);
+  test::Load load(caller, "work", 4, 5s);
+  ASSERT_TRUE(load.await_successes(100));
+  std::mt19937 random(std::random_device{}());
+  const auto started = std::chrono::steady_clock::now();
+  for (int kill = 0; kill < kKills && std::chrono::steady_clock::now() - started < 90s; ++kill) {
+    std::optional<std::size_t> victim;
+    ASSERT_TRUE(test::wait_until([&] { return (victim = node_of(cluster_, caller)).has_value(); }))
+        << "the caller is not connected to any node";
+    // A random moment within a few calls' time, so that kills land in every phase of a call.
+    std::this_thread::sleep_for(std::chrono::microseconds(random() % 20000));
+    cluster_.restart(*victim);
+    ASSERT_TRUE(load.await_successes(load.summary().succeeded + 100)) << "kill " << kill;
+  }
+  load.stop();
+  std::vector<const AgentProcess*> agents;
+  for (const auto& replica : replicas) agents.push_back(replica.get());
+  const auto summary = load.summary();
+  std::size_t doubled = 0;
+  for (const auto& [seq, count] : handled(agents)) doubled += count > 1 ? 1 : 0;
+  std::cout << "[chaos] caller's node SIGKILLed " << kKills << " times, "
+            << (idempotent ? "idempotent" : "non-idempotent") << " replicas: " << summary.line()
+            << ", calls run twice " << doubled << std::endl;
+  for (const auto& failure : load.failures()) ADD_FAILURE() << failure;
+  for (const auto& record : load.records()) {
+    EXPECT_TRUE(record.ok)
+        << "seq " << record.seq << " failed after "
+        << std::chrono::duration_cast<std::chrono::milliseconds>(record.end - record.start).count()
+        << " ms: " << record.message;
+  }
+  const auto counts = handled(agents);
+  for (const auto seq : load.succeeded_seqs()) {
+    EXPECT_EQ(counts.count(seq), 1U) << "seq " << seq << " succeeded but no handler ran it";
+  }
+  if (!idempotent) {
+    EXPECT_EQ(doubled, 0U) << "a non-idempotent call ran twice";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(IdempotentOrNot, ChaosCallerNodeKills, ::testing::Bool());
 
 TEST_F(Chaos, AnAgentKilledOrHungLeavesEveryNodeAndAHungOneComesBack) {
   const auto killed = start_agent("killed", {.servers = cluster_.urls_from(0), .tool = "killed"});

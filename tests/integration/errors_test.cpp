@@ -189,10 +189,14 @@ TEST(Errors, NoRegistryIsReportedAsSuch) {
   RegistryOptions bare;
   bare.bind.port = 0;
   detail::NatsServer server(bare, spdlog::default_logger());
-  auto client = connect({.servers = {server.client_url()}});
+  auto client = connect({.servers = {server.client_url()}, .registry_wait = 400ms});
   EXPECT_EQ(code_of([&] { (void)client.list_tools(); }), Errc::no_registry);
+  // Registering waits registry_wait for a registry (issue 11, item 8), then says so.
+  const auto started = std::chrono::steady_clock::now();
   EXPECT_EQ(message_of([&] { client.register_tool(calculator()); }),
-            "no registry answers on polaris:tool:register");
+            "no registry answers on polaris:tool:register (tried for 400 ms)");
+  EXPECT_GE(std::chrono::steady_clock::now() - started, 400ms);
+  EXPECT_EQ(code_of([&] { client.register_tool(calculator()); }), Errc::no_registry);
   EXPECT_TRUE(client.local_tools().empty());
 }
 

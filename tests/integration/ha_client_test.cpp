@@ -379,6 +379,52 @@ TEST_F(HaClient, DeclaredTimeoutIsUsedWhenTheCallSetsNone) {
   latch.release();
 }
 
+// A caller that never listed asks the registry for the tool's declaration before its first
+// call, and uses the declared timeout whether it is longer or shorter than its default.
+TEST_F(HaClient, DeclaredTimeoutIsLearntWithoutListing) {
+  auto agent = connect_to();
+  const auto sleeper = [](std::string name, std::chrono::milliseconds timeout) {
+    return Tool{.name = std::move(name),
+                .handler = [](const Request& request) -> Result {
+                  std::this_thread::sleep_for(std::chrono::milliseconds(request.integer("ms")));
+                  return {{"slept", request.integer("ms")}};
+                },
+                .timeout = timeout};
+  };
+  agent.register_tool(sleeper("learn_long", 3s));
+  agent.register_tool(sleeper("learn_short", 300ms));
+  // Neighbours in the catalogue's order, with a timeout that would fail the calls below.
+  agent.register_tool(sleeper("learn_lonfz", 50ms));
+  agent.register_tool(sleeper("learn_long_x", 50ms));
+
+  auto impatient = connect_to({.request_timeout = 300ms});
+  EXPECT_EQ(impatient.call("learn_long", {{"ms", 800}})["slept"], 800);
+  EXPECT_EQ(impatient.call("learn_long", {{"ms", 800}})["slept"], 800);  // remembered
+  // An explicit timeout still wins.
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(code_of([&] {
+              (void)impatient.call("learn_long", {{"ms", 800}}, {.timeout = 100ms});
+            }),
+            Errc::timeout);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 700ms);
+
+  auto patient = connect_to();  // the 5 s default
+  const auto start2 = std::chrono::steady_clock::now();
+  try {
+    (void)patient.call("learn_short", {{"ms", 1500}});
+    ADD_FAILURE() << "expected a timeout";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), Errc::timeout);
+    // The tool, not the subject.
+    EXPECT_EQ(std::string(error.what()), "call learn_short: no reply within 300 ms");
+  }
+  const auto took = std::chrono::steady_clock::now() - start2;
+  EXPECT_GE(took, 290ms);
+  EXPECT_LT(took, 2500ms);  // far below the 5 s default
+  // A name nobody serves is still no_such_tool.
+  EXPECT_EQ(code_of([&] { (void)patient.call("learn_missing"); }), Errc::no_such_tool);
+}
+
 TEST(HaKeepalive, KeepalivesAreSplitToFitTheMaxPayload) {
   constexpr std::int64_t kMaxPayload = 8 * 1024;
   auto registry = Registry::start({.bind = {.port = 0}, .max_payload = kMaxPayload});

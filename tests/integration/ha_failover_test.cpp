@@ -1,17 +1,21 @@
 // Calls across failures: a caller's node dies mid-call (the call is retried and runs once), the
 // agent that took a call dies (outcome unknown, or another replica for an idempotent tool).
 #include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <csignal>
 #include <future>
 
 #include "ha_raw.hpp"
 #include "polaris/polaris.hpp"
+#include "registry/nats_server.hpp"
 #include "support/agent_process.hpp"
 #include "support/cluster.hpp"
 #include "support/errors.hpp"
 #include "support/process_fixtures.hpp"
 #include "support/wait.hpp"
+#include "transport/subscription.hpp"
 
 namespace polaris {
 namespace {
@@ -114,6 +118,54 @@ TEST_F(TwoNodes, ACallSurvivesItsAgentAndItsCallerLosingTheSameNode) {
   ASSERT_EQ(call.wait_for(20s), std::future_status::ready);
   EXPECT_EQ(call.get()["run"], 1);
   EXPECT_EQ(runs, 1);
+}
+
+// The tools `url` lists on the reference subject.
+std::set<std::string> listed_on(const std::string& url) {
+  std::set<std::string> names;
+  for (const auto& tool : Json::parse(RawNats(url).request("polaris:tool:list", ""))) {
+    names.insert(tool["name"].get<std::string>());
+  }
+  return names;
+}
+
+// Issue 11, item 8: a registration in flight when its node dies is sent again after the
+// reconnect, as calls are, and the tool stays listed (it used to fail with "connection lost").
+TEST_F(TwoNodes, ARegistrationInFlightWhenItsNodeDiesCompletesOnTheOtherNode) {
+  // Node A's registry takes every registration sent to A (NATS prefers a local member of the
+  // queue group); stopped, it never answers, so the registration is in flight until A dies.
+  RawNats spy(a_.client_url());
+  std::atomic<int> registrations{0};
+  detail::Subscription watch(spy.get(), "polaris.registry.register", "",
+                             [&](detail::NatsMsgPtr) { ++registrations; });
+  ASSERT_EQ(natsConnection_Flush(spy.get()), NATS_OK);
+  ::kill(a_.pid(), SIGSTOP);
+  test::AgentProcess agent({.servers = cluster_.urls_from(0), .tool = "inflight"});
+  ASSERT_TRUE(test::wait_until([&] { return registrations > 0; })) << agent.output();
+  a_.kill_hard();
+  agent.await_ready();
+  ASSERT_TRUE(test::wait_until([&] { return listed_on(b_.client_url()).count("inflight") == 1; }));
+  // Still listed beyond the agent timeout (2.5 s): the agent lives and is known to.
+  EXPECT_FALSE(
+      test::wait_until([&] { return listed_on(b_.client_url()).count("inflight") == 0; }, 4s));
+  auto client = connect({.servers = {b_.client_url()}});
+  EXPECT_EQ(client.call("inflight", {{"seq", 7}})["seq"], 7);
+}
+
+// Issue 11, item 8: an agent started before any registry waits for one (it used to exit with
+// "no registry answers on polaris:tool:register").
+TEST(RegistryWait, AnAgentStartedBeforeItsRegistryRegistersOnceItIsUp) {
+  RegistryOptions bare;
+  bare.bind.port = 0;
+  detail::NatsServer server(bare, spdlog::default_logger());
+  test::AgentProcess agent({.servers = {server.client_url()}, .tool = "early"});
+  // The agent has tried and found no registry.
+  ASSERT_TRUE(test::wait_until(
+      [&] { return agent.output().find("no registry answers yet") != std::string::npos; }, 20s))
+      << agent.output();
+  auto registry = Registry::start({.nats_urls = {server.client_url()}});
+  agent.await_ready();
+  EXPECT_EQ(listed_on(server.client_url()), std::set<std::string>{"early"});
 }
 
 TEST_F(TwoNodes, WithRetryOffTheCallFailsAtOnce) {

@@ -1,9 +1,12 @@
 // A peer speaking the reference protocol with raw NATS messages, mixed with polaris.
 #include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
 
+#include <mutex>
 #include <set>
 
 #include "polaris/polaris.hpp"
+#include "registry/nats_server.hpp"
 #include "support/calculator.hpp"
 #include "support/process_fixtures.hpp"
 #include "transport/subscription.hpp"
@@ -125,6 +128,38 @@ TEST_F(WireCompatTest, ReferenceKeepaliveReAddsUnknownTools) {
   EXPECT_EQ(Json::parse(peer_.request("polaris:tool:keepalive", keepalive.dump())),
             Json({{"success", true}, {"msg", "OK"}}));
   EXPECT_EQ(registry_.tool_count(), 1U);
+}
+
+// A polaris agent with a user name writes to the registry on its own subjects
+// (polaris.registry.user.<user>.*). A registry that answers only the reference's subjects (a Go
+// registry; here raw subscriptions on a bare nats-server) is still served: the agent falls back
+// to them and stays there for its unregistration.
+TEST(WireCompatUserSubjects, AnAgentWithAUserNameFallsBackToAReferenceRegistry) {
+  RegistryOptions bare;
+  bare.bind.port = 0;
+  detail::NatsServer nats(bare, spdlog::default_logger());
+  test::RawNats reference(nats.client_url());
+  std::mutex mutex;
+  std::vector<std::string> heard;
+  std::vector<detail::Subscription> registry;
+  for (const char* subject :
+       {"polaris:tool:register", "polaris:tool:keepalive", "polaris:tool:unregister"}) {
+    registry.emplace_back(reference.get(), subject, "", [&](detail::NatsMsgPtr msg) {
+      {
+        std::lock_guard lock(mutex);
+        heard.emplace_back(natsMsg_GetSubject(msg.get()));
+      }
+      natsConnection_PublishString(reference.get(), natsMsg_GetReply(msg.get()),
+                                   R"({"success": true, "msg": "OK"})");
+    });
+  }
+  natsConnection_Flush(reference.get());
+  auto agent = connect({.servers = {nats.client_url()}, .user = "alice", .password = "pw"});
+  EXPECT_EQ(agent.agent_id().rfind("alice.", 0), 0U) << agent.agent_id();
+  agent.register_tool(test::calculator());
+  agent.unregister_tool("calculator");
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(heard, (std::vector<std::string>{"polaris:tool:register", "polaris:tool:unregister"}));
 }
 
 }  // namespace

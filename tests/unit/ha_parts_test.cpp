@@ -9,6 +9,7 @@
 #include "client/reply_cache.hpp"
 #include "client/timer.hpp"
 #include "polaris/tool.hpp"
+#include "registry/write_acks.hpp"
 
 namespace polaris {
 namespace {
@@ -76,6 +77,23 @@ TEST(SplitBodies, AnItemTooLargeIsReportedAndTheRestStillGoes) {
   ASSERT_EQ(split.bodies.size(), 1U);
   EXPECT_EQ(split.bodies[0], R"({"tools":[1,3]})");
   EXPECT_TRUE(detail::split_bodies({}, "[", "]", 20).bodies.empty());
+}
+
+TEST(WriteAcks, CompleteOnceEveryPeerConfirmedEveryPart) {
+  detail::WriteAcks acks;
+  const auto write = acks.begin({"n1", "n2"}, 2);
+  EXPECT_FALSE(acks.complete(write));
+  EXPECT_FALSE(acks.confirm(write, "n1"));
+  EXPECT_FALSE(acks.confirm(write, "stranger"));  // not expected: ignored
+  EXPECT_FALSE(acks.confirm(write, "n1"));
+  EXPECT_FALSE(acks.confirm(write, "n1"));  // a repeat changes nothing
+  EXPECT_EQ(acks.missing(write), std::vector<std::string>{"n2"});
+  EXPECT_FALSE(acks.confirm(write, "n2"));
+  EXPECT_TRUE(acks.confirm(write, "n2"));
+  EXPECT_TRUE(acks.complete(write));
+  acks.end(write);
+  EXPECT_FALSE(acks.confirm(write, "n2"));        // forgotten
+  EXPECT_TRUE(acks.complete(acks.begin({}, 1)));  // nobody to wait for
 }
 
 TEST(ReplyCache, RunsOnceJoinsWhileRunningAnswersAfter) {

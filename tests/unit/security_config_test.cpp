@@ -70,7 +70,7 @@ TEST_F(SecurityConfigTest, LoadsUsersRolesTlsAndResolvesPaths) {
             "      tools: [calculator, weather]\n"
             "    - {name: worker, password_hash: '" +
             known_hash() +
-            "', role: agent, tools: ['*']}\n"
+            "', role: agent, tools: [weather]}\n"
             "tls: {cert_file: cert.pem, key_file: key.pem, ca_file: ca.pem, verify_clients: true}\n"
             "cluster_tls: {cert_file: cert.pem, key_file: key.pem, ca_file: ca.pem}\n"
             "attach: {user: registry, password_file: attach-password}\n"));
@@ -124,6 +124,15 @@ TEST_F(SecurityConfigTest, RefusesWhatWouldBeInsecureOrAmbiguous) {
   EXPECT_NE(
       load_error("tls: {cert_file: missing.pem, key_file: missing.key}\n").find("cannot read"),
       std::string::npos);
+  // An agent serving any tool could subscribe to ">" (issue 11): refused, naming the user.
+  const std::string any_agent =
+      load_error("auth:\n  users:\n    - {name: bridge, password_hash: " + hash +
+                 ", role: agent, tools: ['*']}\n");
+  EXPECT_NE(any_agent.find("user 'bridge': an agent's tools cannot be [\"*\"]"), std::string::npos)
+      << any_agent;
+  EXPECT_EQ(load_error("auth:\n  users:\n    - {name: any, password_hash: " + hash +
+                       ", role: caller, tools: ['*']}\n"),
+            "(loaded)");
   EXPECT_NE(load_error("auth: [1, 2]\n").find("must be a mapping"), std::string::npos);
   EXPECT_NE(load_error("auth: {response_window: soon}\n").find("not a duration"),
             std::string::npos);
@@ -206,9 +215,21 @@ TEST(NatsPermissions, AnyToolCallersStillCannotWriteTheRegistry) {
 
 TEST(NatsPermissions, AgentsServeTheirToolsAndAnswerOnlyReplies) {
   const Json p = detail::permissions_for(roles_config().users[3], std::chrono::seconds(90));
-  EXPECT_TRUE(contains(p["publish"]["allow"], "polaris:tool:register"));
-  EXPECT_TRUE(contains(p["publish"]["allow"], "polaris.agent.heartbeat"));
+  // Registry writes only on its own subjects, which tell the registry who sends (issue 11).
+  EXPECT_TRUE(contains(p["publish"]["allow"], "polaris.registry.user.worker.*"));
+  for (const char* shared :
+       {"polaris:tool:register", "polaris:tool:keepalive", "polaris:tool:unregister",
+        "polaris.registry.register", "polaris.agent.heartbeat", "polaris.registry.agent.leave"}) {
+    EXPECT_FALSE(contains(p["publish"]["allow"], shared)) << shared;
+  }
   EXPECT_TRUE(contains(p["publish"]["allow"], "polaris.agent.back"));
+  // Service discovery of the polaris service only, and no pattern "$SRV.>" would pass through.
+  EXPECT_TRUE(contains(p["subscribe"]["allow"], "$SRV.PING"));
+  EXPECT_TRUE(contains(p["subscribe"]["allow"], "$SRV.INFO.polaris"));
+  EXPECT_TRUE(contains(p["subscribe"]["allow"], "$SRV.STATS.polaris.*"));
+  EXPECT_FALSE(contains(p["subscribe"]["allow"], "$SRV.>"));
+  EXPECT_FALSE(contains(p["subscribe"]["allow"], "$SRV.*"));
+  EXPECT_FALSE(contains(p["subscribe"]["allow"], "*"));
   EXPECT_FALSE(contains(p["publish"]["allow"], "polaris:user-func:calc"));
   EXPECT_TRUE(contains(p["subscribe"]["allow"], "polaris:user-func:calc"));
   // Its own agent subjects only: ids are "<user>.<random>" (direct calls, resync, revoked).
