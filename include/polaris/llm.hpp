@@ -103,7 +103,9 @@ struct SessionOptions {
   /// automatic: vertex when GOOGLE_GENAI_USE_VERTEXAI is true; else gemini when GOOGLE_API_KEY or
   /// GEMINI_API_KEY is set; else vertex when GOOGLE_CLOUD_PROJECT and
   /// GOOGLE_APPLICATION_CREDENTIALS are set; else openai when OPENAI_API_KEY or OPENAI_BASE_URL is
-  /// set; else gemini (which then fails for want of a key).
+  /// set; else gemini when `api_key` or `base_url` is given here; else Errc::invalid_argument
+  /// naming every provider's variables. openai needs an API key for OpenAI's own endpoint only
+  /// (a server given with `base_url` / OPENAI_BASE_URL, e.g. Ollama or llama.cpp, needs none).
   Provider provider = Provider::automatic;
   /// empty: gemini-3.1-pro-preview (Gemini, Vertex); $OPENAI_MODEL else gpt-4.1-mini (OpenAI).
   std::string model{};

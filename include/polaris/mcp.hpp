@@ -154,7 +154,8 @@ struct ImportOptions {
   ClientOptions client;
   /// Joined to every tool name with '_'; empty: none.
   std::string prefix;
-  /// Only these MCP tool names (before prefixing); empty: all.
+  /// Only these MCP tool names (before prefixing); empty: all. A name the server does not list
+  /// when the import starts is an error (Errc::invalid_argument, naming the server's tools).
   std::vector<std::string> only;
   /// Timeout of one MCP tool call made for a polaris call; when it passes (or the polaris
   /// caller's own deadline, if earlier) the MCP request is cancelled (notifications/cancelled)
@@ -171,7 +172,8 @@ class Import {
  public:
   /// Connects to the MCP server, lists its tools and registers them on `connection`, which must
   /// outlive the Import.
-  /// @throws Error as Client's constructor, and Error(Errc::registration_failed).
+  /// @throws Error as Client's constructor, Error(Errc::registration_failed), and
+  /// Error(Errc::invalid_argument) for an `only` name the server does not have.
   Import(Connection& connection, ImportOptions options);
   ~Import();
   Import(Import&&) noexcept;

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <sstream>
 
 #include "cli/common.hpp"
@@ -100,14 +101,30 @@ void answer(Session& session, const ChatFlags& flags, const Json& schema,
   std::cout << value.dump(2) << '\n';
 }
 
+// A --tool the cluster does not serve would be dropped silently and the model offered less than
+// asked for: refuse it, naming what there is.
+void check_tools_exist(Connection& connection, const std::vector<std::string>& wanted) {
+  if (wanted.empty()) return;
+  std::set<std::string> names;
+  for (const auto& tool : connection.list_tools()) names.insert(tool.name);
+  for (const auto& name : wanted) {
+    if (names.contains(name)) continue;
+    std::string there;
+    for (const auto& one : names) there += (there.empty() ? "" : ", ") + one;
+    throw Error(Errc::no_such_tool, "no such tool: " + name + " (the cluster serves: " +
+                                        (there.empty() ? "no tools" : there) + ")");
+  }
+}
+
 void run_chat(const ChatFlags& flags, int& exit_code) {
   SessionOptions options = session_options(flags);
   const Json schema = options.response_schema.empty() ? Json() : options.response_schema.to_json();
   // JSON output takes no tools, so it needs no cluster.
   std::optional<Connection> connection;
   if (!flags.json) {
-    connection = connect_client(flags.servers, exit_code, kFailure);
+    connection = connect_client(flags.servers, exit_code);  // exit 3, as every client command
     if (!connection) return;
+    check_tools_exist(*connection, flags.tools);
   }
   Session session =
       connection ? Session(*connection, std::move(options)) : Session(std::move(options));
@@ -151,7 +168,8 @@ void add_chat_command(CLI::App& app, int& exit_code) {
   command->add_option("--temperature", flags->temperature, "Sampling temperature");
   command->add_option("--max-tokens", flags->max_tokens, "Maximum output tokens");
   command->add_option("--max-turns", flags->max_turns, "Model turns per prompt (default 10)");
-  command->add_option("--tool", flags->tools, "Offer only this tool (repeatable)");
+  command->add_option("--tool", flags->tools, "Offer only this tool (repeatable)")
+      ->allow_extra_args(false);  // `--tool NAME "prompt"`: the prompt is no second tool
   command->add_flag("--thoughts", flags->thoughts, "Show the model's thoughts");
   command->add_flag("--no-stream", flags->no_stream, "One request per turn instead of streaming");
   command->callback([flags, &exit_code] {

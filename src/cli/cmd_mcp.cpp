@@ -75,11 +75,15 @@ void add_import(CLI::App& mcp, int& exit_code) {
   command->add_flag("--sse", flags->sse, "Use the HTTP+SSE transport of 2024-11-05")->needs(url);
   command->add_option("--prefix", flags->prefix,
                       "Prefix of the polaris tool names (joined with _)");
-  command->add_option("--only", flags->only, "Import only this MCP tool (repeatable)");
-  command->add_option("--header", flags->headers, "Extra HTTP header \"Name: value\" (repeatable)");
-  command->add_option("--env", flags->env,
-                      "Environment of the --stdio server beyond the allow-list: NAME=value, or "
-                      "NAME to pass ours on (repeatable)");
+  command->add_option("--only", flags->only, "Import only this MCP tool (repeatable)")
+      ->allow_extra_args(false);
+  command->add_option("--header", flags->headers, "Extra HTTP header \"Name: value\" (repeatable)")
+      ->allow_extra_args(false);
+  command
+      ->add_option("--env", flags->env,
+                   "Environment of the --stdio server beyond the allow-list: NAME=value, or "
+                   "NAME to pass ours on (repeatable)")
+      ->allow_extra_args(false);
   command->add_option("--call-timeout", flags->call_timeout,
                       "Timeout of one MCP tool call (default 60s)");
   command->callback([flags, &exit_code] {
@@ -167,11 +171,14 @@ void add_serve(CLI::App& mcp, int& exit_code) {
   command->add_option(
       "--http", flags->http,
       "Serve Streamable HTTP on HOST:PORT (endpoint /mcp; port 0: any; prints the URL)");
-  command->add_option("--allow", flags->allow, "Expose only this tool (repeatable)");
+  command->add_option("--allow", flags->allow, "Expose only this tool (repeatable)")
+      ->allow_extra_args(false);
   command->add_option("--token", flags->token,
                       "Require Authorization: Bearer TOKEN (HTTP); default $POLARIS_MCP_TOKEN");
-  command->add_option("--allowed-host", flags->hosts, "Also accept this Host header (repeatable)");
-  command->add_option("--allowed-origin", flags->origins, "Also accept this Origin (repeatable)");
+  command->add_option("--allowed-host", flags->hosts, "Also accept this Host header (repeatable)")
+      ->allow_extra_args(false);
+  command->add_option("--allowed-origin", flags->origins, "Also accept this Origin (repeatable)")
+      ->allow_extra_args(false);
   command->add_option("--call-timeout", flags->call_timeout,
                       "Timeout of one tool call (default 60s)");
   command->add_option("--poll", flags->poll,

@@ -85,6 +85,37 @@ void apply_node_defaults(CLI::App& command, RegistryFlags& flags) {
   }
 }
 
+// nats-server listens for routes only with a cluster name: without one, a cluster flag would
+// be silently ignored.
+void check_cluster_flags(CLI::App& command, const RegistryFlags& flags) {
+  if (!flags.options.cluster.name.empty() || !flags.options.nats_urls.empty()) return;
+  for (const char* name : {"--cluster-port", "--cluster-host", "--cluster-advertise", "--route"}) {
+    if (command.get_option(name)->count() > 0) {
+      throw CLI::ValidationError(name, "needs --cluster-name (or --node)");
+    }
+  }
+}
+
+// nats-server refuses a max_payload above its max_pending (64 MiB).
+CLI::Validator max_payload_check() {
+  constexpr std::int64_t kMax = std::int64_t{64} * 1024 * 1024;
+  return {[](std::string& input) -> std::string {
+            std::size_t used = 0;
+            std::int64_t value = 0;
+            try {
+              value = std::stoll(input, &used);
+            } catch (const std::exception&) {
+              used = 0;
+            }
+            if (used != input.size() || used == 0 || value < 1 || value > kMax) {
+              return "'" + input + "' is not a size in bytes from 1 to " + std::to_string(kMax) +
+                     " (64 MiB)";
+            }
+            return {};
+          },
+          "BYTES"};
+}
+
 // Written once the node serves, atomically (rename), so scripts and tests can wait for it.
 void write_ready_file(const std::string& path, const Registry& registry) {
   const Json ready{{"client_url", registry.client_url()},
@@ -132,16 +163,21 @@ void add_registry_command(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(0, 65535))
       ->capture_default_str();
   command->add_option("--max-payload", o.max_payload, "Max message size in bytes")
-      ->check(CLI::PositiveNumber)
+      ->check(max_payload_check())
       ->capture_default_str();
-  command->add_option("--cluster-name", o.cluster.name, "Cluster name (enables clustering)");
+  command->add_option("--cluster-name", o.cluster.name,
+                      "Cluster name: enables clustering; the other --cluster-* flags and --route "
+                      "need it (or --node)");
   command->add_option("--cluster-host", o.cluster.host, "Cluster bind address")
       ->capture_default_str();
   command->add_option("--cluster-port", o.cluster.port, "Cluster port (0: any free port)")
       ->check(CLI::Range(0, 65535));
   command->add_option("--cluster-advertise", o.cluster.advertise,
                       "host:cluster-port other nodes should dial");
-  command->add_option("--route", o.routes, "Route URL of another node, repeatable");
+  command
+      ->add_option("--route", o.routes,
+                   "Route URL of another node (nats://HOST:CLUSTER-PORT), repeatable")
+      ->allow_extra_args(false);
   command->add_option("--keepalive-deadline", flags->keepalive_deadline,
                       "Remove tools not kept alive for this long (e.g. 30s, 10m; default 10m)");
   command->add_option(
@@ -159,8 +195,10 @@ void add_registry_command(CLI::App& app, int& exit_code) {
                       "(default 1s; 0: nats-server's default)");
   command->add_flag("--allow-overwrite", o.allow_overwrite,
                     "A registration may replace a tool of the same name");
-  command->add_option("--nats-url", o.nats_urls,
-                      "Attach to an existing NATS server instead of starting one, repeatable");
+  command
+      ->add_option("--nats-url", o.nats_urls,
+                   "Attach to an existing NATS server instead of starting one, repeatable")
+      ->allow_extra_args(false);
   command->add_option("--nats-server", o.nats_server_path,
                       "nats-server binary (default: $POLARIS_NATS_SERVER, else from PATH)");
   command->add_option("--server-name", o.server_name, "Name of this node's nats-server");
@@ -184,6 +222,7 @@ void add_registry_command(CLI::App& app, int& exit_code) {
     try {
       RegistryOptions& options = flags->options;
       apply_node_defaults(*command, *flags);
+      check_cluster_flags(*command, *flags);
       if (!flags->config_file.empty()) {
         flags->options.security = load_security_config(flags->config_file);
       }

@@ -5,7 +5,7 @@
 
 #include "cli/common.hpp"
 #include "cli/observe_common.hpp"
-#include "client/service_discovery.hpp"  // kServiceName
+#include "client/service_discovery.hpp"  // kServiceName, agent_of
 #include "polaris/error.hpp"
 #include "polaris/json.hpp"
 #include "transport/gather.hpp"
@@ -30,7 +30,7 @@ Json rows_of(const std::vector<std::string>& answers, const std::string& only_to
       Json data = endpoint.value("data", Json::object());
       if (!data.is_object()) data = Json::object();  // e.g. a Go micro service without stats
       rows.push_back({{"tool", tool},
-                      {"agent", answer.value("id", "")},
+                      {"agent", detail::agent_of(answer)},
                       {"calls", endpoint.value("num_requests", 0)},
                       {"errors", endpoint.value("num_errors", 0)},
                       {"busy", data.value("busy", 0)},

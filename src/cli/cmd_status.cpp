@@ -129,11 +129,13 @@ void add_status_command(CLI::App& app, int& exit_code) {
   command->add_option("--wait", flags->wait,
                       "Stop collecting answers after this long without one (default 300ms)");
   command
-      ->add_option("--watch", flags->watch, "Refresh every INTERVAL (default 2s) until interrupted")
+      ->add_option("--watch", flags->watch,
+                   "Keep refreshing, every INTERVAL (default 2s), until interrupted (without "
+                   "--watch: print once)")
       ->expected(0, 1)
-      ->default_str("2s");
+      ->type_name("[INTERVAL]");
   command->add_option("--count", flags->count, "With --watch: stop after N refreshes")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, 1'000'000));
   command->callback([command, flags, &exit_code] {
     try {
       flags->watching = command->get_option("--watch")->count() > 0;

@@ -15,6 +15,10 @@ void add_server_option(CLI::App& command, std::vector<std::string>& servers) {
                   "else nats://127.0.0.1:4222)")
       // CLI11 2.1 lets a vector option swallow the positional arguments after it.
       ->allow_extra_args(false);
+  command.footer(
+      "Environment: POLARIS_SERVERS (registry URLs, comma-separated); credentials never go on the "
+      "command line: POLARIS_USER and POLARIS_PASSWORD, or POLARIS_TOKEN; TLS: POLARIS_TLS_CA "
+      "(CA file), POLARIS_TLS_CERT and POLARIS_TLS_KEY (client certificate) (docs/SECURITY.md).");
 }
 
 namespace {

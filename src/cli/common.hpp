@@ -42,6 +42,9 @@ void print_error(const std::string& message);
 /// Maps a polaris::Error to the program's exit code.
 int exit_code_for(const std::exception& error);
 
+/// "polaris 1.2.3 (nats.c 3.8.0)": what `polaris version` and `polaris --version` print.
+std::string version_text();
+
 void add_registry_command(CLI::App& app, int& exit_code);
 void add_tools_command(CLI::App& app, int& exit_code);
 void add_call_command(CLI::App& app, int& exit_code);

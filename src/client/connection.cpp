@@ -159,7 +159,7 @@ Connection::Impl::Impl(ConnectOptions options)
     throw;
   }
   discovery_ = std::make_unique<detail::ServiceDiscovery>(  // [observe]
-      connection_.get(), detail::ServiceIdentity{.connection_name = options_.name}, log_);
+      connection_.get(), detail::agent_service_identity(agent_id_, options_.name), log_);
   log_->debug("connected to {} as agent {}", connected_url(), agent_id_);
   start_liveness();
 }

@@ -2,10 +2,52 @@
 
 #include <spdlog/spdlog.h>
 
+#include "polaris/json.hpp"
 #include "protocol/wire.hpp"
 #include "transport/nats_handles.hpp"
 
 namespace polaris::detail {
+namespace {
+
+constexpr std::size_t kMaxErrorHeader = 512;  // the body carries the whole message
+
+// A header value: one line, at most kMaxErrorHeader bytes, not cut inside a UTF-8 character.
+std::string header_value(std::string text) {
+  for (char& c : text) {
+    if (c == '\r' || c == '\n') c = ' ';
+  }
+  if (text.size() > kMaxErrorHeader) {
+    std::size_t end = kMaxErrorHeader;
+    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0U) == 0x80U) --end;
+    text.resize(end);
+  }
+  return text;
+}
+
+// The ADR-32 code of an error reply: what went wrong, in HTTP terms as NATS tooling shows it.
+const char* service_error_code(std::string_view message, std::string_view status) {
+  if (status == wire::kBusyStatus) return "503";
+  if (message.starts_with("invalid request") || message.starts_with("invalid arguments")) {
+    return "400";
+  }
+  if (message.starts_with("no such tool")) return "404";
+  if (message.starts_with("the caller's deadline passed")) return "408";
+  return "500";
+}
+
+}  // namespace
+
+std::optional<ReplyPublisher::ServiceError> ReplyPublisher::service_error(const std::string& body,
+                                                                          std::string_view status) {
+  // Error replies are built by wire::error_reply: {"_error":"..."}; only those are parsed.
+  static constexpr std::string_view kPrefix = R"({"_error":)";
+  if (!std::string_view(body).starts_with(kPrefix)) return std::nullopt;
+  const Json reply = Json::parse(body, nullptr, false);
+  if (!reply.is_object() || !reply.contains(wire::kErrorKey)) return std::nullopt;
+  const Json& message = reply[wire::kErrorKey];
+  const std::string text = message.is_string() ? message.get<std::string>() : message.dump();
+  return ServiceError{header_value(text), service_error_code(text, status)};
+}
 
 void ReplyPublisher::publish(const std::string& subject, const std::string& body,
                              std::string_view status, const char* extra_name,
@@ -17,6 +59,13 @@ void ReplyPublisher::publish(const std::string& subject, const std::string& body
   if (code == NATS_OK) code = natsMsgHeader_Set(raw, wire::kAgentHeader, agent_id_.c_str());
   if (code == NATS_OK && !status.empty()) {
     code = natsMsgHeader_Set(raw, wire::kStatusHeader, std::string(status).c_str());
+  }
+  if (code == NATS_OK) {
+    if (const auto error = service_error(body, status)) {
+      code = natsMsgHeader_Set(raw, wire::kServiceErrorHeader, error->description.c_str());
+      if (code == NATS_OK)
+        code = natsMsgHeader_Set(raw, wire::kServiceErrorCodeHeader, error->code);
+    }
   }
   if (code == NATS_OK && extra_name != nullptr) {
     code = natsMsgHeader_Set(raw, extra_name, extra_value);

@@ -8,14 +8,18 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "polaris/logging.hpp"
 
 namespace polaris::detail {
 
-/// Publishes replies and acks carrying Polaris-Agent. Replies sent during the last second are
+/// Publishes replies and acks carrying Polaris-Agent; an error reply ({"_error": ...}) also
+/// carries the ADR-32 Nats-Service-Error and Nats-Service-Error-Code headers. Replies sent during
+/// the last second are
 /// remembered: a reply published just before a disconnect may have died with the node, so the
 /// replies of that last second are published again once the connection is back (callers drop
 /// replies they no longer wait for).
@@ -32,6 +36,14 @@ class ReplyPublisher {
   void reply(const std::string& subject, const std::string& body, std::string_view status = {});
   /// An acknowledgement: an empty message with Polaris-Status: accepted.
   void ack(const std::string& subject, bool idempotent);
+
+  /// The ADR-32 error headers of a reply body, when it is an error reply.
+  struct ServiceError {
+    std::string description;
+    const char* code;
+  };
+  static std::optional<ServiceError> service_error(const std::string& body,
+                                                   std::string_view status);
 
   /// The connection dropped: keeps the replies of the last second for on_reconnected().
   void on_disconnected();

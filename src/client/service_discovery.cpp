@@ -2,6 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>  // program_invocation_short_name (glibc)
 #include <random>
 
 #include "common/rfc3339.hpp"
@@ -34,7 +39,44 @@ std::string_view verb_of(std::string_view subject) {
   return subject.substr(0, subject.find('.'));
 }
 
+std::string host_name() {
+  std::array<char, 256> name{};
+  if (::gethostname(name.data(), name.size() - 1) != 0) return {};
+  return name.data();
+}
+
 }  // namespace
+
+std::string service_id_of(std::string_view agent_id) {
+  std::string id(agent_id);
+  std::replace(id.begin(), id.end(), '.', '_');
+  return id;
+}
+
+ServiceIdentity agent_service_identity(std::string_view agent_id, std::string connection_name) {
+  Json metadata = {{"agent", std::string(agent_id)},
+                   {"host", host_name()},
+                   {"pid", std::to_string(::getpid())},
+                   {"program", std::string(program_invocation_short_name)},
+                   {"version", std::string(version())}};
+  return ServiceIdentity{.id = service_id_of(agent_id),
+                         .connection_name = std::move(connection_name),
+                         .metadata = std::move(metadata)};
+}
+
+std::string agent_of(const Json& answer) {
+  if (!answer.is_object()) return {};
+  if (const auto metadata = answer.find("metadata");
+      metadata != answer.end() && metadata->is_object()) {
+    if (const auto agent = metadata->find("agent"); agent != metadata->end() &&
+                                                    agent->is_string() &&
+                                                    !agent->get_ref<const std::string&>().empty()) {
+      return agent->get<std::string>();
+    }
+  }
+  const auto id = answer.find("id");
+  return id != answer.end() && id->is_string() ? id->get<std::string>() : std::string();
+}
 
 ServiceDiscovery::ServiceDiscovery(natsConnection* connection, ServiceIdentity identity, Logger log)
     : connection_(connection),

@@ -28,6 +28,18 @@ struct ServiceIdentity {
   Json metadata = Json::object();  ///< string values only (ADR-33)
 };
 
+/// The service id of an agent: its agent id, with the `.` of a `<user>.<random>` id replaced
+/// by `_` (an id is a subject token in `$SRV.<verb>.polaris.<id>`). docs/PROTOCOL.md.
+std::string service_id_of(std::string_view agent_id);
+
+/// The identity of agent `agent_id`'s service: id service_id_of(agent_id), metadata `agent`
+/// (the agent id itself), `host`, `pid`, `program`, `version` and `connection` (when named).
+ServiceIdentity agent_service_identity(std::string_view agent_id, std::string connection_name);
+
+/// The agent id of a service answer: metadata `agent` when present (polaris agents), else `id`
+/// (other services).
+std::string agent_of(const Json& answer);
+
 /// Answers the discovery verbs for one connection's tools, each tool an endpoint. Subscribes
 /// (`$SRV.*`, `$SRV.*.polaris`, `$SRV.*.polaris.<id>`) when the first endpoint is added, so a
 /// connection that serves no tool is no service.

@@ -60,15 +60,22 @@ void fill(std::string& field, std::initializer_list<const char*> names) {
   }
 }
 
-Provider choose(Provider requested) {
-  if (requested != Provider::automatic) return requested;
+Provider choose(const SessionOptions& o) {
+  if (o.provider != Provider::automatic) return o.provider;
   if (env_true("GOOGLE_GENAI_USE_VERTEXAI")) return Provider::vertex;
   if (!env("GOOGLE_API_KEY").empty() || !env("GEMINI_API_KEY").empty()) return Provider::gemini;
   if (!env("GOOGLE_CLOUD_PROJECT").empty() && !env("GOOGLE_APPLICATION_CREDENTIALS").empty()) {
     return Provider::vertex;
   }
   if (!env("OPENAI_API_KEY").empty() || !env("OPENAI_BASE_URL").empty()) return Provider::openai;
-  return Provider::gemini;
+  // A key or endpoint given in the options, without a provider: the Gemini API, as always.
+  if (!o.api_key.empty() || !o.base_url.empty()) return Provider::gemini;
+  // Nothing configured: name every way there is, not only the first provider's.
+  throw Error(Errc::invalid_argument,
+              "no model provider configured: set GOOGLE_API_KEY or GEMINI_API_KEY (Gemini API), "
+              "GOOGLE_CLOUD_PROJECT and GOOGLE_APPLICATION_CREDENTIALS (Vertex AI), or "
+              "OPENAI_API_KEY and/or OPENAI_BASE_URL (OpenAI, or a compatible server such as "
+              "Ollama or llama.cpp)");
 }
 
 std::string strip_slash(std::string s) {
@@ -99,7 +106,7 @@ GeminiEndpoint vertex_endpoint(const SessionOptions& o) {
 
 ResolvedOptions resolve(SessionOptions o) {
   ResolvedOptions out;
-  out.provider = choose(o.provider);
+  out.provider = choose(o);
   switch (out.provider) {
     case Provider::gemini:
       fill(o.api_key, {"GOOGLE_API_KEY", "GEMINI_API_KEY"});
@@ -129,6 +136,13 @@ ResolvedOptions resolve(SessionOptions o) {
       fill(o.api_key, {"OPENAI_API_KEY"});
       fill(o.base_url, {"OPENAI_BASE_URL"});
       fill(o.model, {"OPENAI_MODEL"});
+      // OpenAI's own endpoint refuses every request without a key (after retries); a local
+      // server (Ollama, llama.cpp, vLLM) needs none.
+      if (o.base_url.empty() && o.api_key.empty()) {
+        throw Error(Errc::invalid_argument,
+                    "openai: no API key (set OPENAI_API_KEY; a local server given with "
+                    "OPENAI_BASE_URL, such as Ollama or llama.cpp, needs none)");
+      }
       if (o.base_url.empty()) o.base_url = "https://api.openai.com/v1";
       if (o.model.empty()) o.model = kOpenAiModel;
       break;

@@ -30,8 +30,23 @@ class Import::Impl : public std::enable_shared_from_this<Import::Impl> {
       if (method != "notifications/tools/list_changed") return;
       if (auto self = weak.lock()) self->request_refresh();
     });
+    if (!options_.only.empty()) require_only_tools(client_->list_tools());
     worker_ = std::thread([this] { refresh_loop(); });
     refresh();
+  }
+
+  // An `only` name the server does not have is a typo, not "import nothing and keep running".
+  // Checked once, at start: a tool that disappears later is the server's business.
+  void require_only_tools(const std::vector<Json>& listed) const {
+    std::vector<std::string> names;
+    for (const auto& tool : listed) names.push_back(tool.value("name", ""));
+    for (const auto& wanted : options_.only) {
+      if (std::find(names.begin(), names.end(), wanted) != names.end()) continue;
+      std::string there;
+      for (const auto& name : names) there += (there.empty() ? "" : ", ") + name;
+      throw Error(Errc::invalid_argument, "the MCP server has no tool " + wanted + " (its tools: " +
+                                              (there.empty() ? "none" : there) + ")");
+    }
   }
 
   void refresh() {

@@ -77,6 +77,10 @@ inline constexpr std::string_view kAcceptedStatus = "accepted";
 
 /// The key of a failed call's reply: {"_error": "<message>"}.
 inline constexpr std::string_view kErrorKey = "_error";
+/// ADR-32 ("NATS micro") headers of an error reply, so that NATS service tooling sees a failed
+/// call as one: the description (the `_error` message) and a status-like code.
+inline constexpr const char* kServiceErrorHeader = "Nats-Service-Error";
+inline constexpr const char* kServiceErrorCodeHeader = "Nats-Service-Error-Code";
 
 inline std::string tool_subject(std::string_view tool_name) {
   return std::string(kToolSubjectPrefix) + std::string(tool_name);

@@ -5,7 +5,7 @@
 #include <array>
 #include <cstdint>
 
-#include "client/service_discovery.hpp"  // kServiceName
+#include "client/service_discovery.hpp"  // kServiceName, agent_of
 #include "client/tool_stats.hpp"         // the histogram's bounds
 
 namespace polaris::detail {
@@ -131,7 +131,7 @@ std::string render_metrics(const Json& status, const std::vector<Json>& agent_st
       continue;
     }
     ++agents;
-    const std::string agent = escape_label(string_at(answer, "id"));
+    const std::string agent = escape_label(agent_of(answer));
     const auto list = answer.find("endpoints");
     if (list == answer.end() || !list->is_array()) continue;
     for (const auto& endpoint : *list) {

@@ -99,6 +99,20 @@ void render_users(std::ostream& config, const NatsConfigExtras& extras,
   config << "system_account: " << quoted(SystemAccount::kAccount) << "\n";
 }
 
+// Why nats-server did not come up, in one line: its exit and its last error line
+// ("[pid] date time [FTL] Error listening on port: ..." -> "Error listening on port: ..."). Its
+// whole output went to the log already.
+std::string startup_failure(const ChildProcess& process, const std::string& what) {
+  std::string reason;
+  for (const auto& line : process.last_lines()) {
+    for (const char* tag : {"[FTL] ", "[ERR] "}) {
+      if (const auto at = line.find(tag); at != std::string::npos) reason = line.substr(at + 6);
+    }
+  }
+  return what + " (" + process.describe_status() + ")" +
+         (reason.empty() ? std::string() : ": " + reason);
+}
+
 }  // namespace
 
 SystemAccount SystemAccount::make(bool anonymous) {
@@ -198,13 +212,15 @@ NatsServer::NatsServer(const RegistryOptions& options, const Logger& log,
   // listeners accept: poll for it while watching the process.
   while (!(ports = read_ports_file(dir_.path()))) {
     if (process_->wait_for_exit(std::chrono::milliseconds(10))) {
-      throw Error(Errc::process, "nats-server failed to start: " + process_->describe_exit());
+      process_->stop();  // waits until its last output is read
+      throw Error(Errc::process, startup_failure(*process_, "nats-server failed to start"));
     }
     if (std::chrono::steady_clock::now() > deadline) {
       process_->stop(std::chrono::seconds(2));
-      throw Error(Errc::process, "nats-server did not start within " +
-                                     std::to_string(options.startup_timeout.count()) +
-                                     " ms: " + process_->describe_exit());
+      throw Error(
+          Errc::process,
+          startup_failure(*process_, "nats-server did not start within " +
+                                         std::to_string(options.startup_timeout.count()) + " ms"));
     }
   }
   const int client_port = port_from(*ports, "nats");

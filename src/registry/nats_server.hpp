@@ -63,7 +63,8 @@ std::vector<std::string> nats_server_environment();
 class NatsServer {
  public:
   /// Starts nats-server and waits until it listens.
-  /// @throws Error(Errc::process) with nats-server's last output when it does not come up.
+  /// @throws Error(Errc::process), one line: how nats-server ended and its last error line,
+  /// when it does not come up (its whole output went to the log).
   /// `system`: the system account to configure; nullopt: none.
   NatsServer(const RegistryOptions& options, const Logger& log, const NatsConfigExtras& extras = {},
              std::optional<SystemAccount> system = {});

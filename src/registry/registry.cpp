@@ -7,6 +7,7 @@
 #include <charconv>
 #include <condition_variable>
 #include <mutex>
+#include <string_view>
 #include <thread>
 
 #include "client/payload_split.hpp"
@@ -45,6 +46,28 @@ std::chrono::milliseconds sweep_interval_of(const RegistryOptions& options) {
                     std::chrono::milliseconds(std::chrono::minutes(1)));
 }
 
+// nats://HOST:PORT, nats-route:// or tls:// (nats-server's route schemes), optionally with
+// USER:PASSWORD@: checked here so that a typo is refused before nats-server starts.
+bool is_route_url(std::string_view url) {
+  std::string_view rest;
+  for (const std::string_view scheme : {"nats://", "nats-route://", "tls://"}) {
+    if (url.starts_with(scheme)) rest = url.substr(scheme.size());
+  }
+  if (const auto at = rest.rfind('@'); at != std::string_view::npos) rest.remove_prefix(at + 1);
+  const auto colon = rest.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  const std::string_view host = rest.substr(0, colon);
+  const std::string_view port = rest.substr(colon + 1);
+  if (host.find_first_of("/ ") != std::string_view::npos) return false;
+  if (port.empty() || port.size() > 5) return false;
+  int value = 0;
+  for (const char c : port) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + (c - '0');
+  }
+  return value > 0 && value <= 65535;
+}
+
 void validate(const RegistryOptions& options) {
   auto port_ok = [](int port) { return port >= 0 && port <= 65535; };
   if (!port_ok(options.bind.port)) {
@@ -63,8 +86,20 @@ void validate(const RegistryOptions& options) {
   if (options.agent_timeout <= std::chrono::milliseconds::zero()) {
     throw Error(Errc::invalid_argument, "agent_timeout must be positive");
   }
-  if (!options.routes.empty() && options.cluster.name.empty() && options.nats_urls.empty()) {
-    throw Error(Errc::invalid_argument, "routes need a cluster name");
+  const bool own_server = options.nats_urls.empty();
+  if (own_server && options.cluster.name.empty()) {
+    // nats-server would ignore these without a cluster block: refuse rather than not listen.
+    if (!options.routes.empty()) throw Error(Errc::invalid_argument, "routes need a cluster name");
+    if (options.cluster.port != 0 || !options.cluster.advertise.empty()) {
+      throw Error(Errc::invalid_argument,
+                  "a cluster port or advertise address needs a cluster name (--cluster-name)");
+    }
+  }
+  for (const auto& route : options.routes) {
+    if (!is_route_url(route)) {
+      throw Error(Errc::invalid_argument,
+                  "route '" + route + "' is not a URL like nats://HOST:PORT");
+    }
   }
   if (options.monitor && !port_ok(options.monitor->port)) {
     throw Error(Errc::invalid_argument, "monitor port must be 0-65535");
@@ -185,6 +220,23 @@ class Registry::Impl {
     applied_prefix_ = std::string(wire::kSyncAppliedPrefix) + unique_token() + ".";
     subscribe(applied_prefix_ + "*", "", [this](natsMsg* msg) { on_applied(msg); });
     housekeeper_ = std::thread([this] { run_housekeeper(); });
+    // From here a failure (say, the metrics port is taken) must stop the thread, the
+    // subscriptions and nats-server itself: the destructor does not run for a half-built object.
+    try {
+      serve();
+    } catch (...) {
+      close();
+      throw;
+    }
+  }
+
+  ~Impl() { close(); }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+
+ private:
+  // The second half of start-up: catalogue in hand, take requests, observe.
+  void serve() {
     const auto start =
         clustered_ ? sync_->synchronise(options_.sync_timeout) : detail::PeerSync::Start::alone;
     sync_->mark_synced([this](const Json& event) { apply_event(event); });
@@ -246,10 +298,7 @@ class Registry::Impl {
                cluster_url().empty() ? "" : " (cluster " + cluster_url() + ")", tool_count());
   }
 
-  ~Impl() { close(); }
-  Impl(const Impl&) = delete;
-  Impl& operator=(const Impl&) = delete;
-
+ public:
   std::string client_url() const {
     return server_ ? server_->client_url() : options_.nats_urls.front();
   }

@@ -47,7 +47,12 @@ class ObserveTest : public ::testing::Test {
  protected:
   Registry registry_ = Registry::start({.bind = {.port = 0}, .metrics = Endpoint{.port = 0}});
   Connection agent_ = [this] {
-    auto agent = connect({.servers = {registry_.client_url()}, .name = "observe-agent"});
+    // With a user name (accepted by a server without authentication) the agent id is
+    // "ops.<random>", as under roles: the id with a dot must be the same everywhere.
+    auto agent = connect({.servers = {registry_.client_url()},
+                          .name = "observe-agent",
+                          .user = "ops",
+                          .password = "unused"});
     agent.register_tool(calculator());
     return agent;
   }();
@@ -59,9 +64,16 @@ class ObserveTest : public ::testing::Test {
     for (int i = 0; i < 2; ++i) EXPECT_THROW(client_.call("calculator", divide(1, 0)), Error);
   }
 
+  // The one id of the agent: the catalogue's, Polaris-Agent's, and (with `_` for the `.`) the
+  // service id of $SRV, whose metadata carry the id itself.
   std::string agent_id() {
+    const std::string id = agent_.agent_id();
+    EXPECT_EQ(id.rfind("ops.", 0), 0U) << id;
     test::RawNats raw(registry_.client_url());
-    return Json::parse(raw.request("$SRV.PING.polaris", "")).at("id").get<std::string>();
+    const Json ping = Json::parse(raw.request("$SRV.PING.polaris", ""));
+    EXPECT_EQ(ping.at("id"), "ops_" + id.substr(4)) << ping;
+    EXPECT_EQ(ping.at("metadata").at("agent"), id) << ping;
+    return id;
   }
 };
 
@@ -74,7 +86,7 @@ TEST_F(ObserveTest, PingInfoAndStatsOnEverySubjectForm) {
   EXPECT_EQ(ping.at("version"), std::string(version()));
   EXPECT_EQ(ping.at("metadata").at("connection"), "observe-agent");
   const std::string id = ping.at("id").get<std::string>();
-  EXPECT_EQ(id.size(), 22U);
+  EXPECT_EQ(id, agent_id().replace(3, 1, "_"));  // "ops.<random>" as a subject token
   for (const auto& suffix : std::vector<std::string>{"", ".polaris", ".polaris." + id}) {
     EXPECT_EQ(Json::parse(raw.request("$SRV.PING" + suffix, "")).at("id"), id) << suffix;
     const Json info = Json::parse(raw.request("$SRV.INFO" + suffix, ""));

@@ -135,5 +135,83 @@ TEST_F(ChatCommand, PromptLoopContinuesTheConversation) {
   EXPECT_EQ(contents[2]["parts"][0]["text"], "second question");
 }
 
+// `--tool NAME "prompt"`: one tool, and the prompt is the prompt (not a second tool name).
+TEST_F(ChatCommand, ToolFlagTakesOneValueAndThePromptFollows) {
+  agent_.register_tool(square_root_tool());
+  agent_.register_tool({.name = "other",
+                        .description = "not offered",
+                        .handler = [](const Request&) { return Result(Json::object()); }});
+  model_.on(
+      "POST", "/v1beta/models/gemini-flash-latest:streamGenerateContent?alt=sse",
+      [](const Received&) {
+        const Json chunk = {{"candidates",
+                             {{{"content", {{"role", "model"}, {"parts", {{{"text", "fine"}}}}}},
+                               {"finishReason", "STOP"}}}}};
+        return Reply{.body = "data: " + chunk.dump() + "\n\n", .content_type = "text/event-stream"};
+      });
+  const ChatRun run = run_polaris({"chat", "--model", "gemini-flash-latest", "--server",
+                                   registry_.client_url(), "--tool", "square_root", "How are you?"},
+                                  model_);
+  EXPECT_EQ(run.status, 0) << testing::PrintToString(run.lines);
+  EXPECT_TRUE(run.has("fine")) << testing::PrintToString(run.lines);
+  const auto sent = model_.received();
+  ASSERT_EQ(sent.size(), 1U);
+  const Json request = sent[0].json();
+  EXPECT_EQ(request["contents"][0]["parts"][0]["text"], "How are you?") << request.dump();
+  const Json declarations = request["tools"][0]["functionDeclarations"];
+  ASSERT_EQ(declarations.size(), 1U) << request.dump();
+  EXPECT_EQ(declarations[0]["name"], "square_root");
+}
+
+TEST_F(ChatCommand, UnknownToolIsAnErrorListingTheTools) {
+  agent_.register_tool(square_root_tool());
+  const ChatRun run = run_polaris({"chat", "--server", registry_.client_url(), "--tool",
+                                   "squareroot", "What is the square root of 4?"},
+                                  model_);
+  EXPECT_EQ(run.status, 1);
+  EXPECT_TRUE(run.has("error: no such tool: squareroot (the cluster serves: square_root)"))
+      << testing::PrintToString(run.lines);
+  EXPECT_TRUE(model_.received().empty());
+}
+
+// Like every client command, chat exits 3 when no server can be reached.
+TEST_F(ChatCommand, CannotConnectExitsThree) {
+  const ChatRun run = run_polaris({"chat", "--server", "nats://127.0.0.1:1", "hello"}, model_);
+  EXPECT_EQ(run.status, 3) << testing::PrintToString(run.lines);
+  EXPECT_TRUE(
+      run.has("error: cannot connect to nats://127.0.0.1:1: No server available for "
+              "connection"))
+      << testing::PrintToString(run.lines);
+}
+
+// Without OPENAI_API_KEY nothing is sent to OpenAI's endpoint; the error names the variable.
+TEST_F(ChatCommand, OpenAiWithoutAKeyIsRefusedUpFront) {
+  const auto result = run_program({"/usr/bin/env", "-u", "OPENAI_API_KEY", "-u", "OPENAI_BASE_URL",
+                                   POLARIS_CLI_PATH, "chat", "--provider", "openai", "--server",
+                                   registry_.client_url(), "hello"});
+  EXPECT_EQ(result.exit_code, 1) << result.err;
+  EXPECT_EQ(result.out, "");
+  EXPECT_EQ(result.err,
+            "error: openai: no API key (set OPENAI_API_KEY; a local server given with "
+            "OPENAI_BASE_URL, such as Ollama or llama.cpp, needs none)\n");
+}
+
+// No provider configured at all: the error names every provider's variables.
+TEST_F(ChatCommand, NoProviderNamesEveryProvidersVariables) {
+  std::vector<std::string> argv = {"/usr/bin/env"};
+  for (const char* name :
+       {"GOOGLE_API_KEY", "GEMINI_API_KEY", "GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_CLOUD_PROJECT",
+        "GOOGLE_APPLICATION_CREDENTIALS", "OPENAI_API_KEY", "OPENAI_BASE_URL"}) {
+    argv.insert(argv.end(), {"-u", name});
+  }
+  argv.insert(argv.end(), {POLARIS_CLI_PATH, "chat", "--server", registry_.client_url(), "hello"});
+  const auto result = run_program(argv);
+  EXPECT_EQ(result.exit_code, 1) << result.err;
+  for (const char* name : {"GOOGLE_API_KEY", "GEMINI_API_KEY", "GOOGLE_CLOUD_PROJECT",
+                           "GOOGLE_APPLICATION_CREDENTIALS", "OPENAI_API_KEY", "OPENAI_BASE_URL"}) {
+    EXPECT_NE(result.err.find(name), std::string::npos) << name << ": " << result.err;
+  }
+}
+
 }  // namespace
 }  // namespace polaris::test

@@ -28,8 +28,39 @@ TEST(ProviderChoice, NoCredentialsIsAClearError) {
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), Errc::invalid_argument);
-    EXPECT_EQ(std::string(e.what()).rfind("gemini: no API key (set GOOGLE_API_KEY", 0), 0u);
+    // Every provider's variables, not only the first provider's.
+    const std::string message = e.what();
+    for (const char* name :
+         {"GOOGLE_API_KEY", "GEMINI_API_KEY", "GOOGLE_CLOUD_PROJECT",
+          "GOOGLE_APPLICATION_CREDENTIALS", "OPENAI_API_KEY", "OPENAI_BASE_URL"}) {
+      EXPECT_NE(message.find(name), std::string::npos) << name << " missing from: " << message;
+    }
   }
+}
+
+// OpenAI's own endpoint refuses a request without a key: refused before any request is sent.
+TEST(ProviderChoice, OpenAiDefaultEndpointNeedsAKey) {
+  clear_provider_environment();
+  try {
+    Session session{SessionOptions{.provider = Provider::openai}};
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::invalid_argument);
+    EXPECT_EQ(std::string(e.what()).rfind("openai: no API key (set OPENAI_API_KEY", 0), 0u)
+        << e.what();
+  }
+}
+
+// A local server given with OPENAI_BASE_URL and chosen explicitly needs no key either.
+TEST(ProviderChoice, OpenAiLocalServerNeedsNoKey) {
+  clear_provider_environment();
+  FakeServer server;
+  server.expect("POST", "/v1/chat/completions", Reply{.body = synthetic("openai-text.json")});
+  ::setenv("OPENAI_BASE_URL", (server.url() + "/v1").c_str(), 1);
+  Session session{SessionOptions{.provider = Provider::openai, .stream = false}};
+  EXPECT_EQ(session.ask("hi"), "done");
+  EXPECT_EQ(server.received().at(0).header("authorization"), "");
+  clear_provider_environment();
 }
 
 TEST(ProviderChoice, OpenAiFromItsEnvironment) {

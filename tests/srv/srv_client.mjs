@@ -9,9 +9,12 @@
 //   --reference first start a service with the official implementation (name "reference",
 //               endpoints "echo" and "fail", one call each), whose answers show what the
 //               official library itself sends
+//   --call SUBJECT BODY
+//               first send one request and report how the client sees its reply ("call")
 // Prints one JSON object:
 //   {"versions": {package: version}, "all": {"ping": [...], "info": [...], "stats": [...]},
-//    "name": {...same...}, "ids": {"<id>": {...same...}}}
+//    "name": {...same...}, "ids": {"<id>": {...same...}},
+//    "call": {"body": "...", "service_error": bool, "code": number, "description": "..."}}
 // where "ids" holds, for every id the NAME ping found, the answers to $SRV.<verb>.NAME.<id>.
 // Exits 1 (message on stderr) when the client fails, e.g. cannot parse an answer.
 import { readFileSync } from 'node:fs';
@@ -47,6 +50,16 @@ try {
     await nc.request('echo', 'hello');
     await nc.request('fail', 'x').catch(() => {});  // answered with the service error headers
   }
+  const call = flags.indexOf('--call');
+  let called;
+  if (call >= 0) {
+    const reply = await nc.request(flags[call + 1], flags[call + 2]);
+    const error = ServiceError.toServiceError(reply);  // null unless the error headers are there
+    called = {
+      body: reply.string(), service_error: ServiceError.isServiceError(reply),
+      code: error?.code ?? 0, description: error?.message ?? '',
+    };
+  }
   // The client collects answers until `count` came, or 10 s passed.
   const client = (count) => svcm.client({ strategy: 'count', maxMessages: count, maxWait });
   const out = { versions: {}, all: {}, name: {}, ids: {} };
@@ -57,6 +70,7 @@ try {
   out.all = await collect(client, Number(allCount));
   out.name = await collect(client, Number(nameCount), name);
   for (const { id } of out.name.ping) out.ids[id] = await collect(client, 1, name, id);
+  if (called) out.call = called;
   process.stdout.write(JSON.stringify(out) + '\n');
 } catch (error) {
   process.stderr.write(`srv_client: ${error?.stack ?? error}\n`);

@@ -4,7 +4,11 @@
 // service with the official implementation, so our answers are compared with its answers too.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <array>
 #include <atomic>
+#include <cerrno>
 #include <future>
 #include <map>
 #include <regex>
@@ -122,12 +126,17 @@ class ServiceClientTest : public ::testing::Test {
   }
 
   // The official client: {"versions", "all", "name", "ids"} (see srv_client.mjs).
-  Json run_client(int all_count, int name_count) {
-    const auto run = test::run_program(
-        {detail::find_executable("node"), std::string(POLARIS_SRV_TEST_DIR) + "/srv_client.mjs",
-         registry_.client_url(), "polaris", std::to_string(all_count), std::to_string(name_count),
-         "--reference"},
-        {"POLARIS_SRV_PEERS=" + std::string(POLARIS_SRV_PEERS)});
+  Json run_client(int all_count, int name_count, const std::vector<std::string>& flags = {}) {
+    std::vector<std::string> argv = {detail::find_executable("node"),
+                                     std::string(POLARIS_SRV_TEST_DIR) + "/srv_client.mjs",
+                                     registry_.client_url(),
+                                     "polaris",
+                                     std::to_string(all_count),
+                                     std::to_string(name_count),
+                                     "--reference"};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    const auto run =
+        test::run_program(argv, {"POLARIS_SRV_PEERS=" + std::string(POLARIS_SRV_PEERS)});
     EXPECT_EQ(run.exit_code, 0) << run.err;
     return Json::parse(run.out);
   }
@@ -177,8 +186,15 @@ TEST_F(ServiceClientTest, OfficialClientFindsEveryAgentWithItsToolsAndCounts) {
   ASSERT_TRUE(test::wait_until([&] { return waiting_ == 1; }));
 
   // Two agents and the official client's own reference service; the client (no tool) is none.
-  const Json out = run_client(3, 2);
+  // The official client also calls calculator once, failing: a service error to it (ADR-32
+  // headers) with the reference wire format's body.
+  const Json out = run_client(
+      3, 2, {"--call", "polaris:user-func:calculator", R"({"operation":"divide","a":1,"b":0})"});
   ASSERT_TRUE(out.is_object()) << out;
+  EXPECT_EQ(out.at("call"), (Json{{"body", R"({"_error":"divide by zero"})"},
+                                  {"service_error", true},
+                                  {"code", 500},
+                                  {"description", "divide by zero"}}));
   EXPECT_EQ(out.at("versions").at("@nats-io/services"), "3.0.0-25");
   EXPECT_EQ(out.at("versions").at("@nats-io/transport-node"), "3.4.0");
 
@@ -196,6 +212,20 @@ TEST_F(ServiceClientTest, OfficialClientFindsEveryAgentWithItsToolsAndCounts) {
   ASSERT_EQ(ids.size(), 2U);
   ASSERT_TRUE(ids.contains("srv-calculator") && ids.contains("srv-gate")) << all.at("ping");
   EXPECT_NE(ids["srv-calculator"], ids["srv-gate"]);
+  // One id: the service id is the agent id (the one in the catalogue and Polaris-Agent), and
+  // the metadata say which process serves it.
+  EXPECT_EQ(ids["srv-calculator"], calculator_agent_.agent_id());
+  EXPECT_EQ(ids["srv-gate"], gate_agent_.agent_id());
+  for (const auto& ping : pings) {
+    const Json& metadata = ping.at("metadata");
+    EXPECT_EQ(metadata.at("agent"), ping.at("id")) << metadata;
+    EXPECT_EQ(metadata.at("pid"), std::to_string(::getpid())) << metadata;
+    EXPECT_EQ(metadata.at("program"), std::string(program_invocation_short_name)) << metadata;
+    EXPECT_EQ(metadata.at("version"), std::string(version())) << metadata;
+    std::array<char, 256> host{};
+    ASSERT_EQ(::gethostname(host.data(), host.size() - 1), 0);
+    EXPECT_EQ(metadata.at("host"), std::string(host.data())) << metadata;
+  }
 
   // ADR-32: "version" is SemVer (the official implementation refuses anything else).
   static const std::regex semver(
@@ -260,7 +290,8 @@ TEST_F(ServiceClientTest, OfficialClientFindsEveryAgentWithItsToolsAndCounts) {
     std::string last_error;
   };
   for (const auto& expected : std::vector<Expected>{
-           {&calculator_stats, "calculator", 4, 1, "divide by zero"},
+           // 4 calls of ours (1 failing) and the official client's failing one
+           {&calculator_stats, "calculator", 5, 2, "divide by zero"},
            {&calculator_stats, "echo", 2, 0, ""},
            {&gate_stats, "gate", 3, 0, ""},  // the held call is counted, not yet completed
        }) {
@@ -304,6 +335,31 @@ TEST_F(ServiceClientTest, OfficialClientFindsEveryAgentWithItsToolsAndCounts) {
 
   release();
   EXPECT_EQ(held.get()["passed"], true);
+}
+
+// An agent id under roles is <user>.<random>: the service id is the same id with `_` for the
+// `.`, so that $SRV.<verb>.polaris.<id> is a subject; metadata `agent` keeps the id itself.
+TEST(ServiceClientIds, UserAgentIdSubstitutesTheDot) {
+  Registry registry = Registry::start({.bind = {.port = 0}});
+  // A server without authentication accepts any user; the id takes its namespace from it.
+  Connection agent = connect(
+      {.servers = {registry.client_url()}, .name = "srv-alice", .user = "alice", .password = "x"});
+  agent.register_tool(calculator());
+  ASSERT_EQ(agent.agent_id().rfind("alice.", 0), 0U) << agent.agent_id();
+  std::string expected = agent.agent_id();
+  expected[5] = '_';
+  const auto run = test::run_program(
+      {detail::find_executable("node"), std::string(POLARIS_SRV_TEST_DIR) + "/srv_client.mjs",
+       registry.client_url(), "polaris", "1", "1"},
+      {"POLARIS_SRV_PEERS=" + std::string(POLARIS_SRV_PEERS)});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const Json out = Json::parse(run.out);
+  const Json& ping = out.at("name").at("ping").at(0);
+  EXPECT_EQ(ping.at("id"), expected);
+  EXPECT_EQ(ping.at("metadata").at("agent"), agent.agent_id());
+  // The official client reaches it by that id.
+  ASSERT_TRUE(out.at("ids").contains(expected)) << out.at("ids");
+  EXPECT_EQ(out.at("ids").at(expected).at("stats").at(0).at("id"), expected);
 }
 
 }  // namespace
