@@ -255,6 +255,22 @@ void RequestMux::agent_gone(const std::string& agent_id, const std::map<std::str
           kUnacknowledgedGrace;
       const bool maybe_taken = pending.agent.empty() && tool != tools.end() && old_enough;
       if (maybe_taken) pending.idempotent = pending.idempotent || tool->second;
+      // Too young to tell, and the agent may have taken it: when the announcement comes fast
+      // (a closed connection, not a silent timeout), a call sent just before the crash is still
+      // young here. An idempotent one is sent again once it is old enough, unless answered
+      // meanwhile (an acknowledged one goes to its agent, whose reply cache answers it).
+      // A call that is not idempotent ends as outcome unknown then, unless acknowledged.
+      if (pending.agent.empty() && tool != tools.end() && !old_enough &&
+          !pending.options.call_id.empty() && !pending.waiting_for_connection) {
+        if (pending.idempotent || tool->second) {
+          pending.idempotent = true;
+        } else {
+          unknown_unless_acknowledged_.insert(id);
+        }
+        resends_.emplace(pending.deadline - pending.timeout + kUnacknowledgedGrace, id);
+        timer_cv_.notify_one();
+        continue;
+      }
       if (pending.agent != agent_id && !maybe_taken) continue;
       if (pending.idempotent) {
         pending.agent.clear();  // any replica may run it again
@@ -453,14 +469,29 @@ void RequestMux::run_timer() {
       deadlines_.erase(deadlines_.begin());
       if (!node.empty()) expired.push_back(std::move(node.mapped()));
     }
+    std::vector<Pending> unknown;
     while (!resends_.empty() && resends_.begin()->first <= now) {
-      due.push_back(resends_.begin()->second);
+      const auto id = resends_.begin()->second;
       resends_.erase(resends_.begin());
+      if (unknown_unless_acknowledged_.erase(id) == 0) {
+        due.push_back(id);
+        continue;
+      }
+      // Still unacknowledged after the gone announcement: the gone agent took it.
+      const auto found = pending_.find(id);
+      if (found != pending_.end() && found->second.agent.empty()) {
+        if (auto pending = take_locked(id)) unknown.push_back(std::move(*pending));
+      }
     }
     lock.unlock();
     for (auto& pending : expired) {
       pending.done(Error(Errc::timeout, "no reply from " + pending.subject + " within " +
                                             std::to_string(pending.timeout.count()) + " ms"));
+    }
+    for (auto& pending : unknown) {
+      pending.done(
+          Error(Errc::outcome_unknown,
+                "outcome unknown: the agent that took the call is gone (" + pending.subject + ")"));
     }
     for (const auto id : due) resend(id);  // a request that ended meanwhile is skipped
     lock.lock();
@@ -474,6 +505,7 @@ void RequestMux::fail_all(Errc code, const std::string& message) {
     failed.swap(pending_);
     deadlines_.clear();
     resends_.clear();
+    unknown_unless_acknowledged_.clear();
   }
   for (auto& [id, pending] : failed) {
     pending.done(Error(code, message + " (" + pending.subject + ")"));

@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -156,6 +157,9 @@ class RequestMux {
   std::unordered_map<std::uint64_t, Pending> pending_;
   std::multimap<std::chrono::steady_clock::time_point, std::uint64_t> deadlines_;
   std::multimap<std::chrono::steady_clock::time_point, std::uint64_t> resends_;  // retries due
+  /// Calls of a gone agent's tool, too young to judge when it was announced: due in resends_,
+  /// they end as outcome unknown then unless an agent acknowledged them meanwhile.
+  std::set<std::uint64_t> unknown_unless_acknowledged_;
   std::uint64_t next_id_ = 1;
   /// Agents whose gone announcement was acted upon, and when (forgotten after kGoneMemory).
   std::map<std::string, std::chrono::steady_clock::time_point> gone_seen_;

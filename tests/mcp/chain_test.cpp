@@ -76,19 +76,24 @@ TEST(McpChain, ConformanceToolsScenariosThroughServeClusterImport) {
 // The stdio server is someone else's program: it gets the allow-list and what --env names,
 // never the importer's credentials.
 TEST(McpImportProcess, StdioServerGetsTheAllowListAndEnvButNoCredentials) {
-  auto registry = Registry::start({.bind = {.port = 0}});
+  // The importer logs in with a real password, which must not reach the server it starts.
+  SecurityConfig security;
+  security.users.push_back({.name = "importer", .password_hash = hash_password("hunter2")});
+  security.reference_compat = true;
+  auto registry = Registry::start({.bind = {.port = 0}, .security = security});
   PolarisProcess importer({"mcp", "import", "--server", registry.client_url(), "--prefix", "fx",
                            "--stdio", fixture_stdio(), "--env", "SET_PROBE=set by --env", "--env",
                            "PASSED_PROBE", "--env", "UNSET_PROBE"},
-                          {"POLARIS_PASSWORD=hunter2", "POLARIS_TOKEN=s3cret", "OTHER_SECRET=x",
+                          {"POLARIS_USER=importer", "POLARIS_PASSWORD=hunter2", "OTHER_SECRET=x",
                            "LC_POLARIS_PROBE=allow-listed", "PASSED_PROBE=passed by name"});
-  auto client = connect({.servers = {registry.client_url()}});
+  auto client =
+      connect({.servers = {registry.client_url()}, .user = "importer", .password = "hunter2"});
   await_tool(client, "fx_test_environment", importer);
   const Json reply = client.call("fx_test_environment", Json::object(), {.timeout = 10s});
   const Json env = reply["structuredContent"]["env"];
   ASSERT_TRUE(env.is_object()) << reply.dump();
   EXPECT_FALSE(env.contains("POLARIS_PASSWORD")) << env.dump();
-  EXPECT_FALSE(env.contains("POLARIS_TOKEN")) << env.dump();
+  EXPECT_FALSE(env.contains("POLARIS_USER")) << env.dump();
   EXPECT_FALSE(env.contains("OTHER_SECRET")) << env.dump();
   EXPECT_FALSE(env.contains("UNSET_PROBE")) << env.dump();
   EXPECT_EQ(env.value("LC_POLARIS_PROBE", ""), "allow-listed") << env.dump();

@@ -35,7 +35,11 @@ async function collect(client, count, ...filter) {
   return found;
 }
 
-const nc = await connect({ servers: url, name: 'srv-client' });
+// A registry with users needs credentials: POLARIS_SRV_USER and POLARIS_SRV_PASSWORD.
+const credentials = process.env.POLARIS_SRV_USER
+  ? { user: process.env.POLARIS_SRV_USER, pass: process.env.POLARIS_SRV_PASSWORD ?? '' }
+  : {};
+const nc = await connect({ servers: url, name: 'srv-client', ...credentials });
 try {
   const svcm = new Svcm(nc);
   if (flags.includes('--reference')) {

@@ -340,8 +340,12 @@ TEST_F(ServiceClientTest, OfficialClientFindsEveryAgentWithItsToolsAndCounts) {
 // An agent id under roles is <user>.<random>: the service id is the same id with `_` for the
 // `.`, so that $SRV.<verb>.polaris.<id> is a subject; metadata `agent` keeps the id itself.
 TEST(ServiceClientIds, UserAgentIdSubstitutesTheDot) {
-  Registry registry = Registry::start({.bind = {.port = 0}});
-  // A server without authentication accepts any user; the id takes its namespace from it.
+  // A registry with a user (roles off, so alice may do everything); the id takes its namespace
+  // from the user. (An open registry refuses credentials it does not know.)
+  SecurityConfig security;
+  security.users.push_back({.name = "alice", .password_hash = hash_password("x")});
+  security.reference_compat = true;
+  Registry registry = Registry::start({.bind = {.port = 0}, .security = security});
   Connection agent = connect(
       {.servers = {registry.client_url()}, .name = "srv-alice", .user = "alice", .password = "x"});
   agent.register_tool(calculator());
@@ -351,7 +355,8 @@ TEST(ServiceClientIds, UserAgentIdSubstitutesTheDot) {
   const auto run = test::run_program(
       {detail::find_executable("node"), std::string(POLARIS_SRV_TEST_DIR) + "/srv_client.mjs",
        registry.client_url(), "polaris", "1", "1"},
-      {"POLARIS_SRV_PEERS=" + std::string(POLARIS_SRV_PEERS)});
+      {"POLARIS_SRV_PEERS=" + std::string(POLARIS_SRV_PEERS), "POLARIS_SRV_USER=alice",
+       "POLARIS_SRV_PASSWORD=x"});
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const Json out = Json::parse(run.out);
   const Json& ping = out.at("name").at("ping").at(0);
