@@ -9,6 +9,7 @@
 #include "polaris/error.hpp"
 #include "polaris/polaris.hpp"
 #include "support/cluster.hpp"
+#include "support/process_fixtures.hpp"
 #include "support/run_program.hpp"
 #include "support/wait.hpp"
 
@@ -101,8 +102,10 @@ TEST(McpImportProcess, StdioServerGetsTheAllowListAndEnvButNoCredentials) {
   EXPECT_EQ(env.value("PASSED_PROBE", ""), "passed by name") << env.dump();
   EXPECT_TRUE(env.contains("PATH")) << env.dump();  // npx and friends are found
   // An entry without a name is refused clearly.
-  const auto bad = run_polaris({"mcp", "import", "--server", registry.client_url(), "--stdio",
-                                fixture_stdio(), "--env", "=value"});
+  const auto bad =
+      run_program({test::polaris_program(), "mcp", "import", "--server", registry.client_url(),
+                   "--stdio", fixture_stdio(), "--env", "=value"},
+                  {"POLARIS_USER=importer", "POLARIS_PASSWORD=hunter2"});
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_NE(bad.err.find("has no name"), std::string::npos) << bad.err;
 }
