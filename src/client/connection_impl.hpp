@@ -120,7 +120,8 @@ class Connection::Impl {
   std::vector<Outcome> register_shared(const std::vector<std::shared_ptr<ServedTool>>& tools,
                                        std::chrono::milliseconds timeout);
   std::vector<Outcome> register_batch(const std::vector<std::shared_ptr<ServedTool>>& tools,
-                                      const std::string& subject, std::chrono::milliseconds timeout);
+                                      const std::string& subject,
+                                      std::chrono::milliseconds timeout);
   std::vector<Outcome> register_one_by_one(const std::vector<std::shared_ptr<ServedTool>>& tools,
                                            std::chrono::milliseconds timeout);
   /// A refused registration: stop serving and hand the held calls on to the name's owner.
