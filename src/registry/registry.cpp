@@ -261,7 +261,6 @@ class Registry::Impl {
     }
     // Only now, with the catalogue in hand, does this node take requests.
     const char* queue = wire::kRegistryQueue;
-    subscribe(wire::kSyncSnapshotSubject, queue, [this](natsMsg* msg) { on_snapshot(msg); });
     subscribe(wire::kSyncPullSubject, "", [this](natsMsg* msg) { on_pull(msg); });
     subscribe(wire::kRegisterSubject, queue, [this](natsMsg* msg) { on_register(msg); });
     subscribe(wire::kBatchRegisterSubject, queue,
@@ -401,11 +400,16 @@ class Registry::Impl {
     sweep(Clock::now());
   }
 
-  // The list subjects: subscribed once the catalogue is known to be whole.
+  // The list and snapshot subjects: subscribed once the catalogue is known to be whole.
   void open_lists() {
     std::lock_guard lock(mutex_);
     if (closed_ || !list_subscriptions_.empty()) return;
     const char* queue = wire::kRegistryQueue;
+    // A starting node copies its catalogue from whichever node answers first: never from one
+    // that may be cut off from the nodes holding it (its lists are closed until it merged).
+    list_subscriptions_.emplace_back(connection_.get(), std::string(wire::kSyncSnapshotSubject),
+                                     queue,
+                                     [this](detail::NatsMsgPtr msg) { on_snapshot(msg.get()); });
     list_subscriptions_.emplace_back(connection_.get(), std::string(wire::kListSubject), queue,
                                      [this](detail::NatsMsgPtr msg) { on_list(msg.get()); });
     list_subscriptions_.emplace_back(connection_.get(), std::string(wire::kPagedListSubject), queue,
