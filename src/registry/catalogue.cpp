@@ -255,20 +255,23 @@ bool Catalogue::holds(const Claim& claim) const {
 }
 
 void Catalogue::remove_owner(std::map<std::string, Entry>::iterator entry, std::size_t index) {
-  auto& owners = entry->second.owners;
-  const std::string agent = owners[index].claim.agent;
-  owners.erase(owners.begin() + static_cast<std::ptrdiff_t>(index));
-  if (!agent.empty()) {
-    auto names = names_by_agent_.find(agent);
-    if (names != names_by_agent_.end()) {
-      names->second.erase(entry->first);
-      if (names->second.empty()) names_by_agent_.erase(names);
-    }
-  }
-  if (owners.empty()) {
+  drop_owner(entry->first, entry->second, index);
+  if (entry->second.owners.empty()) {
     tools_.erase(entry);
   } else {
     relist(entry->second);
+  }
+}
+
+void Catalogue::drop_owner(const std::string& name, Entry& entry, std::size_t index) {
+  auto& owners = entry.owners;
+  const std::string agent = owners[index].claim.agent;
+  owners.erase(owners.begin() + static_cast<std::ptrdiff_t>(index));
+  if (agent.empty()) return;
+  auto names = names_by_agent_.find(agent);
+  if (names != names_by_agent_.end()) {
+    names->second.erase(name);
+    if (names->second.empty()) names_by_agent_.erase(names);
   }
 }
 
@@ -316,6 +319,18 @@ Catalogue::SweepResult Catalogue::sweep(Clock::time_point now) {
   SweepResult result;
   std::lock_guard lock(mutex_);
   std::set<std::string> touched;
+  sweep_agents(now, result, touched);
+  sweep_deadlines(now, touched);
+  for (const auto& name : touched) {
+    if (tools_.count(name) == 0) result.expired.push_back(name);
+  }
+  std::erase_if(tombstones_, [&](const auto& item) { return item.second.expires <= now; });
+  std::erase_if(gone_recently_, [&](const auto& item) { return item.second <= now; });
+  return result;
+}
+
+void Catalogue::sweep_agents(Clock::time_point now, SweepResult& result,
+                             std::set<std::string>& touched) {
   for (auto agent = agents_.begin(); agent != agents_.end();) {
     const bool departed = agent->second.departed;
     if (!departed && now - agent->second.last_heard <= options_.agent_timeout) {
@@ -328,45 +343,41 @@ Catalogue::SweepResult Catalogue::sweep(Clock::time_point now) {
       continue;
     }
     GoneAgent gone{.agent = agent->first, .departed = departed};
-    if (held_names) {
-      const std::set<std::string> names = names_by_agent_[agent->first];
-      for (const auto& name : names) {
-        auto entry = tools_.find(name);
-        auto& owners = entry->second.owners;
-        for (std::size_t i = 0; i < owners.size(); ++i) {
-          if (owners[i].claim.agent == agent->first) {
-            const Json* field = polaris_field(owners[i].claim.declaration);
-            const auto idempotent =
-                field != nullptr ? field->find("idempotent") : Json::const_iterator{};
-            gone.tools.push_back({{"name", name},
-                                  {"idempotent", field != nullptr && idempotent != field->end() &&
-                                                     *idempotent == true}});
-            touched.insert(name);
-            remove_owner(entry, i);
-            break;
-          }
-        }
-      }
-    }
+    if (held_names) remove_agent_tools(agent->first, gone, touched);
     if (agent->second.heartbeating) result.gone_agents.push_back(std::move(gone));
     gone_recently_[agent->first] = now + kTombstoneLifetime;
     agent = agents_.erase(agent);
   }
+}
+
+void Catalogue::remove_agent_tools(const std::string& agent, GoneAgent& gone,
+                                   std::set<std::string>& touched) {
+  const std::set<std::string> names = names_by_agent_[agent];
+  for (const auto& name : names) {
+    auto entry = tools_.find(name);
+    auto& owners = entry->second.owners;
+    for (std::size_t i = 0; i < owners.size(); ++i) {
+      if (owners[i].claim.agent == agent) {
+        const Json* field = polaris_field(owners[i].claim.declaration);
+        const auto idempotent =
+            field != nullptr ? field->find("idempotent") : Json::const_iterator{};
+        gone.tools.push_back({{"name", name},
+                              {"idempotent", field != nullptr && idempotent != field->end() &&
+                                                 *idempotent == true}});
+        touched.insert(name);
+        remove_owner(entry, i);
+        break;
+      }
+    }
+  }
+}
+
+void Catalogue::sweep_deadlines(Clock::time_point now, std::set<std::string>& touched) {
   for (auto entry = tools_.begin(); entry != tools_.end();) {
     auto& owners = entry->second.owners;
     const std::size_t before = owners.size();
     for (std::size_t i = owners.size(); i-- > 0;) {
-      if (owners[i].deadline <= now) {
-        const std::string agent = owners[i].claim.agent;
-        owners.erase(owners.begin() + static_cast<std::ptrdiff_t>(i));
-        if (!agent.empty()) {
-          auto names = names_by_agent_.find(agent);
-          if (names != names_by_agent_.end()) {
-            names->second.erase(entry->first);
-            if (names->second.empty()) names_by_agent_.erase(names);
-          }
-        }
-      }
+      if (owners[i].deadline <= now) drop_owner(entry->first, entry->second, i);
     }
     if (owners.empty()) {
       touched.insert(entry->first);
@@ -376,12 +387,6 @@ Catalogue::SweepResult Catalogue::sweep(Clock::time_point now) {
       ++entry;
     }
   }
-  for (const auto& name : touched) {
-    if (tools_.count(name) == 0) result.expired.push_back(name);
-  }
-  std::erase_if(tombstones_, [&](const auto& item) { return item.second.expires <= now; });
-  std::erase_if(gone_recently_, [&](const auto& item) { return item.second <= now; });
-  return result;
 }
 
 std::string Catalogue::list_json(const Visible& visible) const {

@@ -174,7 +174,17 @@ class Catalogue {
 
   Outcome apply_claim(const Claim& claim, Clock::time_point deadline, Clock::time_point now,
                       bool from_keepalive);
+  /// Removes owner `index` of `entry` and the entry itself once it has no owner left (else
+  /// relists it). Requires mutex_.
   void remove_owner(std::map<std::string, Entry>::iterator entry, std::size_t index);
+  /// Removes owner `index` of the entry for `name` and its agent's index of names; the entry
+  /// stays (the caller relists or erases it). Requires mutex_.
+  void drop_owner(const std::string& name, Entry& entry, std::size_t index);
+  /// The two halves of sweep(). Require mutex_.
+  void sweep_agents(Clock::time_point now, SweepResult& result, std::set<std::string>& touched);
+  void remove_agent_tools(const std::string& agent, GoneAgent& gone,
+                          std::set<std::string>& touched);
+  void sweep_deadlines(Clock::time_point now, std::set<std::string>& touched);
   /// Records the release of `agent`'s `name` at `stamp` (a tombstone) and removes that owner if
   /// its claim is older. Requires mutex_. True when an owner was removed.
   bool apply_release(const std::string& name, const std::string& agent, Stamp stamp,
