@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "polaris/json.hpp"
+#include "protocol/names.hpp"
 
 namespace polaris::wire {
 
@@ -139,9 +140,7 @@ inline std::string agent_of_connection_name(std::string_view name) {
   const std::string_view id = name.substr(at + kAgentNameMarker.size());
   if (id.empty() || id.size() > 256) return {};
   for (const char c : id) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '_' || c == '-' || c == '.';
-    if (!ok) return {};
+    if (!names::is_name_char(c) && c != '.') return {};
   }
   return std::string(id);
 }

@@ -1,5 +1,6 @@
 #include "polaris/tool.hpp"
 #include "polaris/error.hpp"
+#include "protocol/names.hpp"
 
 namespace polaris {
 
@@ -18,16 +19,7 @@ const std::string& Result::error_message() const {
   return error_ ? *error_ : none;
 }
 
-bool is_valid_tool_name(std::string_view name) noexcept {
-  auto is_alpha = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); };
-  auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
-  if (name.empty() || name.size() > 64) return false;
-  if (!is_alpha(name[0]) && name[0] != '_') return false;
-  for (char c : name.substr(1)) {
-    if (!is_alpha(c) && !is_digit(c) && c != '_' && c != '-') return false;
-  }
-  return true;
-}
+bool is_valid_tool_name(std::string_view name) noexcept { return names::is_tool_name(name); }
 
 Json ToolPolarisInfo::to_json() const {
   Json json = {{"replicable", replicable},

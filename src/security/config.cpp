@@ -9,6 +9,7 @@
 
 #include "polaris/error.hpp"
 #include "polaris/security.hpp"
+#include "protocol/names.hpp"
 
 namespace polaris {
 namespace {
@@ -16,16 +17,6 @@ namespace {
 namespace fs = std::filesystem;
 
 [[noreturn]] void fail(const std::string& message) { throw Error(Errc::invalid_argument, message); }
-
-bool is_name_token(std::string_view text) {
-  if (text.empty()) return false;
-  for (const char c : text) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
 
 bool is_bcrypt(const std::string& hash) {
   return hash.size() == 60 &&
@@ -228,7 +219,7 @@ void validate_security_config(const SecurityConfig& config) {
   std::set<std::string> names;
   for (const auto& user : config.users) {
     const std::string where = "user '" + user.name + "'";
-    if (!is_name_token(user.name)) {
+    if (!names::is_name_token(user.name)) {
       fail("auth.users: the name '" + user.name + "' must be letters, digits, '_' or '-'");
     }
     if (user.name.starts_with("_polaris")) fail(where + ": names starting with _polaris are ours");

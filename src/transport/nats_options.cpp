@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol/names.hpp"
 #include "protocol/wire.hpp"
 #include "transport/nats_error.hpp"
 
@@ -26,28 +27,18 @@ std::string join(const std::vector<std::string>& items) {
   return text;
 }
 
-// A user name that can be one subject token (no dots, wildcards or white space).
-bool is_token(const std::string& text) {
-  if (text.empty()) return false;
-  for (const char c : text) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 std::string inbox_prefix_of(const ConnectOptions& options) {
   if (!options.inbox_prefix.empty()) return options.inbox_prefix;
-  // Per-user inboxes, so that a registry with roles can let only this user read its replies.
-  if (is_token(options.user)) return "_INBOX." + options.user;
+  // Per-user inboxes, so that a registry with roles can let only this user read its replies
+  // (when the user name is one subject token: no dots, wildcards or white space).
+  if (names::is_name_token(options.user)) return "_INBOX." + options.user;
   return "_INBOX";
 }
 
 std::string agent_namespace_of(const ConnectOptions& options) {
-  return is_token(options.user) ? options.user : std::string();
+  return names::is_name_token(options.user) ? options.user : std::string();
 }
 
 std::vector<std::string> default_servers() {

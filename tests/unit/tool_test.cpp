@@ -6,6 +6,8 @@
 #include "client/tool_runner.hpp"
 #include "polaris/error.hpp"
 #include "polaris/tool.hpp"
+#include "protocol/names.hpp"
+#include "protocol/wire.hpp"
 
 namespace polaris {
 namespace {
@@ -26,6 +28,17 @@ TEST(ToolName, RefusesTheRest) {
     EXPECT_FALSE(is_valid_tool_name(name)) << name;
   }
   EXPECT_FALSE(is_valid_tool_name(std::string(65, 'a')));
+}
+
+// Tool names, user names that are one subject token and agent ids share one character set.
+TEST(ToolName, OneCharacterSetForUsersAndAgentIdsToo) {
+  for (const char* token : {"alice", "a-1_B", "9"})
+    EXPECT_TRUE(names::is_name_token(token)) << token;
+  for (const char* token : {"", "a.b", "a b", "a*", "a>", "caf\xc3\xa9"}) {
+    EXPECT_FALSE(names::is_name_token(token)) << token;
+  }
+  EXPECT_EQ(wire::agent_of_connection_name("svc polaris-agent:a.b-1_C"), "a.b-1_C");
+  EXPECT_EQ(wire::agent_of_connection_name("svc polaris-agent:a b"), "");
 }
 
 TEST(Result, BracedObjectAndError) {
