@@ -1,13 +1,12 @@
-// Server-Sent Events from HTTP servers we do not control: the HTTP client's parser (LLM streams)
-// and the MCP transports' reader (ids and retry for resumption). Bytes arrive in arbitrary
-// pieces, so each parser must give the same events however the stream is cut.
+// Server-Sent Events from HTTP servers we do not control: one parser for LLM streams (which end
+// with finish()) and MCP streams (ids and retry for resumption, no finish()). Bytes arrive in
+// arbitrary pieces, so the parser must give the same events however the stream is cut.
 // Input: one byte that picks the cut points, then the stream.
 #include <string>
 #include <vector>
 
 #include "fuzz_support.hpp"
 #include "http/sse.hpp"
-#include "mcp/sse_reader.hpp"
 
 namespace {
 
@@ -36,8 +35,8 @@ std::vector<std::string> http_events(const std::vector<std::string_view>& chunks
 
 std::vector<std::string> mcp_events(const std::vector<std::string_view>& chunks) {
   std::vector<std::string> events;
-  polaris::mcp::detail::SseReader reader(
-      [&](const polaris::mcp::detail::SseMessage& event) {
+  polaris::http::SseParser reader(
+      [&](const polaris::http::SseEvent& event) {
         events.push_back(event.event + '\x1f' + event.id + (event.has_id ? "+" : "-") + '\x1f' +
                          event.data);
       },
@@ -56,7 +55,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view stream = polaris::fuzz::as_text(data + 1, size - 1);
   const auto cut = pieces(stream, data[0]);
   const std::vector<std::string_view> whole{stream};
-  if (http_events(whole) != http_events(cut)) polaris::fuzz::broken("SseParser depends on cuts");
-  if (mcp_events(whole) != mcp_events(cut)) polaris::fuzz::broken("SseReader depends on cuts");
+  if (http_events(whole) != http_events(cut))
+    polaris::fuzz::broken("SseParser depends on cuts (finish)");
+  if (mcp_events(whole) != mcp_events(cut))
+    polaris::fuzz::broken("SseParser depends on cuts (retry)");
   return 0;
 }

@@ -1,6 +1,8 @@
 // http/sse.cpp
 #include "http/sse.hpp"
 
+#include <algorithm>
+
 namespace polaris::http {
 
 void SseParser::feed(std::string_view bytes) {
@@ -39,26 +41,41 @@ void SseParser::line(std::string_view text) {
   }
   if (text.front() == ':') return;
   const auto colon = text.find(':');
-  std::string_view field = text.substr(0, colon);
   std::string_view value;
   if (colon != std::string_view::npos) {
     value = text.substr(colon + 1);
     if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
   }
-  if (field == "data") {
+  field(text.substr(0, colon), value);
+}
+
+void SseParser::field(std::string_view name, std::string_view value) {
+  if (name == "data") {
     if (has_data_) pending_.data += '\n';
     pending_.data += value;
     has_data_ = true;
-  } else if (field == "event") {
+  } else if (name == "event") {
     pending_.event = std::string(value);
-  } else if (field == "id") {
-    pending_.id = std::string(value);
+  } else if (name == "id") {
+    if (value.find('\0') == std::string_view::npos) {
+      pending_.id = std::string(value);
+      pending_.has_id = true;
+    }
+  } else if (name == "retry") {
+    const bool digits =
+        !value.empty() && value.size() < 10 &&
+        std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (digits && on_retry_) on_retry_(std::stol(std::string(value)));
   }
 }
 
 void SseParser::dispatch() {
   if (has_data_) on_event_(pending_);
-  pending_ = SseEvent{};
+  // The last event id persists across events (spec); the rest starts afresh.
+  SseEvent next;
+  next.id = std::move(pending_.id);
+  next.has_id = pending_.has_id;
+  pending_ = std::move(next);
   has_data_ = false;
 }
 

@@ -10,8 +10,8 @@
 #include "common/message_limit.hpp"
 #include "common/untrusted_json.hpp"
 #include "http/http_client.hpp"
+#include "http/sse.hpp"
 #include "mcp/client_transport.hpp"
-#include "mcp/sse_reader.hpp"
 #include "polaris/error.hpp"
 
 namespace polaris::mcp::detail {
@@ -163,7 +163,7 @@ class StreamableHttpTransport final : public ClientTransport {
     std::string json;
     std::string last_event_id;
     long retry_ms = kDefaultRetryMs;
-    std::optional<SseReader> reader;
+    std::optional<http::SseParser> reader;
 
     bool feed(std::string_view bytes) {
       if (!decided) {
@@ -178,7 +178,7 @@ class StreamableHttpTransport final : public ClientTransport {
         decided = true;
         sse = bytes[first] != '{' && bytes[first] != '[';
         if (sse) {
-          reader.emplace([this](const SseMessage& event) { on_event(event); },
+          reader.emplace([this](const http::SseEvent& event) { on_event(event); },
                          [this](long ms) { retry_ms = ms; }, owner->max_message_);
         }
       }
@@ -194,7 +194,7 @@ class StreamableHttpTransport final : public ClientTransport {
       // A resumed stream (a GET the server may keep open) is left once it carried the answer.
       return !owner->closing_.load() && !(resumed && answered);
     }
-    void on_event(const SseMessage& event) {
+    void on_event(const http::SseEvent& event) {
       if (event.has_id) last_event_id = event.id;
       if (!event.event.empty() && event.event != "message") return;
       if (event.data.empty()) return;
@@ -276,7 +276,7 @@ class StreamableHttpTransport final : public ClientTransport {
     next.sse = true;
     next.last_event_id = stream.last_event_id;
     next.retry_ms = stream.retry_ms;
-    next.reader.emplace([&next](const SseMessage& event) { next.on_event(event); },
+    next.reader.emplace([&next](const http::SseEvent& event) { next.on_event(event); },
                         [&next](long ms) { next.retry_ms = ms; }, max_message_);
     try {
       const auto response =
@@ -316,7 +316,7 @@ class StreamableHttpTransport final : public ClientTransport {
       stream.sse = true;
       stream.last_event_id = last_event_id;
       stream.retry_ms = retry_ms;
-      stream.reader.emplace([&stream](const SseMessage& event) { stream.on_event(event); },
+      stream.reader.emplace([&stream](const http::SseEvent& event) { stream.on_event(event); },
                             [&stream](long ms) { stream.retry_ms = ms; }, max_message_);
       try {
         const auto response = http::perform(
@@ -440,8 +440,8 @@ class SseTransport final : public ClientTransport {
     request.connect_timeout = connect_timeout_;
     request.max_body = max_message_;
     request.cancelled = [this] { return closing_.load(); };
-    SseReader reader(
-        [this](const SseMessage& event) {
+    http::SseParser reader(
+        [this](const http::SseEvent& event) {
           if (event.event == "endpoint") {
             {
               std::lock_guard lock(mutex_);

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "mcp/sse_reader.hpp"
+#include "http/sse.hpp"
 #include "polaris/error.hpp"
 #include "polaris/mcp.hpp"
 #include "polaris/schema.hpp"
@@ -128,10 +128,10 @@ TEST(McpResults, BothWays) {
 }
 
 TEST(McpSse, IdsRetryAndSplits) {
-  std::vector<detail::SseMessage> events;
+  std::vector<http::SseEvent> events;
   long retry = 0;
-  detail::SseReader reader([&](const detail::SseMessage& e) { events.push_back(e); },
-                           [&](long ms) { retry = ms; });
+  http::SseParser reader([&](const http::SseEvent& e) { events.push_back(e); },
+                         [&](long ms) { retry = ms; });
   const std::string stream =
       "retry: 250\r\nid: s:1\r\ndata: {\"a\":\r\ndata: 1}\r\n\r\n: comment\nevent: x\ndata: y\n\n";
   for (char c : stream) reader.feed(std::string_view(&c, 1));
@@ -144,8 +144,8 @@ TEST(McpSse, IdsRetryAndSplits) {
 }
 
 TEST(McpSse, AnEventOverTheLimitThrowsInsteadOfGrowing) {
-  std::vector<detail::SseMessage> events;
-  detail::SseReader reader([&](const detail::SseMessage& e) { events.push_back(e); }, {}, 16);
+  std::vector<http::SseEvent> events;
+  http::SseParser reader([&](const http::SseEvent& e) { events.push_back(e); }, {}, 16);
   reader.feed("data: 0123456789\n\n");
   ASSERT_EQ(events.size(), 1U);
   reader.feed("data: 1234\ndata: 1234\n");  // the event holds 10 bytes, the line 10: 15 at most
