@@ -12,9 +12,11 @@ struct JsonSchema {
   bool strict_compatible = true;
 };
 
-/// Converts a wire schema: lower-case types, `nullable` dropped (models fill every field), enums
-/// of INTEGER as numbers, format "enum" dropped, `additionalProperties: false` on objects. Null
-/// becomes an empty object schema.
+/// Converts a wire schema (polaris::detail::wire_to_json_schema: lower-case types, `nullable`
+/// dropped since models fill every field, enums of INTEGER as numbers, format "enum" dropped,
+/// nesting deeper than 32 untyped) and fits it to OpenAI: `properties`, `required` and
+/// `additionalProperties: false` on every object, formats on strings only. Null becomes an empty
+/// schema.
 JsonSchema to_json_schema(const Json& wire);
 
 }  // namespace polaris::llm

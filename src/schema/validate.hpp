@@ -1,6 +1,8 @@
-// Internal: checking a call's arguments against the tool's parameter schema.
+// Internal: the one schema validator, for its two contracts: a call's arguments against the
+// tool's parameter schema, and a model's JSON answer against a wire schema.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,5 +17,12 @@ namespace polaris::detail {
 /// schema does not name are allowed. An empty schema accepts anything.
 /// @returns one message per violation, naming the field (empty when the arguments are valid).
 std::vector<std::string> validate_arguments(const Schema& schema, const Json& arguments);
+
+/// Checks `value` against a wire schema as JSON (polaris::check_against_schema) by the same rules
+/// without the leniency: JSON types as they are (a boolean is a boolean; an integer may still be
+/// 3.0), null only where the schema is untyped, NULL or `nullable: true`; anything that is not a
+/// schema object accepts any value. Enums compare as validate_arguments does (3.0 is "3").
+/// @returns the first violation as "$.path: problem", or std::nullopt when the value matches.
+std::optional<std::string> check_value(const Json& value, const Json& wire_schema);
 
 }  // namespace polaris::detail
