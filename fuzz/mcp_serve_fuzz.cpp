@@ -87,7 +87,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     sent.push_back(message);
   };
   // Inline instead of a thread per request: the same work, deterministic.
-  const mcp::detail::Run run = [](std::function<void()> work) { work(); };
+  const mcp::detail::Run run = [](std::function<void()> work) {
+    work();
+    return true;
+  };
 
   polaris::detail::LineBuffer lines;
   std::vector<Json> expected;

@@ -221,6 +221,12 @@ struct ServerOptions {
   /// loopback address; any Host is accepted when bound elsewhere and this is empty).
   std::vector<std::string> allowed_hosts;
   std::vector<std::string> allowed_origins;
+  /// Requests in progress at once: stdio requests (per serve_stdio) and HTTP tools/call
+  /// requests each run on a pool of at most this many threads, with at most
+  /// max_queued_requests more waiting for one. A request beyond that is answered at once with
+  /// the JSON-RPC error -32000 "server busy: too many requests in progress" (never dropped).
+  std::size_t max_parallel_requests = 32;
+  std::size_t max_queued_requests = 1024;
   Logger logger;  ///< empty: spdlog's default logger
 };
 

@@ -11,12 +11,12 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
-#include <list>
 #include <map>
 #include <mutex>
 #include <random>
 #include <thread>
 
+#include "client/worker_pool.hpp"
 #include "common/line_buffer.hpp"
 #include "common/log.hpp"
 #include "common/untrusted_json.hpp"
@@ -50,49 +50,6 @@ std::string lower(std::string text) {
   for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return text;
 }
-
-/// Threads that run one call each, joined when done (reaped) or at shutdown.
-/// Thread safety: all methods from any thread.
-class Workers {
- public:
-  ~Workers() { join_all(); }
-  void spawn(std::function<void()> work) {
-    std::lock_guard lock(mutex_);
-    reap_locked();
-    auto& slot = slots_.emplace_back();
-    slot.done = std::make_shared<std::atomic<bool>>(false);
-    slot.thread = std::thread([work = std::move(work), done = slot.done] {
-      work();
-      done->store(true);
-    });
-  }
-  void join_all() {
-    std::list<Slot> slots;
-    {
-      std::lock_guard lock(mutex_);
-      slots.swap(slots_);
-    }
-    for (auto& slot : slots) slot.thread.join();
-  }
-
- private:
-  struct Slot {
-    std::thread thread;
-    std::shared_ptr<std::atomic<bool>> done;
-  };
-  void reap_locked() {
-    for (auto it = slots_.begin(); it != slots_.end();) {
-      if (it->done->load()) {
-        it->thread.join();
-        it = slots_.erase(it);
-      } else {
-        ++it;
-      }
-    }
-  }
-  std::mutex mutex_;
-  std::list<Slot> slots_;
-};
 
 /// An SSE stream as an append-only log of events: every reader (connection) has its own cursor,
 /// so a client that reconnects with Last-Event-ID continues where it left off.
@@ -175,7 +132,7 @@ struct Session : detail::ClientState {
 }  // namespace
 
 // Thread safety: sessions_ and catalogue state guarded by mutex_; MHD calls the handlers on its
-// connection threads; stdio requests run on workers_.
+// connection threads; stdio requests run on a WorkerPool of serve_stdio's.
 class Server::Impl {
  public:
   Impl(Connection& connection, ServerOptions options)
@@ -206,7 +163,7 @@ class Server::Impl {
     }
     if (poller_.joinable()) poller_.join();
     daemon_.reset();
-    workers_.join_all();
+    http_workers_.drain(std::chrono::hours(24));  // calls end by their call_timeout
   }
 
   [[nodiscard]] bool closing() const {
@@ -272,9 +229,13 @@ class Server::Impl {
       std::lock_guard lock(mutex_);
       stdio_emit_ = emit;
     }
-    // Each request on a thread of its own; the thread keeps the session alive.
-    const detail::Run run = [this, session](std::function<void()> work) {
-      workers_.spawn([session, work = std::move(work)] { work(); });
+    // Requests run on a bounded pool (a job keeps the session alive); beyond its waiting room a
+    // request is refused at once with a JSON-RPC error (Dispatcher::handle_message). The pool
+    // is declared after `session`, so that it drains (waits for running requests) first.
+    polaris::detail::WorkerPool workers(options_.max_parallel_requests,
+                                        options_.max_queued_requests);
+    const detail::Run run = [&workers, session](std::function<void()> work) {
+      return workers.try_submit([session, work = std::move(work)] { work(); });
     };
     polaris::detail::LineBuffer lines(kMaxRequestBytes);
     std::array<char, 65536> buffer{};
@@ -302,7 +263,7 @@ class Server::Impl {
       std::lock_guard lock(mutex_);
       stdio_emit_ = nullptr;
     }
-    workers_.join_all();
+    workers.drain(std::chrono::hours(24));  // calls end by their call_timeout
   }
 
   // ---- Streamable HTTP ----
@@ -572,14 +533,7 @@ class Server::Impl {
     if (has_method && message["method"] == "initialize") {
       if (!has_id)
         return send_error(connection, MHD_HTTP_BAD_REQUEST, -32600, "initialize needs an id");
-      auto session = std::make_shared<Session>();
-      session->id = random_hex(16);
-      const Json response = dispatcher_.handle_request(message, *session, {});
-      if (response.contains("result")) {
-        std::lock_guard lock(mutex_);
-        sessions_[session->id] = session;
-      }
-      return send_text(connection, MHD_HTTP_OK, response.dump(), "application/json", session->id);
+      return post_initialize(connection, message);
     }
     if (session_id.empty()) {
       return send_error(connection, MHD_HTTP_BAD_REQUEST, -32600, "missing Mcp-Session-Id");
@@ -595,7 +549,24 @@ class Server::Impl {
       const Json response = dispatcher_.handle_request(message, *session, {});
       return send_text(connection, MHD_HTTP_OK, response.dump(), "application/json", session->id);
     }
-    // tools/call may run long and send notifications: answer on an SSE stream.
+    return post_tool_call(connection, message, session);
+  }
+
+  // A new session.
+  MHD_Result post_initialize(MHD_Connection* connection, const Json& message) {
+    auto session = std::make_shared<Session>();
+    session->id = random_hex(16);
+    const Json response = dispatcher_.handle_request(message, *session, {});
+    if (response.contains("result")) {
+      std::lock_guard lock(mutex_);
+      sessions_[session->id] = session;
+    }
+    return send_text(connection, MHD_HTTP_OK, response.dump(), "application/json", session->id);
+  }
+
+  // tools/call may run long and send notifications: answered on an SSE stream, from the pool.
+  MHD_Result post_tool_call(MHD_Connection* connection, const Json& message,
+                            const std::shared_ptr<Session>& session) {
     auto stream = session->new_stream('p');
     std::string version;
     {
@@ -603,11 +574,17 @@ class Server::Impl {
       version = session->protocol_version;
     }
     if (version >= "2025-11-25") stream->prime(1000);
-    workers_.spawn([this, message, session, stream] {
+    const bool accepted = http_workers_.try_submit([this, message, session, stream] {
       const auto emit = [stream](const Json& note) { stream->push(note); };
       stream->push(dispatcher_.handle_request(message, *session, emit));
       stream->finish();
     });
+    if (!accepted) {  // too many calls in progress: a JSON answer at once, not a stream
+      stream->finish();
+      const Json busy =
+          rpc_error(message["id"], detail::kBusy, "server busy: too many requests in progress");
+      return send_text(connection, MHD_HTTP_OK, busy.dump(), "application/json", session->id);
+    }
     return send_stream(connection, stream, 0, session, false);
   }
 
@@ -682,7 +659,9 @@ class Server::Impl {
   std::unique_ptr<MHD_Daemon, DaemonDeleter> daemon_;
   int port_ = 0;
   bool loopback_ = true;
-  Workers workers_;
+  /// HTTP tools/call requests (other methods answer on MHD's connection thread).
+  polaris::detail::WorkerPool http_workers_{options_.max_parallel_requests,
+                                            options_.max_queued_requests};
   std::thread poller_;
 };
 

@@ -146,7 +146,9 @@ void Dispatcher::handle_message(const Json& message, ClientState& client, const 
     handle_notification(message);
     return;
   }
-  run([this, message, &client, emit] { emit(handle_request(message, client, emit)); });
+  if (!run([this, message, &client, emit] { emit(handle_request(message, client, emit)); })) {
+    emit(rpc_error(message["id"], kBusy, "server busy: too many requests in progress"));
+  }
 }
 
 }  // namespace polaris::mcp::detail

@@ -54,8 +54,13 @@ struct ClientState {
 
 /// Sends a message to the client (a response, or a notification while a request runs).
 using Emit = std::function<void(const Json&)>;
-/// Runs a request's work: on a thread of its own for stdio, inline for the fuzz target.
-using Run = std::function<void(std::function<void()>)>;
+/// Runs a request's work: on a bounded pool for stdio, inline for the fuzz target. Returns false
+/// when it refuses the work (the pool is full): the request is then answered with kBusy.
+using Run = std::function<bool(std::function<void()>)>;
+
+/// The JSON-RPC error code (implementation-defined server error) of a request refused because
+/// too many are in progress.
+inline constexpr int kBusy = -32000;
 
 Json rpc_error(const Json& id, int code, const std::string& message);
 Json rpc_result(const Json& id, Json result);
@@ -77,7 +82,8 @@ class Dispatcher {
 
   /// One line of newline-delimited JSON-RPC (stdio): a message or a batch. Answers a parse error
   /// or an invalid request at once with `emit`, hands each request to `run` (which must call the
-  /// work it is given exactly once) and ignores responses.
+  /// work it is given exactly once, or refuse it: then the request is answered with kBusy at
+  /// once) and ignores responses.
   void handle_line(std::string_view line, ClientState& client, const Emit& emit, const Run& run);
   /// The same for a message already parsed.
   void handle_message(const Json& message, ClientState& client, const Emit& emit, const Run& run);

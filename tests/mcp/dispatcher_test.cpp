@@ -34,7 +34,10 @@ struct Fixture {
   ClientState client;
   std::vector<Json> sent;
   Emit emit = [this](const Json& message) { sent.push_back(message); };
-  Run run = [](std::function<void()> work) { work(); };
+  Run run = [](std::function<void()> work) {
+    work();
+    return true;
+  };
 };
 
 TEST(McpDispatcher, ABatchGetsOneResponsePerRequest) {
@@ -48,6 +51,17 @@ TEST(McpDispatcher, ABatchGetsOneResponsePerRequest) {
   EXPECT_EQ(f.sent[1]["error"]["code"], -32600);  // 7 is not a request
   EXPECT_EQ(f.sent[2]["id"], "b");
   EXPECT_EQ(f.sent[2]["error"]["code"], -32601);
+}
+
+// A request the transport's pool refuses is answered at once, with its id: never dropped.
+TEST(McpDispatcher, ARefusedRequestGetsABusyError) {
+  Fixture f;
+  const detail::Run refuse = [](std::function<void()>) { return false; };
+  f.dispatcher.handle_line(R"({"jsonrpc":"2.0","id":9,"method":"ping"})", f.client, f.emit, refuse);
+  ASSERT_EQ(f.sent.size(), 1U);
+  EXPECT_EQ(f.sent[0]["id"], 9);
+  EXPECT_EQ(f.sent[0]["error"]["code"], -32000);
+  EXPECT_EQ(f.sent[0]["error"]["message"], "server busy: too many requests in progress");
 }
 
 TEST(McpDispatcher, ToolsThroughTheToolSource) {

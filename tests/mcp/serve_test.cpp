@@ -8,6 +8,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include "http/http_client.hpp"
@@ -233,6 +236,83 @@ TEST_F(McpServe, StdioEndsTheSessionOnAnOverlongLine) {
   EXPECT_EQ(messages[1]["error"]["code"], -32600);
   EXPECT_EQ(messages[1]["error"]["message"],
             "request too large: a line is larger than the limit of 16777216 bytes");
+}
+
+// stdio requests run on a bounded pool: with one thread and one waiting place, a third request
+// while a call holds the thread is refused at once with a JSON-RPC error (no hang, no silent
+// drop), and the two accepted ones are answered once the call returns.
+TEST_F(McpServe, StdioRefusesRequestsBeyondThePool) {
+  std::mutex mutex;
+  std::condition_variable released_cv;
+  bool released = false;
+  agent_->register_tool({
+      .name = "hold",
+      .description = "returns once the test releases it",
+      .handler = [&](const Request&) -> Result {
+        std::unique_lock lock(mutex);
+        released_cv.wait_for(lock, std::chrono::seconds(30), [&] { return released; });
+        return {{"released", released}};
+      },
+  });
+  int to_server[2];
+  int from_server[2];
+  ASSERT_EQ(::pipe2(to_server, O_CLOEXEC), 0);
+  ASSERT_EQ(::pipe2(from_server, O_CLOEXEC), 0);
+  mcp::Server server(*server_conn_, {.max_parallel_requests = 1, .max_queued_requests = 1});
+  std::mutex output_mutex;
+  std::string output;
+  std::thread reading([&] {
+    char buffer[4096];
+    for (ssize_t n; (n = ::read(from_server[0], buffer, sizeof buffer)) > 0;) {
+      std::lock_guard lock(output_mutex);
+      output.append(buffer, static_cast<std::size_t>(n));
+    }
+  });
+  std::thread serving([&] { server.serve_stdio(to_server[0], from_server[1]); });
+  const auto read_output = [&] {
+    std::lock_guard lock(output_mutex);
+    return output;
+  };
+  std::string input;
+  for (int id = 1; id <= 3; ++id) {
+    input += Json{{"jsonrpc", "2.0"},
+                  {"id", id},
+                  {"method", "tools/call"},
+                  {"params", {{"name", "hold"}, {"arguments", Json::object()}}}}
+                 .dump() +
+             "\n";
+  }
+  ASSERT_TRUE(mcp::detail::write_all(to_server[1], input));
+  // The refusal arrives while the first call still holds the only thread.
+  EXPECT_TRUE(wait_until([&] { return read_output().find('\n') != std::string::npos; }));
+  const std::string first = read_output();
+  {
+    std::lock_guard lock(mutex);
+    released = true;
+  }
+  released_cv.notify_all();
+  ::close(to_server[1]);  // end of input: serve_stdio returns once the accepted calls answered
+  serving.join();
+  ::close(from_server[1]);
+  reading.join();
+  ::close(from_server[0]);
+  ::close(to_server[0]);
+  const Json refusal = Json::parse(first.substr(0, first.find('\n')));
+  EXPECT_EQ(refusal["id"], 3) << first;
+  EXPECT_EQ(refusal["error"]["code"], -32000);
+  EXPECT_EQ(refusal["error"]["message"], "server busy: too many requests in progress");
+  std::map<int, Json> by_id;
+  const std::string all = read_output();
+  std::size_t start = 0;
+  for (auto nl = all.find('\n'); nl != std::string::npos;
+       start = nl + 1, nl = all.find('\n', start)) {
+    const Json message = Json::parse(all.substr(start, nl - start));
+    by_id[message["id"].get<int>()] = message;
+  }
+  ASSERT_EQ(by_id.size(), 3U) << all;
+  for (int id : {1, 2}) {
+    EXPECT_EQ(by_id[id]["result"]["structuredContent"], (Json{{"released", true}})) << all;
+  }
 }
 
 // The catalogue's `polaris` declaration field (replicas, timeouts, the agent) is polaris's own:
