@@ -34,6 +34,42 @@ bool make_pipe(Fd& read_end, Fd& write_end) {
   return true;
 }
 
+// The pipes between us and a child: its merged output, and its stdin and stdout when piped.
+struct ChildPipes {
+  Fd output_read, output_write, stdin_read, stdin_write, stdout_read, stdout_write;
+  bool open(bool pipe_stdin, bool pipe_stdout) {
+    return make_pipe(output_read, output_write) &&
+           (!pipe_stdin || make_pipe(stdin_read, stdin_write)) &&
+           (!pipe_stdout || make_pipe(stdout_read, stdout_write));
+  }
+};
+
+// Starts the program with the child's ends of `pipes` as its stdin, stdout and stderr, and closes
+// those ends here (or the pipes never report end of file). The child's pid, or -1.
+pid_t fork_exec(std::vector<std::string>& argv, std::vector<std::string>& env, ChildPipes& pipes) {
+  auto argv_c = c_strings(argv);
+  auto env_c = c_strings(env);
+  const pid_t parent = ::getpid();
+  const pid_t child = ::fork();
+  if (child == 0) {
+    // Only async-signal-safe calls between fork and exec.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);  // we were already gone
+    ::dup2(pipes.stdout_write.valid() ? pipes.stdout_write.get() : pipes.output_write.get(),
+           STDOUT_FILENO);
+    ::dup2(pipes.output_write.get(), STDERR_FILENO);
+    const int input =
+        pipes.stdin_read.valid() ? pipes.stdin_read.get() : ::open("/dev/null", O_RDONLY);
+    if (input >= 0) ::dup2(input, STDIN_FILENO);
+    ::execve(argv_c[0], argv_c.data(), env_c.data());
+    ::_exit(127);
+  }
+  pipes.output_write.reset();
+  pipes.stdin_read.reset();
+  pipes.stdout_write.reset();
+  return child;
+}
+
 int shell_status(int wait_status) {
   if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
   if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
@@ -60,12 +96,9 @@ ChildProcess::ChildProcess(ChildProcessOptions options) : options_(std::move(opt
   }
   env.insert(env.end(), options_.extra_env.begin(), options_.extra_env.end());
 
-  std::array<int, 2> exit_pipe{};
-  if (::pipe2(exit_pipe.data(), O_CLOEXEC) != 0) {
+  if (!make_pipe(exit_read_, exit_write_)) {
     throw Error(Errc::process, "cannot create a pipe for " + options_.argv[0]);
   }
-  exit_pipe_read_ = exit_pipe[0];
-  exit_pipe_write_ = exit_pipe[1];
 
   // The parent's ends of the child's stdin and stdout pipes travel back with the pid.
   struct Started {
@@ -75,69 +108,48 @@ ChildProcess::ChildProcess(ChildProcessOptions options) : options_(std::move(opt
   };
   std::promise<Started> started;
   auto started_future = started.get_future();
-  supervisor_ = std::thread(
-      [this, argv = std::move(argv), env = std::move(env), started = std::move(started)]() mutable {
-        // fork() must happen on this thread: see the class comment on PR_SET_PDEATHSIG.
-        Fd output_read, output_write, stdin_read, stdin_write, stdout_read, stdout_write;
-        if (!make_pipe(output_read, output_write) ||
-            (options_.pipe_stdin && !make_pipe(stdin_read, stdin_write)) ||
-            (options_.pipe_stdout && !make_pipe(stdout_read, stdout_write))) {
-          started.set_value({});
-          return;
-        }
-        auto argv_c = c_strings(argv);
-        auto env_c = c_strings(env);
-        const pid_t parent = ::getpid();
-        const pid_t child = ::fork();
-        if (child == 0) {
-          // Only async-signal-safe calls between fork and exec.
-          ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-          if (::getppid() != parent) ::_exit(127);  // we were already gone
-          ::dup2(stdout_write.valid() ? stdout_write.get() : output_write.get(), STDOUT_FILENO);
-          ::dup2(output_write.get(), STDERR_FILENO);
-          const int input = stdin_read.valid() ? stdin_read.get() : ::open("/dev/null", O_RDONLY);
-          if (input >= 0) ::dup2(input, STDIN_FILENO);
-          ::execve(argv_c[0], argv_c.data(), env_c.data());
-          ::_exit(127);
-        }
-        // The child's ends: ours must be closed, or the pipes never report end of file.
-        output_write.reset();
-        stdin_read.reset();
-        stdout_write.reset();
-        if (child < 0) {
-          started.set_value({});
-          return;
-        }
-        started.set_value({child, std::move(stdin_write), std::move(stdout_read)});
-        supervise_output(output_read.get());
-        output_read.reset();
-        // Wait without reaping first, then reap under the lock: signal() holds the same lock, so it
-        // can never hit a recycled pid.
-        siginfo_t info{};
-        while (::waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOWAIT) < 0 &&
-               errno == EINTR) {
-        }
-        {
-          std::lock_guard lock(mutex_);
-          int wait_status = 0;
-          while (::waitpid(child, &wait_status, 0) < 0 && errno == EINTR) {
-          }
-          exit_status_ = shell_status(wait_status);
-        }
-        exited_cv_.notify_all();
-        ::close(exit_pipe_write_);  // wakes poll() on exit_fd()
-      });
+  supervisor_ = std::thread([this, argv = std::move(argv), env = std::move(env),
+                             started = std::move(started)]() mutable {
+    // fork() must happen on this thread: see the class comment on PR_SET_PDEATHSIG.
+    ChildPipes pipes;
+    const pid_t child =
+        pipes.open(options_.pipe_stdin, options_.pipe_stdout) ? fork_exec(argv, env, pipes) : -1;
+    if (child < 0) {
+      started.set_value({});
+      return;
+    }
+    started.set_value({child, std::move(pipes.stdin_write), std::move(pipes.stdout_read)});
+    supervise_output(pipes.output_read.get());
+    pipes.output_read.reset();
+    reap(child);
+  });
   Started result = started_future.get();
   pid_ = result.pid;
   if (pid_ < 0) {
     supervisor_.join();
-    ::close(exit_pipe_read_);
-    ::close(exit_pipe_write_);
     throw Error(Errc::process, "cannot start " + options_.argv[0]);
   }
   std::lock_guard lock(mutex_);
   stdin_ = std::move(result.stdin_write);
   stdout_ = std::move(result.stdout_read);
+}
+
+void ChildProcess::reap(int child) {
+  // Wait without reaping first, then reap under the lock: signal() holds the same lock, so it can
+  // never hit a recycled pid.
+  siginfo_t info{};
+  while (::waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOWAIT) < 0 &&
+         errno == EINTR) {
+  }
+  {
+    std::lock_guard lock(mutex_);
+    int wait_status = 0;
+    while (::waitpid(child, &wait_status, 0) < 0 && errno == EINTR) {
+    }
+    exit_status_ = shell_status(wait_status);
+  }
+  exited_cv_.notify_all();
+  exit_write_.reset();  // wakes poll() on exit_fd()
 }
 
 void ChildProcess::supervise_output(int fd) {
@@ -180,7 +192,6 @@ ChildProcess::~ChildProcess() {
   } catch (...) {  // NOLINT(bugprone-empty-catch): destructors never throw
   }
   if (supervisor_.joinable()) supervisor_.join();
-  ::close(exit_pipe_read_);
 }
 
 bool ChildProcess::running() const {

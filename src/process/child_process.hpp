@@ -83,7 +83,7 @@ class ChildProcess {
   /// Waits up to `timeout` for the child to exit; true when it has.
   bool wait_for_exit(std::chrono::milliseconds timeout) const;
   /// A file descriptor that becomes readable (hangs up) when the child has exited, for poll().
-  [[nodiscard]] int exit_fd() const noexcept { return exit_pipe_read_; }
+  [[nodiscard]] int exit_fd() const noexcept { return exit_read_.get(); }
   /// The write end of the child's stdin (ChildProcessOptions::pipe_stdin), handed out once; an
   /// invalid Fd without pipe_stdin or on a second call. Closing it gives the child end of input.
   [[nodiscard]] Fd take_stdin();
@@ -105,6 +105,8 @@ class ChildProcess {
 
  private:
   void supervise_output(int fd);
+  /// Waits for the child to exit, records its status and closes exit_write_.
+  void reap(int child);
   void keep_line(const std::string& line);
   [[nodiscard]] std::string describe_status_locked() const;
 
@@ -114,8 +116,8 @@ class ChildProcess {
 
   ChildProcessOptions options_;
   int pid_ = -1;
-  int exit_pipe_read_ = -1;
-  int exit_pipe_write_ = -1;
+  Fd exit_read_;   // reads end of file once the child exited (exit_fd())
+  Fd exit_write_;  // the supervisor's end: closed when the child exited
   mutable std::mutex mutex_;
   mutable std::condition_variable exited_cv_;
   std::optional<int> exit_status_;
