@@ -26,12 +26,26 @@ NodeFacts node_facts(const RegistryOptions& options, const NatsServer* server) {
 
 NodeObserver::NodeObserver(natsConnection* connection, NodeFacts facts,
                            const std::optional<Endpoint>& metrics, Counter count,
-                           ServerReportSource reports, std::string no_reports, Logger log)
+                           ServerReportSource reports, std::string no_reports,
+                           ServerNameSource names, natsConnection* system, Logger log)
     : connection_(connection),
       facts_(std::move(facts)),
       count_(std::move(count)),
       log_(std::move(log)),
-      peers_(std::move(reports), std::move(no_reports), std::chrono::seconds(1), log_) {
+      peers_(std::move(reports), std::move(no_reports), std::move(names), std::chrono::seconds(1),
+             log_) {
+  if (system != nullptr) {
+    shutdown_subscription_ =
+        Subscription(system, "$SYS.SERVER.*.SHUTDOWN", "", [this](NatsMsgPtr msg) {
+          const std::string subject = natsMsg_GetSubject(msg.get());
+          const auto first = subject.find('.', 5);  // after "$SYS."
+          const auto last = subject.rfind('.');
+          if (first == std::string::npos || last <= first + 1) return;
+          const std::string id = subject.substr(first + 1, last - first - 1);
+          log_->info("peer server {} shut down", id);
+          peers_.mark_left(id);
+        });
+  }
   status_subscription_ =
       Subscription(connection_, std::string(kStatusSubject), "", [this](NatsMsgPtr msg) {
         const char* reply = natsMsg_GetReply(msg.get());
@@ -58,6 +72,7 @@ NodeObserver::NodeObserver(natsConnection* connection, NodeFacts facts,
 NodeObserver::~NodeObserver() {
   metrics_.reset();
   status_subscription_.unsubscribe();
+  shutdown_subscription_.unsubscribe();
 }
 
 Json NodeObserver::status() { return build_status(facts_, peers_.refresh(), count_()); }

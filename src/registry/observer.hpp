@@ -32,10 +32,13 @@ class NodeObserver {
   using Counter = std::function<CatalogueCounts()>;
 
   /// `reports`: where the node's nats-server tells its id and routes (empty: nowhere, for the
-  /// reason `no_reports`).
+  /// reason `no_reports`); `names`: the peers' names (may be empty). `system`: a connection as
+  /// the system account's user, where nats-server announces the shutdown of a server of the
+  /// cluster ($SYS.SERVER.<id>.SHUTDOWN: a peer stopped on purpose is not down); may be null.
   /// @throws Error when subscribing fails or the metrics address cannot be bound.
   NodeObserver(natsConnection* connection, NodeFacts facts, const std::optional<Endpoint>& metrics,
-               Counter count, ServerReportSource reports, std::string no_reports, Logger log);
+               Counter count, ServerReportSource reports, std::string no_reports,
+               ServerNameSource names, natsConnection* system, Logger log);
   ~NodeObserver();
   NodeObserver(const NodeObserver&) = delete;
   NodeObserver& operator=(const NodeObserver&) = delete;
@@ -54,6 +57,7 @@ class NodeObserver {
   Logger log_;
   PeerTracker peers_;
   Subscription status_subscription_;
+  Subscription shutdown_subscription_;
   std::unique_ptr<MetricsServer> metrics_;  // last: stopped first
 };
 
