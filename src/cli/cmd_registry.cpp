@@ -227,7 +227,9 @@ void add_registry_command(CLI::App& app, int& exit_code) {
       "Write {client_url, cluster_url, node, metrics_url, monitoring_url, pid} as JSON here once "
       "serving");
   command->add_option("--metrics", flags->metrics,
-                      "Serve Prometheus metrics on HOST:PORT at /metrics (port 0: any free port)");
+                      "Serve Prometheus metrics on HOST:PORT at /metrics, and the probes /healthz "
+                      "(alive) and /readyz (connected and catalogue synced) (port 0: any free "
+                      "port)");
   command->add_option("--monitor", flags->monitor,
                       "Open nats-server's HTTP monitoring endpoint on HOST:PORT (port 0: any free "
                       "port). Unauthenticated: it shows every connection (docs/SECURITY.md)");

@@ -290,6 +290,14 @@ class Registry::Impl {
                                          .agents = catalogue_.agent_count(),
                                          .merges = sync_->merges()};
         },
+        [this]() -> std::string {
+          std::lock_guard lock(mutex_);
+          if (closed_) return "stopping";
+          if (list_subscriptions_.empty()) {
+            return "the catalogue may be incomplete: no peer met yet (answering no list)";
+          }
+          return {};
+        },
         report_source(), no_report_source(),
         system_ ? detail::system_account_names(*system_) : detail::ServerNameSource(),
         system_ ? system_->get() : nullptr, log_);

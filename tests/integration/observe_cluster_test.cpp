@@ -237,6 +237,28 @@ TEST(ObserveNames, NodeNamesAreStable) {
   EXPECT_EQ(report->at("nodes")[0].at("node"), "127.0.0.1:" + std::to_string(cluster_port));
 }
 
+// /readyz: a node given a route that meets no peer may miss the catalogue (it answers no list):
+// not ready (503) until it has merged a peer's; /healthz says it is alive all along.
+TEST(ObserveProbes, ReadyOnceTheCatalogueIsSynced) {
+  const std::string metrics = "127.0.0.1:" + std::to_string(free_port());
+  const int peer_port = free_port();
+  const std::string cluster = "probes" + std::to_string(peer_port);
+  test::RegistryProcess lonely({"--cluster-name", cluster, "--route",
+                                "nats://127.0.0.1:" + std::to_string(peer_port), "--sync-timeout",
+                                "200ms", "--metrics", metrics});
+  const std::string base = "http://" + metrics;
+  const auto waiting = http::perform({.method = "GET", .url = base + "/readyz"});
+  EXPECT_EQ(waiting.status, 503);
+  EXPECT_EQ(waiting.body.rfind("not ready: ", 0), 0U) << waiting.body;
+  EXPECT_EQ(http::perform({.method = "GET", .url = base + "/healthz"}).status, 200);
+
+  test::RegistryProcess peer(
+      {"--cluster-name", cluster, "--cluster-port", std::to_string(peer_port)});
+  EXPECT_TRUE(test::wait_until(
+      [&] { return http::perform({.method = "GET", .url = base + "/readyz"}).status == 200; },
+      std::chrono::seconds(30)));
+}
+
 TEST_F(ObserveClusterTest, WatchPrintsOneReportPerRound) {
   const auto result = run_polaris({"status", "--json", "--watch", "100ms", "--count", "2",
                                    "--server", cluster_.node(0).client_url()});
