@@ -8,6 +8,7 @@
 
 #include "cli/common.hpp"
 #include "cli/observe_common.hpp"
+#include "cli/output.hpp"
 #include "polaris/error.hpp"
 #include "polaris/json.hpp"
 #include "registry/status.hpp"  // kStatusSubject
@@ -80,9 +81,11 @@ Absent absent_nodes(const Json& nodes, const std::map<std::string, std::string>&
 
 std::string short_id(const std::string& id) { return id.size() > 12 ? id.substr(0, 12) : id; }
 
-void print_table(const Json& report) {
+void print_table(const Json& report, Format format) {
+  const bool wide = format == Format::wide;
   std::vector<std::vector<std::string>> table{{"NODE", "STATE", "CLIENT_URL", "CLUSTER_URL",
                                                "PEERS_UP", "TOOLS", "AGENTS", "UPTIME", "VERSION"}};
+  if (wide) table.front().insert(table.front().end(), {"NATS_SERVER", "SERVER_ID"});
   for (const auto& node : report["nodes"]) {
     std::size_t peers = 0;  // those that shut down on purpose are not expected back
     for (const auto& peer : node.value("peers", Json::array())) {
@@ -100,13 +103,26 @@ void print_table(const Json& report) {
                      peers_up, std::to_string(node.value("tools", 0)),
                      std::to_string(node.value("agents", 0)),
                      format_uptime(node.value("uptime_s", 0.0)), node.value("version", "")});
+    if (wide) {
+      table.back().insert(table.back().end(),
+                          {node.value("nats_server_version", ""), node.value("server_id", "")});
+    }
   }
   for (const auto& node : report["missing"]) {
     const std::string name = node.value("node", "");
     table.push_back({name.empty() ? short_id(node.value("server_id", "")) : name,
                      node.value("state", ""), "-", "-", "-", "-", "-", "-", "-"});
+    if (wide) table.back().insert(table.back().end(), {"-", node.value("server_id", "")});
   }
-  std::cout << format_table(table);
+  TableStyle style{.width = wide ? 0 : output_width(),
+                   .shrink = {3, 2}};  // the cluster URL gives way
+  if (colour_enabled()) {
+    style.colour = [](std::size_t, std::size_t column, const std::string& text) -> std::string {
+      if (column != 1) return {};
+      return text == "up" ? "32" : text == "down" ? "31" : "33";  // green, red, yellow
+    };
+  }
+  std::cout << format_table(table, style);
   const std::size_t answering = report["nodes"].size();
   const std::size_t total = answering + report["missing"].size();
   std::cout << answering << " of " << total << " node" << (total == 1 ? "" : "s") << " answering";
@@ -124,7 +140,7 @@ void print_table(const Json& report) {
 
 struct Flags {
   std::vector<std::string> servers;
-  bool json = false;
+  OutputFlags output;
   std::string wait = "300ms";
   std::string watch;  // empty: once
   bool watching = false;
@@ -151,11 +167,13 @@ bool report_once(natsConnection* connection, const Flags& flags,
     const std::string name = node.value("node", "");
     if (!name.empty()) known[name] = node.value("server_id", "");
   }
-  if (flags.json) {
-    std::cout << report.dump() << '\n';
+  const Format format = flags.output.format();
+  if (format == Format::json) {
+    std::cout << format_json(report);
   } else {
-    if (flags.watching) std::cout << "\033[H\033[2J";  // clear the terminal between rounds
-    print_table(report);
+    // Clear a terminal between rounds; a pipe or file gets the tables one after the other.
+    if (flags.watching && stdout_is_terminal()) std::cout << "\033[H\033[2J";
+    print_table(report, format);
   }
   std::cout.flush();
   return !nodes.empty();
@@ -168,16 +186,15 @@ void add_status_command(CLI::App& app, int& exit_code) {
   CLI::App* command =
       app.add_subcommand("status", "The registry cluster at a glance: every node and its peers");
   add_server_option(*command, flags->servers);
-  command->add_flag(
-      "--json", flags->json,
-      "Print {\"nodes\": [status, ...], \"missing\": [...], \"left\": [...]} as one JSON "
-      "line");
+  add_output_options(*command, flags->output,
+                     "{\"nodes\": [status, ...], \"missing\": [...], \"left\": [...]}, one "
+                     "per round");
   command->add_option("--wait", flags->wait,
                       "Stop collecting answers after this long without one (default 300ms)");
   command
       ->add_option("--watch", flags->watch,
-                   "Keep refreshing, every INTERVAL (default 2s), until interrupted (without "
-                   "--watch: print once)")
+                   "Print once, or with --watch keep refreshing every INTERVAL (default 2s) "
+                   "until interrupted")
       ->expected(0, 1)
       ->type_name("[INTERVAL]");
   command->add_option("--count", flags->count, "With --watch: stop after N refreshes")
