@@ -176,7 +176,8 @@ void add_tools_command(CLI::App& app, int& exit_code) {
   add_server_option(*command, flags->servers);
   add_output_options(*command, flags->output,
                      "the declarations as one array; with NAME the declaration, with the agents "
-                     "serving it under \"agents\"");
+                     "serving it under \"agents\"",
+                     /*names=*/true);
   command->callback([flags, &exit_code] {
     auto connection = connect_client(flags->servers, exit_code);
     if (!connection) return;
@@ -206,7 +207,9 @@ void add_tools_command(CLI::App& app, int& exit_code) {
         }
         return;
       }
-      if (format == Format::json) {
+      if (format == Format::name) {
+        for (const auto& tool : tools) std::cout << tool.name << '\n';
+      } else if (format == Format::json) {
         Json array = Json::array();
         for (const auto& tool : tools) array.push_back(tool.to_json());
         std::cout << format_json(array);

@@ -12,16 +12,19 @@ Format OutputFlags::format() const {
   if (json) return Format::json;
   if (output == "json") return Format::json;
   if (output == "wide") return Format::wide;
+  if (output == "name") return Format::name;
   return Format::table;
 }
 
-void add_output_options(CLI::App& command, OutputFlags& flags, const std::string& json_shape) {
+void add_output_options(CLI::App& command, OutputFlags& flags, const std::string& json_shape,
+                        bool names) {
   command
       .add_option("-o,--output", flags.output,
-                  "Output format: table (fits the terminal), wide (every column in full) or "
-                  "json (" +
+                  "Output format: table (fits the terminal), wide (every column in full)" +
+                      std::string(names ? ", name (one name per line)" : "") + " or json (" +
                       json_shape + "; indented on a terminal, one line otherwise)")
-      ->check(CLI::IsMember({"table", "json", "wide"}))
+      ->check(names ? CLI::IsMember({"table", "json", "wide", "name"})
+                    : CLI::IsMember({"table", "json", "wide"}))
       ->capture_default_str();
   command.add_flag("--json", flags.json, "The same as -o json");
 }

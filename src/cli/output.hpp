@@ -12,7 +12,7 @@
 
 namespace polaris::cli {
 
-enum class Format { table, json, wide };
+enum class Format { table, json, wide, name };
 
 /// What -o/--output and its alias --json set.
 struct OutputFlags {
@@ -23,7 +23,9 @@ struct OutputFlags {
 
 /// Adds -o/--output table|json|wide and --json (the same as -o json) to a listing command.
 /// `json_shape` says what the JSON is, for the help text.
-void add_output_options(CLI::App& command, OutputFlags& flags, const std::string& json_shape);
+/// `names`: also -o name (one name per line, e.g. for shell completion).
+void add_output_options(CLI::App& command, OutputFlags& flags, const std::string& json_shape,
+                        bool names = false);
 
 /// Where output goes to a person: standard output is a terminal.
 bool stdout_is_terminal();

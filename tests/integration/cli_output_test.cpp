@@ -160,5 +160,50 @@ TEST_F(CliOutputTest, StatsWatch) {
   EXPECT_NE(table.out.find("TOOL", 1), std::string::npos) << table.out;
 }
 
+// `polaris completion bash`, sourced into a real bash: commands, flags, and the tool names of
+// the live catalogue (through POLARIS_SERVERS or the --server on the line).
+TEST_F(CliOutputTest, BashCompletionFromTheLiveCatalogue) {
+  const std::string program = test::polaris_program();
+  const std::string bin = program.substr(0, program.rfind('/'));
+  auto complete = [&](const std::string& words, int current) {
+    const std::string script = "source <(polaris completion bash); COMP_WORDS=(" + words +
+                               "); COMP_CWORD=" + std::to_string(current) +
+                               "; _polaris; printf '%s\\n' \"${COMPREPLY[@]}\"";
+    const auto result = run_program({"/bin/bash", "-c", script}, {"PATH=" + bin + ":/usr/bin:/bin",
+                                                                  "POLARIS_SERVERS=" + server_});
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    return result.out;
+  };
+  EXPECT_EQ(complete("polaris st", 1), "status\nstats\n");
+  EXPECT_EQ(complete("polaris call ''", 2), "calculator\necho\n");
+  EXPECT_EQ(complete("polaris tools --server " + server_ + " ca", 4), "calculator\n");
+  EXPECT_EQ(complete("polaris status --wa", 2), "--wait\n--watch\n");
+  EXPECT_EQ(complete("polaris tools -o ''", 3), "table\nwide\njson\nname\n");
+  EXPECT_EQ(complete("polaris completion ''", 2), "bash\nzsh\nfish\n");
+
+  const auto names = polaris_cli({"tools", "-o", "name", "--server", server_});
+  EXPECT_EQ(names.out, "calculator\necho\n");
+  for (const char* shell : {"zsh", "fish"}) {
+    const auto script = polaris_cli({"completion", shell});
+    EXPECT_EQ(script.exit_code, 0);
+    EXPECT_NE(script.out.find("polaris tools -o name"), std::string::npos) << shell;
+  }
+  EXPECT_EQ(polaris_cli({"completion", "tcsh"}).exit_code, 2);
+}
+
+// `polaris man`: a manual page groff reads without a warning, listing every command.
+TEST(CliManPage, EveryCommandWithoutGroffWarnings) {
+  const auto page = polaris_cli({"man"});
+  ASSERT_EQ(page.exit_code, 0) << page.err;
+  for (const char* command : {"registry", "tools", "call", "chat", "mcp import", "mcp serve",
+                              "status", "stats", "completion"}) {
+    EXPECT_NE(page.out.find(".SS \"polaris " + std::string(command) + "\""), std::string::npos)
+        << command;
+  }
+  const auto checked = run_program({"/usr/bin/groff", "-man", "-Tutf8", "-ww", "-z"}, {}, page.out);
+  EXPECT_EQ(checked.exit_code, 0);
+  EXPECT_EQ(checked.err, "");
+}
+
 }  // namespace
 }  // namespace polaris
