@@ -85,6 +85,20 @@ void apply_node_defaults(CLI::App& command, RegistryFlags& flags) {
   }
 }
 
+// A node's name stays the same across restarts, so that `polaris status` and the peers' counts
+// take a restarted node for the same node: node-N with --node N, else the cluster address it
+// advertises. A node with neither (no cluster, or cluster port 0) keeps a generated name.
+void apply_default_name(const RegistryFlags& flags, RegistryOptions& o) {
+  if (!o.server_name.empty() || !o.nats_urls.empty()) return;
+  if (flags.node > 0) {
+    o.server_name = "node-" + std::to_string(flags.node);
+  } else if (!o.cluster.name.empty() && !o.cluster.advertise.empty()) {
+    o.server_name = o.cluster.advertise;
+  } else if (!o.cluster.name.empty() && o.cluster.port > 0) {
+    o.server_name = o.cluster.host + ":" + std::to_string(o.cluster.port);
+  }
+}
+
 // nats-server listens for routes only with a cluster name: without one, a cluster flag would
 // be silently ignored.
 void check_cluster_flags(CLI::App& command, const RegistryFlags& flags) {
@@ -201,7 +215,10 @@ void add_registry_command(CLI::App& app, int& exit_code) {
       ->allow_extra_args(false);
   command->add_option("--nats-server", o.nats_server_path,
                       "nats-server binary (default: $POLARIS_NATS_SERVER, else from PATH)");
-  command->add_option("--server-name", o.server_name, "Name of this node's nats-server");
+  command->add_option("--server-name", o.server_name,
+                      "This node's name (its nats-server's server_name), the same across "
+                      "restarts (default: node-N with --node N, else the cluster address "
+                      "HOST:CLUSTER-PORT, else a generated one)");
   command->add_option("--config", flags->config_file,
                       "Security configuration (YAML): users, roles, tool allow-lists, TLS; "
                       "re-read on SIGHUP (docs/SECURITY.md)");
@@ -210,7 +227,9 @@ void add_registry_command(CLI::App& app, int& exit_code) {
       "Write {client_url, cluster_url, node, metrics_url, monitoring_url, pid} as JSON here once "
       "serving");
   command->add_option("--metrics", flags->metrics,
-                      "Serve Prometheus metrics on HOST:PORT at /metrics (port 0: any free port)");
+                      "Serve Prometheus metrics on HOST:PORT at /metrics, and the probes /healthz "
+                      "(alive) and /readyz (connected and catalogue synced) (port 0: any free "
+                      "port)");
   command->add_option("--monitor", flags->monitor,
                       "Open nats-server's HTTP monitoring endpoint on HOST:PORT (port 0: any free "
                       "port). Unauthenticated: it shows every connection (docs/SECURITY.md)");
@@ -223,6 +242,7 @@ void add_registry_command(CLI::App& app, int& exit_code) {
       RegistryOptions& options = flags->options;
       apply_node_defaults(*command, *flags);
       check_cluster_flags(*command, *flags);
+      apply_default_name(*flags, options);
       if (!flags->config_file.empty()) {
         flags->options.security = load_security_config(flags->config_file);
       }

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/output.hpp"  // format_table
 #include "transport/nats_handles.hpp"
 
 namespace polaris::cli {
@@ -14,9 +15,6 @@ namespace polaris::cli {
 /// kCannotConnect and returns nullopt.
 std::optional<detail::NatsConnectionPtr> connect_plain(const std::vector<std::string>& servers,
                                                        int& exit_code);
-
-/// Prints rows as left-aligned columns separated by two spaces (the first row is the header).
-std::string format_table(const std::vector<std::vector<std::string>>& rows);
 
 /// "0.012" style milliseconds with 3 significant decimals.
 std::string format_ms(double milliseconds);

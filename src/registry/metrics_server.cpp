@@ -39,15 +39,30 @@ struct Handler {
       return MHD_YES;
     }
     *upload_data_size = 0;
-    const auto& server = *static_cast<const std::function<std::string()>*>(cls);
+    const auto& pages = *static_cast<const MetricsServer::Pages*>(cls);
     const std::string path = std::string(url).substr(0, std::string(url).find('?'));
-    if (path != "/metrics")
+    if (path != "/metrics" && path != "/healthz" && path != "/readyz") {
       return send(connection, MHD_HTTP_NOT_FOUND, "not found\n", "text/plain");
+    }
     if (std::strcmp(method, "GET") != 0 && std::strcmp(method, "HEAD") != 0) {
       return send(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n", "text/plain");
     }
+    // Alive: this thread answers. (A probe must not depend on NATS: a liveness probe that fails
+    // while nats-server restarts would have the process killed for nothing.)
+    if (path == "/healthz") return send(connection, MHD_HTTP_OK, "ok\n", "text/plain");
+    if (path == "/readyz") {
+      std::string problem;
+      try {
+        problem = pages.ready();
+      } catch (const std::exception& error) {
+        problem = error.what();
+      }
+      return problem.empty() ? send(connection, MHD_HTTP_OK, "ready\n", "text/plain")
+                             : send(connection, MHD_HTTP_SERVICE_UNAVAILABLE,
+                                    "not ready: " + problem + "\n", "text/plain");
+    }
     try {
-      return send(connection, MHD_HTTP_OK, server(), kContentType);
+      return send(connection, MHD_HTTP_OK, pages.metrics(), kContentType);
     } catch (const std::exception& error) {
       return send(connection, MHD_HTTP_INTERNAL_SERVER_ERROR,
                   std::string("cannot render metrics: ") + error.what() + "\n", "text/plain");
@@ -61,9 +76,8 @@ void MetricsServer::DaemonDeleter::operator()(MHD_Daemon* daemon) const noexcept
   MHD_stop_daemon(daemon);
 }
 
-MetricsServer::MetricsServer(const std::string& host, int port, std::function<std::string()> render,
-                             Logger log)
-    : render_(std::move(render)), log_(std::move(log)) {
+MetricsServer::MetricsServer(const std::string& host, int port, Pages pages, Logger log)
+    : pages_(std::move(pages)), log_(std::move(log)) {
   if (port < 0 || port > 65535) throw Error(Errc::invalid_argument, "metrics port must be 0-65535");
   sockaddr_in address{};
   address.sin_family = AF_INET;
@@ -73,7 +87,7 @@ MetricsServer::MetricsServer(const std::string& host, int port, std::function<st
     throw Error(Errc::invalid_argument, "metrics: '" + host + "' is not an IPv4 address");
   }
   daemon_.reset(MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, nullptr,
-                                 nullptr, &Handler::on_request, &render_, MHD_OPTION_SOCK_ADDR,
+                                 nullptr, &Handler::on_request, &pages_, MHD_OPTION_SOCK_ADDR,
                                  reinterpret_cast<sockaddr*>(&address),  // NOLINT: C API
                                  MHD_OPTION_CONNECTION_TIMEOUT, 30U, MHD_OPTION_END));
   if (!daemon_) {

@@ -11,17 +11,24 @@ struct MHD_Daemon;
 
 namespace polaris::detail {
 
-/// Serves GET /metrics with the text `render` returns (Prometheus text format 0.0.4); any other
-/// path is 404, any other method 405. One internal polling thread: scrapes are serialised,
-/// which is what a Prometheus server expects of a target.
+/// Serves GET /metrics with the text `render` returns (Prometheus text format 0.0.4), and the
+/// probes: /healthz answers 200 while the process serves HTTP at all, /readyz 200 when `ready`
+/// returns "" and 503 with its reason otherwise. Any other path is 404, any other method than GET
+/// or HEAD 405. One internal polling thread: requests are serialised, which is what a
+/// Prometheus server expects of a target.
 ///
-/// Thread safety: `render` runs on the server's thread; construction and destruction on any
-/// thread (destruction stops the server and waits for a scrape in progress).
+/// Thread safety: `render` and `ready` run on the server's thread; construction and destruction
+/// on any thread (destruction stops the server and waits for a request in progress).
 class MetricsServer {
  public:
+  struct Pages {
+    std::function<std::string()> metrics;  ///< the metrics text
+    std::function<std::string()> ready;    ///< "" when ready, else why not
+  };
+
   /// Listens on host:port (IPv4; port 0: any free port).
   /// @throws Error(Errc::invalid_argument) when the address is not IPv4 or cannot be bound.
-  MetricsServer(const std::string& host, int port, std::function<std::string()> render, Logger log);
+  MetricsServer(const std::string& host, int port, Pages pages, Logger log);
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
@@ -34,7 +41,7 @@ class MetricsServer {
     void operator()(MHD_Daemon* daemon) const noexcept;
   };
 
-  std::function<std::string()> render_;
+  Pages pages_;
   Logger log_;
   std::string url_;
   std::unique_ptr<MHD_Daemon, DaemonDeleter> daemon_;  // last: stopped before the rest goes

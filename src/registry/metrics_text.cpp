@@ -115,10 +115,13 @@ std::string render_metrics(const Json& status, const std::vector<Json>& agent_st
   out.sample("polaris_registry_catalogue_merges_total", "", number_at(status, "catalogue_merges"));
   std::size_t peers = 0;
   if (const auto list = status.find("peers"); list != status.end() && list->is_array()) {
-    peers = list->size();
+    for (const auto& peer : *list) {
+      if (!peer.is_object() || !peer.value("left", false)) ++peers;
+    }
   }
   out.family("polaris_registry_peers", "gauge",
-             "Cluster peers this node has seen since it started.");
+             "Cluster peers this node has seen since it started, by name (a restarted peer "
+             "counts once), except those that shut down on purpose.");
   out.sample("polaris_registry_peers", "", static_cast<double>(peers));
   out.family("polaris_registry_peers_up", "gauge", "Cluster peers routed to this node now.");
   out.sample("polaris_registry_peers_up", "", number_at(status, "peers_up"));

@@ -25,13 +25,28 @@ NodeFacts node_facts(const RegistryOptions& options, const NatsServer* server) {
 }
 
 NodeObserver::NodeObserver(natsConnection* connection, NodeFacts facts,
-                           const std::optional<Endpoint>& metrics, Counter count,
-                           ServerReportSource reports, std::string no_reports, Logger log)
+                           const std::optional<Endpoint>& metrics, Counter count, Readiness ready,
+                           ServerReportSource reports, std::string no_reports,
+                           ServerNameSource names, natsConnection* system, Logger log)
     : connection_(connection),
       facts_(std::move(facts)),
       count_(std::move(count)),
+      ready_(std::move(ready)),
       log_(std::move(log)),
-      peers_(std::move(reports), std::move(no_reports), std::chrono::seconds(1), log_) {
+      peers_(std::move(reports), std::move(no_reports), std::move(names), std::chrono::seconds(1),
+             log_) {
+  if (system != nullptr) {
+    shutdown_subscription_ =
+        Subscription(system, "$SYS.SERVER.*.SHUTDOWN", "", [this](NatsMsgPtr msg) {
+          const std::string subject = natsMsg_GetSubject(msg.get());
+          const auto first = subject.find('.', 5);  // after "$SYS."
+          const auto last = subject.rfind('.');
+          if (first == std::string::npos || last <= first + 1) return;
+          const std::string id = subject.substr(first + 1, last - first - 1);
+          log_->info("peer server {} shut down", id);
+          peers_.mark_left(id);
+        });
+  }
   status_subscription_ =
       Subscription(connection_, std::string(kStatusSubject), "", [this](NatsMsgPtr msg) {
         const char* reply = natsMsg_GetReply(msg.get());
@@ -51,18 +66,29 @@ NodeObserver::NodeObserver(natsConnection* connection, NodeFacts facts,
       });
   if (metrics) {
     metrics_ = std::make_unique<MetricsServer>(
-        metrics->host, metrics->port, [this] { return render_metrics_now(); }, log_);
+        metrics->host, metrics->port,
+        MetricsServer::Pages{.metrics = [this] { return render_metrics_now(); },
+                             .ready = [this] { return not_ready(); }},
+        log_);
   }
 }
 
 NodeObserver::~NodeObserver() {
   metrics_.reset();
   status_subscription_.unsubscribe();
+  shutdown_subscription_.unsubscribe();
 }
 
 Json NodeObserver::status() { return build_status(facts_, peers_.refresh(), count_()); }
 
 std::string NodeObserver::metrics_url() const { return metrics_ ? metrics_->url() : std::string(); }
+
+std::string NodeObserver::not_ready() const {
+  if (natsConnection_Status(connection_) != NATS_CONN_STATUS_CONNECTED) {
+    return "not connected to nats-server";
+  }
+  return ready_ ? ready_() : std::string();
+}
 
 std::string NodeObserver::render_metrics_now() {
   // The agents keep the call counters (calls never pass through the registry): ask them all.

@@ -30,12 +30,18 @@ class NatsServer;
 class NodeObserver {
  public:
   using Counter = std::function<CatalogueCounts()>;
+  /// "" when the registry serves its whole catalogue, else why not (for /readyz).
+  using Readiness = std::function<std::string()>;
 
   /// `reports`: where the node's nats-server tells its id and routes (empty: nowhere, for the
-  /// reason `no_reports`).
+  /// reason `no_reports`); `names`: the peers' names (may be empty). `system`: a connection as
+  /// the system account's user, where nats-server announces the shutdown of a server of the
+  /// cluster ($SYS.SERVER.<id>.SHUTDOWN: a peer stopped on purpose is not down); may be null.
+  /// `ready`: the registry's side of /readyz (the observer adds its NATS connection's).
   /// @throws Error when subscribing fails or the metrics address cannot be bound.
   NodeObserver(natsConnection* connection, NodeFacts facts, const std::optional<Endpoint>& metrics,
-               Counter count, ServerReportSource reports, std::string no_reports, Logger log);
+               Counter count, Readiness ready, ServerReportSource reports, std::string no_reports,
+               ServerNameSource names, natsConnection* system, Logger log);
   ~NodeObserver();
   NodeObserver(const NodeObserver&) = delete;
   NodeObserver& operator=(const NodeObserver&) = delete;
@@ -47,13 +53,16 @@ class NodeObserver {
 
  private:
   std::string render_metrics_now();
+  std::string not_ready() const;
 
   natsConnection* connection_;
   NodeFacts facts_;
   Counter count_;
+  Readiness ready_;
   Logger log_;
   PeerTracker peers_;
   Subscription status_subscription_;
+  Subscription shutdown_subscription_;
   std::unique_ptr<MetricsServer> metrics_;  // last: stopped first
 };
 

@@ -44,15 +44,25 @@ ServerReportSource system_account_reports(const SystemClient& client) {
   };
 }
 
+ServerNameSource system_account_names(const SystemClient& client) {
+  return [&client](const std::string& server_id) {
+    return string_at(client.server_request(server_id, "VARZ", std::chrono::milliseconds(1000)),
+                     "server_name");
+  };
+}
+
 ServerReportSource http_monitor_reports(std::string monitoring_url) {
   return [url = std::move(monitoring_url)] {
     return ServerReport{.varz = get_json(url + "/varz"), .routez = get_json(url + "/routez")};
   };
 }
 
-PeerTracker::PeerTracker(ServerReportSource source, std::string no_source,
+PeerTracker::PeerTracker(ServerReportSource source, std::string no_source, ServerNameSource names,
                          std::chrono::milliseconds interval, Logger log)
-    : source_(std::move(source)), interval_(interval), log_(std::move(log)) {
+    : source_(std::move(source)),
+      names_source_(std::move(names)),
+      interval_(interval),
+      log_(std::move(log)) {
   last_.problem = source_ ? "not polled yet" : std::move(no_source);
   if (source_) thread_ = std::thread([this] { run(); });
 }
@@ -85,30 +95,101 @@ PeerTracker::View PeerTracker::refresh() {
   fresh.server_id = string_at(varz, "server_id");
   fresh.server_name = string_at(varz, "server_name");
   fresh.nats_version = string_at(varz, "version");
-  const auto now = std::chrono::system_clock::now();
-  std::lock_guard lock(mutex_);
-  for (auto& [id, peer] : peers_) peer.up = false;
-  if (const auto routes = routez.find("routes"); routes != routez.end() && routes->is_array()) {
-    for (const auto& route : *routes) {
+  struct Route {
+    std::string id;
+    std::string rtt;
+    std::string address;
+  };
+  std::vector<Route> routes;
+  if (const auto list = routez.find("routes"); list != routez.end() && list->is_array()) {
+    for (const auto& route : *list) {
       if (!route.is_object()) continue;
-      const std::string id = string_at(route, "remote_id");
-      if (id.empty()) continue;
-      Peer& peer = peers_[id];
-      peer.id = id;
-      peer.up = true;
-      peer.rtt = string_at(route, "rtt");
+      Route seen{.id = string_at(route, "remote_id"), .rtt = string_at(route, "rtt")};
+      if (seen.id.empty()) continue;
       const auto port = route.find("port");
-      peer.address = string_at(route, "ip") +
+      seen.address = string_at(route, "ip") +
                      (port != route.end() && port->is_number() ? ":" + port->dump() : "");
-      peer.last_seen = now;
+      routes.push_back(std::move(seen));
     }
   }
-  for (auto& [id, peer] : peers_) {
+  std::vector<std::string> ids;
+  for (const auto& route : routes) ids.push_back(route.id);
+  const auto names = names_of(ids);  // may ask the servers: before locking
+  const auto now = std::chrono::system_clock::now();
+  std::lock_guard lock(mutex_);
+  for (auto& [key, peer] : peers_) peer.up = false;
+  for (const auto& route : routes) {
+    // A server that announced its shutdown may keep its route for a moment: not up again.
+    if (left_ids_.count(route.id) > 0) continue;
+    const auto named = names.find(route.id);
+    const std::string name = named != names.end() ? named->second : std::string();
+    if (!name.empty()) peers_.erase(route.id);  // the entry made while its name was unknown
+    // By name, a restarted server (new id) takes its old entry over.
+    Peer& peer = peers_[name.empty() ? route.id : name];
+    peer.id = route.id;
+    peer.name = name;
+    peer.up = true;
+    peer.left = false;
+    peer.rtt = route.rtt;
+    peer.address = route.address;
+    peer.last_seen = now;
+  }
+  for (auto& [key, peer] : peers_) {
     if (!peer.up) peer.rtt.clear();
     fresh.peers.push_back(peer);
   }
   last_ = std::move(fresh);
   return last_;
+}
+
+std::map<std::string, std::string> PeerTracker::names_of(const std::vector<std::string>& ids) {
+  std::map<std::string, std::string> names;
+  std::vector<std::string> unknown;
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& id : ids) {
+      if (const auto it = names_.find(id); it != names_.end()) {
+        names[id] = it->second;
+      } else if (const auto failed = unnamed_.find(id);
+                 failed == unnamed_.end() || now - failed->second > kNameRetry) {
+        unknown.push_back(id);
+      }
+    }
+  }
+  if (!names_source_) return names;
+  for (const auto& id : unknown) {
+    try {
+      std::string name = names_source_(id);
+      std::lock_guard lock(mutex_);
+      if (name.empty()) {
+        unnamed_[id] = now;
+        continue;
+      }
+      names_[id] = name;
+      names[id] = std::move(name);
+    } catch (const std::exception& error) {
+      // Known by id until a later poll learns the name; not asked at every poll meanwhile, so
+      // that a server that does not answer (not ours, or hung) does not slow every status down.
+      log_->debug("peers: no name for server {}: {}", id, error.what());
+      std::lock_guard lock(mutex_);
+      unnamed_[id] = now;
+    }
+  }
+  return names;
+}
+
+void PeerTracker::mark_left(const std::string& server_id) {
+  std::lock_guard lock(mutex_);
+  left_ids_.insert(server_id);
+  auto leave = [&](Peer& peer) {
+    if (peer.id != server_id) return;
+    peer.left = true;
+    peer.up = false;
+    peer.rtt.clear();
+  };
+  for (auto& [key, peer] : peers_) leave(peer);
+  for (auto& peer : last_.peers) leave(peer);
 }
 
 PeerTracker::View PeerTracker::view() const {

@@ -290,7 +290,17 @@ class Registry::Impl {
                                          .agents = catalogue_.agent_count(),
                                          .merges = sync_->merges()};
         },
-        report_source(), no_report_source(), log_);
+        [this]() -> std::string {
+          std::lock_guard lock(mutex_);
+          if (closed_) return "stopping";
+          if (list_subscriptions_.empty()) {
+            return "the catalogue may be incomplete: no peer met yet (answering no list)";
+          }
+          return {};
+        },
+        report_source(), no_report_source(),
+        system_ ? detail::system_account_names(*system_) : detail::ServerNameSource(),
+        system_ ? system_->get() : nullptr, log_);
     detail::check_nats(natsConnection_FlushTimeout(connection_.get(), 5000),
                        "cannot confirm the registry subscriptions");
     log_->info("registry node {} serving on {}{} with {} tools", node_id_, client_url(),

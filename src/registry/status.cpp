@@ -12,9 +12,11 @@ Json build_status(const NodeFacts& facts, const PeerTracker::View& peers,
   for (const auto& peer : peers.peers) {
     if (peer.up) ++up;
     peer_list.push_back({{"id", peer.id},
+                         {"name", peer.name},
                          {"address", peer.address},
                          {"rtt", peer.rtt},
                          {"up", peer.up},
+                         {"left", peer.left},
                          {"last_seen", rfc3339(peer.last_seen)}});
   }
   const auto uptime =

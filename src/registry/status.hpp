@@ -33,8 +33,8 @@ struct CatalogueCounts {
 };
 
 /// The status object: node, server_id, version, nats_server_version, client_url, cluster_url,
-/// cluster, started, uptime_s, tools, agents, catalogue_merges, monitoring, peers [{id, address,
-/// rtt, up, last_seen}], peers_up.
+/// cluster, started, uptime_s, tools, agents, catalogue_merges, monitoring, peers [{id, name,
+/// address, rtt, up, left, last_seen}], peers_up.
 Json build_status(const NodeFacts& facts, const PeerTracker::View& peers,
                   const CatalogueCounts& counts);
 

@@ -83,7 +83,10 @@ TEST_F(CliTest, CallExitCodes) {
 
   auto bad_json = polaris_cli({"call", "echo", "{oops", "--server", server});
   EXPECT_EQ(bad_json.exit_code, 2);
-  EXPECT_EQ(bad_json.err, "error: the arguments must be a JSON object, e.g. '{\"a\": 1}'\n");
+  EXPECT_EQ(bad_json.err,
+            "error: invalid JSON in the arguments: parse error at line 1, column 2: syntax error "
+            "while parsing object key - invalid literal; last read: '{o'; expected string "
+            "literal\n");
 
   auto no_server = polaris_cli({"call", "echo", "--server", "nats://127.0.0.1:1"});
   EXPECT_EQ(no_server.exit_code, 3);

@@ -18,7 +18,8 @@ bool contains(const std::string& text, const std::string& part) {
 }
 
 constexpr const char* kCommands =
-    "(commands: registry, tools, call, version, chat, mcp, status, stats, passwd, help)";
+    "(commands: registry, tools, call, version, chat, mcp, status, stats, passwd, completion, man, "
+    "help)";
 
 TEST(CliUsage, HelpCommand) {
   const auto help = polaris_cli({"help"});
@@ -68,7 +69,8 @@ TEST(CliUsage, FlagErrorsPointToTheCommandsHelp) {
   const auto unknown = polaris_cli({"mcp", "import", "--bogus"});
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_TRUE(contains(unknown.err, "(see polaris mcp import --help)\n")) << unknown.err;
-  const auto extra = polaris_cli({"tools", "--server", "nats://127.0.0.1:1", "extra"});
+  // (tools takes one NAME: a second word is extra)
+  const auto extra = polaris_cli({"tools", "echo", "--server", "nats://127.0.0.1:1", "extra"});
   EXPECT_EQ(extra.exit_code, 2);
   EXPECT_EQ(extra.err, "error: unexpected argument 'extra' (see polaris tools --help)\n");
 }
@@ -87,7 +89,7 @@ TEST(CliUsage, MaxPayloadRange) {
 TEST(CliUsage, RepeatableFlagsTakeOneValue) {
   const std::string nowhere = "nats://127.0.0.1:1";
   for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
-           {"tools", "--server", nowhere},
+           {"tools", "echo", "--server", nowhere},
            {"status", "--server", nowhere},
            {"registry", "--cluster-name", "c", "--route", "nats://127.0.0.1:6222"},
            {"registry", "--nats-url", nowhere},

@@ -1,13 +1,22 @@
 // `polaris status` against a 3-node cluster of real registry processes: every node listed with
-// healthy peers; a killed node is shown as down.
+// healthy peers; a killed node is shown as down, by name; a restarted node takes its old entry
+// over; a node stopped on purpose is not down; nodes are named node-N or by cluster address.
 #include <gtest/gtest.h>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <random>
 
 #include <map>
 #include <set>
 #include <sstream>
 
+#include "http/http_client.hpp"
 #include "polaris/polaris.hpp"
 #include "support/cluster.hpp"
+#include "support/metrics_sample.hpp"
 #include "support/process_fixtures.hpp"
 #include "support/run_program.hpp"
 #include "support/wait.hpp"
@@ -26,6 +35,28 @@ std::optional<Json> status_json(const std::vector<std::string>& servers) {
   const auto result = run_polaris(args);
   if (result.exit_code != 0) return std::nullopt;
   return Json::parse(result.out);
+}
+
+/// Whether nothing listens on 127.0.0.1:`port` (a bind succeeds), leaving it free.
+bool port_free(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+  ::close(fd);
+  return free;
+}
+
+int free_port() {
+  std::mt19937 random(std::random_device{}());
+  std::uniform_int_distribution<int> pick(20000, 60000);
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    if (const int port = pick(random); port_free(port)) return port;
+  }
+  throw Error(Errc::process, "no free port");
 }
 
 bool all_peers_up(const Json& report, std::size_t nodes) {
@@ -111,12 +142,121 @@ TEST_F(ObserveClusterTest, EveryNodeListedAndAKilledNodeShownDown) {
       << (report ? report->dump(2) : "no report");
   const Json& missing = report->at("missing")[0];
   EXPECT_EQ(missing.at("server_id"), id_of["node-3"]);
+  EXPECT_EQ(missing.at("node"), "node-3");
   EXPECT_EQ(missing.at("reported_by").size(), 2U);
   for (const auto& node : report->at("nodes")) EXPECT_EQ(node.at("peers_up"), 1);
 
   const auto after = run_polaris(args);
+  EXPECT_NE(after.out.find("\nnode-3 "), std::string::npos) << after.out;  // its name, not its id
   EXPECT_NE(after.out.find("down"), std::string::npos) << after.out;
   EXPECT_NE(after.out.find("2 of 3 nodes answering\n"), std::string::npos) << after.out;
+}
+
+// polaris_registry_peers and _peers_up of node 1, scraped from its metrics.
+std::pair<double, double> peer_metrics(const std::string& url) {
+  const auto response = http::perform({.method = "GET", .url = url});
+  return {test::sample(response.body, "polaris_registry_peers").value_or(-1),
+          test::sample(response.body, "polaris_registry_peers_up").value_or(-1)};
+}
+
+TEST(ObserveRestart, ARestartedNodeReplacesItsEntryAndAStoppedNodeIsNotDown) {
+  const std::string metrics = "127.0.0.1:" + std::to_string(free_port());
+  test::TestCluster cluster_{
+      {.name = "obs-restart", .node_args = [&](std::size_t i) {
+         std::vector<std::string> args{"--server-name", "node-" + std::to_string(i + 1)};
+         if (i == 0) args.insert(args.end(), {"--metrics", metrics});
+         return args;
+       }}};
+  const std::string metrics_url = "http://" + metrics + "/metrics";
+  const std::vector<std::string> servers{cluster_.node(0).client_url(),
+                                         cluster_.node(1).client_url()};
+  std::optional<Json> report;
+  ASSERT_TRUE(test::wait_until(
+      [&] {
+        report = status_json(servers);
+        return report && all_peers_up(*report, 3);
+      },
+      std::chrono::seconds(30)))
+      << (report ? report->dump(2) : "no report");
+
+  // Killed and started again under its name: a new nats-server id, the same node.
+  cluster_.restart(2);
+  ASSERT_TRUE(test::wait_until(
+      [&] {
+        report = status_json(servers);
+        return report && all_peers_up(*report, 3);
+      },
+      std::chrono::seconds(30)))
+      << (report ? report->dump(2) : "no report");
+  for (const auto& node : report->at("nodes")) {
+    for (const auto& peer : node.at("peers"))
+      EXPECT_FALSE(peer.at("name").get<std::string>().empty());
+  }
+  std::vector<std::string> args{"status", "--wait", "1s", "--server",
+                                cluster_.node(0).client_url()};
+  const auto table = run_polaris(args);
+  EXPECT_NE(table.out.find("3 of 3 nodes answering\n"), std::string::npos) << table.out;
+  EXPECT_EQ(table.out.find("down"), std::string::npos) << table.out;
+
+  // SIGTERM: the node stops on purpose; its peers do not report it down.
+  cluster_.node(2).process().stop();
+  ASSERT_TRUE(test::wait_until(
+      [&] {
+        report = status_json(servers);
+        return report && report->at("nodes").size() == 2 && report->at("left").size() == 1;
+      },
+      std::chrono::seconds(30)))
+      << (report ? report->dump(2) : "no report");
+  EXPECT_TRUE(report->at("missing").empty()) << report->dump(2);
+  EXPECT_EQ(report->at("left")[0].at("node"), "node-3");
+  for (const auto& node : report->at("nodes")) EXPECT_EQ(node.at("peers_up"), 1);
+  const auto stopped = run_polaris(args);
+  EXPECT_NE(stopped.out.find("2 of 2 nodes answering (node-3 stopped on purpose)\n"),
+            std::string::npos)
+      << stopped.out;
+  EXPECT_NE(stopped.out.find(" 1/1 "), std::string::npos) << stopped.out;
+  EXPECT_EQ(stopped.out.find("down"), std::string::npos) << stopped.out;
+  EXPECT_EQ(peer_metrics(metrics_url), std::make_pair(1.0, 1.0));
+}
+
+// A node's name without --server-name: node-N with --node N, else its cluster address.
+TEST(ObserveNames, NodeNamesAreStable) {
+  const int seed_port = free_port();
+  test::RegistryProcess seed({"--node", "1", "--seeds", "1", "--seed-cluster-port",
+                              std::to_string(seed_port), "--cluster-name",
+                              "names" + std::to_string(seed_port)});
+  auto report = status_json({seed.client_url()});
+  ASSERT_TRUE(report);
+  EXPECT_EQ(report->at("nodes")[0].at("node"), "node-1");
+
+  const int cluster_port = free_port();
+  test::RegistryProcess plain({"--cluster-name", "plain" + std::to_string(cluster_port),
+                               "--cluster-port", std::to_string(cluster_port)});
+  report = status_json({plain.client_url()});
+  ASSERT_TRUE(report);
+  EXPECT_EQ(report->at("nodes")[0].at("node"), "127.0.0.1:" + std::to_string(cluster_port));
+}
+
+// /readyz: a node given a route that meets no peer may miss the catalogue (it answers no list):
+// not ready (503) until it has merged a peer's; /healthz says it is alive all along.
+TEST(ObserveProbes, ReadyOnceTheCatalogueIsSynced) {
+  const std::string metrics = "127.0.0.1:" + std::to_string(free_port());
+  const int peer_port = free_port();
+  const std::string cluster = "probes" + std::to_string(peer_port);
+  test::RegistryProcess lonely({"--cluster-name", cluster, "--route",
+                                "nats://127.0.0.1:" + std::to_string(peer_port), "--sync-timeout",
+                                "200ms", "--metrics", metrics});
+  const std::string base = "http://" + metrics;
+  const auto waiting = http::perform({.method = "GET", .url = base + "/readyz"});
+  EXPECT_EQ(waiting.status, 503);
+  EXPECT_EQ(waiting.body.rfind("not ready: ", 0), 0U) << waiting.body;
+  EXPECT_EQ(http::perform({.method = "GET", .url = base + "/healthz"}).status, 200);
+
+  test::RegistryProcess peer(
+      {"--cluster-name", cluster, "--cluster-port", std::to_string(peer_port)});
+  EXPECT_TRUE(test::wait_until(
+      [&] { return http::perform({.method = "GET", .url = base + "/readyz"}).status == 200; },
+      std::chrono::seconds(30)));
 }
 
 TEST_F(ObserveClusterTest, WatchPrintsOneReportPerRound) {

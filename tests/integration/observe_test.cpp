@@ -240,6 +240,20 @@ TEST_F(ObserveTest, MetricsScrapedOverHttp) {
   EXPECT_EQ(http::perform({.method = "GET", .url = other_path}).status, 404);
 }
 
+TEST_F(ObserveTest, HealthAndReadinessProbes) {
+  auto url = [&](const std::string& path) {
+    std::string text = registry_.metrics_url();
+    return text.replace(text.rfind("/metrics"), 8, path);
+  };
+  const auto health = http::perform({.method = "GET", .url = url("/healthz")});
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(health.body, "ok\n");
+  const auto ready = http::perform({.method = "GET", .url = url("/readyz")});
+  EXPECT_EQ(ready.status, 200);
+  EXPECT_EQ(ready.body, "ready\n");
+  EXPECT_EQ(http::perform({.method = "POST", .url = url("/readyz")}).status, 405);
+}
+
 TEST(ObserveCli, JsonLogLinesParse) {
   auto registry = Registry::start({.bind = {.port = 0}});
   const auto result = run_polaris(

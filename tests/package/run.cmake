@@ -6,6 +6,12 @@ execute_process(COMMAND ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${WORK_
 if(result)
   message(FATAL_ERROR "install failed")
 endif()
+foreach(file share/man/man1/polaris.1 share/bash-completion/completions/polaris
+             share/zsh/vendor-completions/_polaris share/fish/vendor_completions.d/polaris.fish)
+  if(NOT EXISTS ${WORK_DIR}/prefix/${file})
+    message(FATAL_ERROR "not installed: ${file}")
+  endif()
+endforeach()
 execute_process(COMMAND ${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${WORK_DIR}/build
                         -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix RESULT_VARIABLE result)
 if(result)
