@@ -192,8 +192,9 @@ TEST(Typed, HandlersNeedNoAnnotationAndFailByThrowingOrReturning) {
                                 if (request.number("x") < 0) throw polaris::error("negative");
                                 return polaris::Json{{"half", request.number("x") / 2}};
                               }};
-  EXPECT_EQ(dynamic.handler(polaris::Request({{"x", 3}})).value(), polaris::Json({{"half", 1.5}}));
-  EXPECT_THROW(dynamic.handler(polaris::Request({{"x", -1}})), polaris::ToolFailure);
+  EXPECT_EQ(dynamic.handler(polaris::Request(polaris::Json{{"x", 3}})).value(),
+            polaris::Json({{"half", 1.5}}));
+  EXPECT_THROW(dynamic.handler(polaris::Request(polaris::Json{{"x", -1}})), polaris::ToolFailure);
   // Returning polaris::error(...) still works where the lambda says it returns a Result.
   const polaris::Result failed = polaris::error("bad mode");
   EXPECT_FALSE(failed.ok());
