@@ -57,25 +57,35 @@ polaris::Tool dynamic_calculator() {
   return {
       .name = "calculator",
       .description = "simple calculator",
-      .parameters = polaris::Object{.description = "calc params", .properties = {
-          {"operation", polaris::StringEnum{
-              .description = "operation to perform",
-              .values = {"add", "subtract", "multiply", "divide"},
-              .required = true,
-          }},
-          {"a", polaris::Float{.description = "first operand", .required = true}},
-          {"b", polaris::Float{.description = "second operand", .required = true}},
-      }},
-      .response = polaris::Object{.description = "result of calculation", .properties = {
-          {"result", polaris::Float{.description = "result", .required = true}},
-      }},
-      .handler = [](const polaris::Request& req) {
-        const double a = req.number("a"), b = req.number("b");
-        const auto op = req.string("operation");
-        if (op == "divide" && b == 0) throw polaris::error("divide by zero");
-        if (op == "add") return polaris::Json{{"result", a + b}};
-        throw polaris::error("unknown operation " + op);
-      },
+      .parameters =
+          polaris::Object{
+              .description = "calc params",
+              .properties =
+                  {
+                      {"operation",
+                       polaris::StringEnum{
+                           .description = "operation to perform",
+                           .values = {"add", "subtract", "multiply", "divide"},
+                           .required = true,
+                       }},
+                      {"a", polaris::Float{.description = "first operand", .required = true}},
+                      {"b", polaris::Float{.description = "second operand", .required = true}},
+                  }},
+      .response =
+          polaris::Object{
+              .description = "result of calculation",
+              .properties =
+                  {
+                      {"result", polaris::Float{.description = "result", .required = true}},
+                  }},
+      .handler =
+          [](const polaris::Request& req) {
+            const double a = req.number("a"), b = req.number("b");
+            const auto op = req.string("operation");
+            if (op == "divide" && b == 0) throw polaris::error("divide by zero");
+            if (op == "add") return polaris::Json{{"result", a + b}};
+            throw polaris::error("unknown operation " + op);
+          },
   };
 }
 
@@ -96,7 +106,8 @@ struct Recipe {
   std::int64_t minutes;
   std::vector<std::string> ingredients;
 };
-POLARIS_DESCRIBE(Recipe, (name, "dish name"), (minutes, "total time"), (ingredients, "what to buy"));
+POLARIS_DESCRIBE(Recipe, (name, "dish name"), (minutes, "total time"),
+                 (ingredients, "what to buy"));
 
 void readme_session_and_registry() {
   auto conn = polaris::connect({.servers = {"nats://127.0.0.1:4222"}});
@@ -106,7 +117,9 @@ void readme_session_and_registry() {
   std::cout << recipe.name << '\n';
   auto registry = polaris::Registry::start({
       .bind = {.host = "127.0.0.1", .port = 4223},
-      .cluster = {.name = "polaris-cluster", .host = "127.0.0.1", .port = 5223,
+      .cluster = {.name = "polaris-cluster",
+                  .host = "127.0.0.1",
+                  .port = 5223,
                   .advertise = "127.0.0.1:5223"},
       .routes = {"nats://127.0.0.1:5222"},
   });
@@ -130,7 +143,8 @@ int main() {
               << declaration(dynamic) << '\n';
     return 1;
   }
-  const polaris::Result sum = typed.handler(polaris::Request({{"operation", "add"}, {"a", 1}, {"b", 2}}));
+  const polaris::Result sum =
+      typed.handler(polaris::Request({{"operation", "add"}, {"a", 1}, {"b", 2}}));
   if (sum.value() != polaris::Json({{"result", 3.0}})) return 1;
   try {
     (void)typed.handler(polaris::Request({{"operation", "divide"}, {"a", 1}, {"b", 0}}));
