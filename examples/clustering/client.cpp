@@ -6,14 +6,16 @@
 #include <string>
 #include <thread>
 
+#include "calculator.hpp"
+
 namespace {
 
 // A node dying under a call fails it at once (connection_lost), and right after failover the
 // tool may need a moment to be reachable again (no_such_tool): both are worth a retry.
-polaris::Json call_with_retry(polaris::Connection& client, const polaris::Json& args) {
+Sum call_with_retry(polaris::Connection& client, const Calc& args) {
   for (int attempt = 1;; ++attempt) {
     try {
-      return client.call("calculator", args);
+      return client.call<Sum>("calculator", args);
     } catch (const polaris::Error& error) {
       const bool transient = error.code() == polaris::Errc::connection_lost ||
                              error.code() == polaris::Errc::no_such_tool;
@@ -53,8 +55,8 @@ int main(int argc, char** argv) {
     });
     for (int i = 0; i < count; ++i) {
       if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(interval_ms));
-      const auto resp = call_with_retry(client, {{"operation", "add"}, {"a", 1}, {"b", 2}});
-      std::cout << "result = " << resp["result"].get<double>();
+      const Sum sum = call_with_retry(client, Calc{Op::add, 1, 2});
+      std::cout << "result = " << sum.result;
       if (count > 1) std::cout << "   (via " << client.connected_url() << ")";
       std::cout << std::endl;
     }

@@ -26,15 +26,17 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    polaris::install_program_logger("clustering-registry",
-                                    polaris::log_settings_from_env({.level = "info"}));
+    polaris::install_program_logger(
+        "clustering-registry", polaris::log_settings_from_env({.level = "info"})
+    );
     auto registry = polaris::Registry::start({
         .bind = {.host = "127.0.0.1", .port = 4221 + node},
-        .cluster = {.name = "polaris-cluster",
-                    .host = "127.0.0.1",
-                    .port = 5221 + node,
-                    // The cluster address (host:cluster-port), not the client port.
-                    .advertise = "127.0.0.1:" + std::to_string(5221 + node)},
+        .cluster =
+            {.name = "polaris-cluster",
+             .host = "127.0.0.1",
+             .port = 5221 + node,
+             // The cluster address (host:cluster-port), not the client port.
+             .advertise = "127.0.0.1:" + std::to_string(5221 + node)},
         .routes = node > 1 ? std::vector<std::string>{"nats://127.0.0.1:5222"}
                            : std::vector<std::string>{},
     });

@@ -6,9 +6,11 @@
 #include "example_main.hpp"
 
 int main(int argc, char** argv) try {
-  if (example::handled_help(argc, argv,
-                            "usage: error-tool-agent   (serves a tool that always fails, with an "
-                            "error handler that logs)"))
+  if (example::handled_help(
+          argc, argv,
+          "usage: error-tool-agent   (serves a tool that always fails, with an "
+          "error handler that logs)"
+      ))
     return 0;
   polaris::install_program_logger("error-tool-agent", polaris::log_settings_from_env());
   auto conn = polaris::connect();

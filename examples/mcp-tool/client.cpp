@@ -6,8 +6,9 @@
 #include "example_main.hpp"
 
 int main(int argc, char** argv) {
-  if (example::handled_help(argc, argv,
-                            "usage: mcp-tool-client   (calls the tools mcp-tool-agent imported)"))
+  if (example::handled_help(
+          argc, argv, "usage: mcp-tool-client   (calls the tools mcp-tool-agent imported)"
+      ))
     return 0;
   polaris::install_program_logger("mcp-tool-client", polaris::log_settings_from_env());
   try {

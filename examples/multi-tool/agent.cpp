@@ -3,38 +3,31 @@
 
 #include "example_main.hpp"
 
+struct Operands {
+  double a;
+  double b;
+};
+POLARIS_DESCRIBE(Operands, (a, "first operand"), (b, "second operand"));
+
+struct Answer {
+  double result;
+};
+POLARIS_DESCRIBE(Answer, (result, ""));
+
 int main(int argc, char** argv) try {
-  if (example::handled_help(argc, argv,
-                            "usage: multi-tool-agent   (serves calculatorA and calculatorB on "
-                            "nats://127.0.0.1:4222 until SIGINT/SIGTERM)"))
+  if (example::handled_help(
+          argc, argv,
+          "usage: multi-tool-agent   (serves calculatorA and calculatorB on "
+          "nats://127.0.0.1:4222 until SIGINT/SIGTERM)"
+      ))
     return 0;
   polaris::install_program_logger("multi-tool-agent", polaris::log_settings_from_env());
   auto conn = polaris::connect();  // nats://127.0.0.1:4222, or see ConnectOptions::servers
-  const polaris::Schema operands =
-      polaris::Object{.properties = {
-                          {"a", polaris::Float{.description = "first operand", .required = true}},
-                          {"b", polaris::Float{.description = "second operand", .required = true}},
-                      }};
-  const polaris::Schema result =
-      polaris::Object{.properties = {{"result", polaris::Float{.required = true}}}};
-
-  conn.register_tool({
-      .name = "calculatorA",
-      .description = "adds a and b",
-      .parameters = operands,
-      .response = result,
-      .handler = [](const polaris::Request& req) -> polaris::Result {
-        return {{"result", req.number("a") + req.number("b")}};
-      },
+  conn.register_tool("calculatorA", "adds a and b", [](const Operands& x) {
+    return Answer{x.a + x.b};
   });
-  conn.register_tool({
-      .name = "calculatorB",
-      .description = "multiplies a by b",
-      .parameters = operands,
-      .response = result,
-      .handler = [](const polaris::Request& req) -> polaris::Result {
-        return {{"result", req.number("a") * req.number("b")}};
-      },
+  conn.register_tool("calculatorB", "multiplies a by b", [](const Operands& x) {
+    return Answer{x.a * x.b};
   });
   polaris::wait_for_shutdown();  // closing the connection unregisters both tools
 } catch (const std::exception& error) {

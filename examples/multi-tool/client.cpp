@@ -6,22 +6,26 @@
 #include "example_main.hpp"
 
 int main(int argc, char** argv) try {
-  if (example::handled_help(argc, argv,
-                            "usage: multi-tool-client   (asks the model to chain calculatorA and "
-                            "calculatorB; see README.md)"))
+  if (example::handled_help(
+          argc, argv,
+          "usage: multi-tool-client   (asks the model to chain calculatorA and "
+          "calculatorB; see README.md)"
+      ))
     return 0;
   polaris::install_program_logger("multi-tool-client", polaris::log_settings_from_env());
   auto conn = polaris::connect();
   polaris::Session session(
-      conn, {
-                .system = "Use the tools for every calculation. Answer briefly.",
-                .on_function_call =
-                    [](const polaris::FunctionCallEvent& e) {
-                      if (e.finished)
-                        std::cerr << "[" << e.name << " " << e.arguments.dump() << " -> "
-                                  << (e.ok ? e.result.dump() : e.error) << "]\n";
-                    },
-            });
+      conn,
+      {
+          .system = "Use the tools for every calculation. Answer briefly.",
+          .on_function_call =
+              [](const polaris::FunctionCallEvent& e) {
+                if (e.finished)
+                  std::cerr << "[" << e.name << " " << e.arguments.dump() << " -> "
+                            << (e.ok ? e.result.dump() : e.error) << "]\n";
+              },
+      }
+  );
   for (const auto& text : session.send("Use 35 and 21 for calculatorA, then the result and 88 "
                                        "for calculatorB.")) {
     std::cout << text << std::flush;

@@ -8,9 +8,11 @@
 #include "tail.hpp"
 
 int main(int argc, char** argv) try {
-  if (example::handled_help(argc, argv,
-                            "usage: remote-log-agent [ROOT]   (serves the last lines of files "
-                            "under ROOT; see README.md)"))
+  if (example::handled_help(
+          argc, argv,
+          "usage: remote-log-agent [ROOT]   (serves the last lines of files "
+          "under ROOT; see README.md)"
+      ))
     return 0;
   polaris::install_program_logger("remote-log-agent", polaris::log_settings_from_env());
   const std::filesystem::path root = argc > 1 ? argv[1] : "logs";
@@ -22,18 +24,21 @@ int main(int argc, char** argv) try {
           polaris::Object{
               .properties =
                   {
-                      {"file", polaris::String{.description =
-                                                   "file name inside the log folder, e.g. app.log",
-                                               .required = true}},
-                      {"lines", polaris::Int{.description = "how many lines (at most 1000)",
-                                             .default_value = 20}},
+                      {"file",
+                       polaris::String{
+                           .description = "file name inside the log folder, e.g. app.log",
+                           .required = true}},
+                      {"lines",
+                       polaris::Int{
+                           .description = "how many lines (at most 1000)", .default_value = 20}},
                   }},
       .response =
           polaris::Object{
               .properties =
                   {
-                      {"lines", polaris::StringArray{.item_description = "a line, oldest first",
-                                                     .required = true}},
+                      {"lines",
+                       polaris::StringArray{
+                           .item_description = "a line, oldest first", .required = true}},
                       {"truncated", polaris::Bool{.description = "older lines were not read"}},
                   }},
       .handler = [root](const polaris::Request& req) -> polaris::Result {

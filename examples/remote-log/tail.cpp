@@ -18,8 +18,9 @@ bool is_within(const fs::path& root, const fs::path& path) {
 
 }  // namespace
 
-Tail tail_lines(const fs::path& root, const std::string& name, std::size_t count,
-                const Limits& limits) {
+Tail tail_lines(
+    const fs::path& root, const std::string& name, std::size_t count, const Limits& limits
+) {
   if (name.empty() || name.find('\0') != std::string::npos)
     throw std::runtime_error("no file name");
   const fs::path relative(name);

@@ -21,7 +21,9 @@ struct Tail {
 /// Returns the last `count` lines of `root/name`. `name` must stay inside `root` once symbolic
 /// links are resolved (no absolute paths, no "..", no links pointing out), and name a regular file.
 /// @throws std::runtime_error with a one-line message otherwise, or when reading fails.
-Tail tail_lines(const std::filesystem::path& root, const std::string& name, std::size_t count,
-                const Limits& limits = {});
+Tail tail_lines(
+    const std::filesystem::path& root, const std::string& name, std::size_t count,
+    const Limits& limits = {}
+);
 
 }  // namespace remote_log

@@ -17,30 +17,33 @@
 
 namespace polaris {
 
+template <class R>
+class TypedFuture;
+
 /// TLS settings for a connection. Any field set turns TLS on.
 struct TlsOptions {
-  std::string ca_file;            ///< CA bundle used to verify the server; empty: system default
-  std::string cert_file;          ///< client certificate (PEM) for mutual TLS; empty: none
-  std::string key_file;           ///< client key (PEM); required with cert_file
-  std::string expected_hostname;  ///< empty: the host of the URL
-  bool skip_verify = false;       ///< never verify the server (testing only)
+  std::string ca_file{};            ///< CA bundle used to verify the server; empty: system default
+  std::string cert_file{};          ///< client certificate (PEM) for mutual TLS; empty: none
+  std::string key_file{};           ///< client key (PEM); required with cert_file
+  std::string expected_hostname{};  ///< empty: the host of the URL
+  bool skip_verify = false;         ///< never verify the server (testing only)
 };
 
 /// Options of connect(). Every field has a working default.
 struct ConnectOptions {
   /// NATS URLs of registry nodes, e.g. "nats://127.0.0.1:4222". Empty: the comma-separated
   /// list in $POLARIS_SERVERS, else nats://127.0.0.1:4222.
-  std::vector<std::string> servers;
+  std::vector<std::string> servers{};
   /// Connection name shown by the server; empty: the host name.
-  std::string name;
-  std::string user;  ///< user/password auth; empty: none
-  std::string password;
-  std::string token;  ///< token auth; empty: none
+  std::string name{};
+  std::string user{};  ///< user/password auth; empty: none
+  std::string password{};
+  std::string token{};  ///< token auth; empty: none
   /// Prefix of this connection's reply subjects ("<prefix>.<unique id>.<n>"). Empty:
   /// "_INBOX.<user>" when `user` is a valid subject token, else "_INBOX". A registry with roles
   /// lets each user subscribe only below "_INBOX.<user>" (docs/SECURITY.md).
-  std::string inbox_prefix;
-  std::optional<TlsOptions> tls;
+  std::string inbox_prefix{};
+  std::optional<TlsOptions> tls{};
   std::chrono::milliseconds connect_timeout{2000};
   bool reconnect = true;
   int max_reconnects = -1;  ///< -1: unlimited
@@ -76,11 +79,11 @@ struct ConnectOptions {
   /// Called when the registry revokes one of this connection's tools (it lost a registration
   /// race after all): the tool is no longer served (calls in flight finish) and no longer kept
   /// alive. Runs on a library thread; must not block long. Empty: only a warning is logged.
-  std::function<void(const std::string& name, const std::string& message)> on_tool_revoked;
+  std::function<void(const std::string& name, const std::string& message)> on_tool_revoked{};
   /// On close, how long to let calls in flight finish (after no new call is taken) before the
   /// tools are unregistered.
   std::chrono::milliseconds drain_timeout{10000};
-  Logger logger;  ///< empty: spdlog's default logger
+  Logger logger{};  ///< empty: spdlog's default logger
 };
 
 /// Builds "nats://host:port".
@@ -92,7 +95,7 @@ struct CallOptions {
   /// The declaration is learnt from list_tools(); a connection that did not list it asks the
   /// registry for that one declaration before the tool's first call (one round trip, at most
   /// 1 s, remembered until the next list_tools()). Bounds the call's every attempt together.
-  std::optional<std::chrono::milliseconds> timeout;
+  std::optional<std::chrono::milliseconds> timeout{};
   /// When the connection drops mid-call, keep the call and re-send it (same call id) once the
   /// connection is back, instead of failing with connection_lost at once: to the agent that
   /// acknowledged it, else to any agent of the tool. If that agent is gone, an idempotent tool
@@ -102,7 +105,7 @@ struct CallOptions {
   /// Receives the tool's progress and log messages while the call runs (see Request::progress
   /// and Request::log; docs/PROTOCOL.md, Polaris-Progress), on a library thread, before the reply.
   /// empty: the call asks for none.
-  std::function<void(const Json& message)> on_progress;
+  std::function<void(const Json& message)> on_progress{};
 };
 
 /// A connection to the cluster. Move-only; destruction closes it (see close()).
@@ -138,6 +141,10 @@ class Connection {
   ///         Error(Errc::registration_failed) naming the refused tools; another Error when a
   ///         request failed (timeout, no_registry, ...): its tools are not served.
   void register_tools(std::vector<Tool> tools);
+  /// Registers a typed tool: register_tool(make_tool(name, description, handler)). Defined in
+  /// polaris/typed.hpp (included by polaris/polaris.hpp), as are the typed call and call_async.
+  template <class F>
+  void register_tool(std::string name, std::string description, F handler);
   /// Unregisters one tool of this connection and stops serving it (after its calls in flight).
   /// @throws Error(Errc::invalid_argument) when `name` is not a tool of this connection, or when
   ///         called from inside that tool's own handler.
@@ -162,6 +169,18 @@ class Connection {
   /// Same as call(), without blocking; the future holds the reply or the Error.
   std::future<Json> call_async(std::string_view name, const Json& arguments = Json::object(),
                                const CallOptions& options = {});
+  /// Typed call: `arguments` is a described struct (or Json), the reply is parsed as R (a
+  /// described struct, or Json). @throws what call() throws, and Error(Errc::protocol) when the
+  /// reply does not match R.
+  template <class R, class A>
+  R call(std::string_view name, const A& arguments, const CallOptions& options = {});
+  /// Typed call of a tool without arguments.
+  template <class R>
+  R call(std::string_view name);
+  /// Typed call_async: get() returns R.
+  template <class R, class A>
+  TypedFuture<R> call_async(std::string_view name, const A& arguments,
+                            const CallOptions& options = {});
 
   /// The URL of the server currently connected to; empty while disconnected.
   [[nodiscard]] std::string connected_url() const;

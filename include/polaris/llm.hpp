@@ -253,6 +253,8 @@ Session generate(SessionOptions options = {});
 /// @throws (from the function) Error(Errc::protocol) when the answer is not JSON or does not match.
 std::function<Json(std::string_view prompt)> generate_json(SessionOptions options = {});
 
+/// Typed generate_json<T>() (a described struct as the output schema) is in polaris/typed.hpp.
+
 /// Checks `value` against a wire schema (types, required, enum, items, properties); returns the
 /// first mismatch as "path: problem", or std::nullopt when it matches.
 std::optional<std::string> check_against_schema(const Json& value, const Json& wire_schema);

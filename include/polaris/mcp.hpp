@@ -49,27 +49,27 @@ inline constexpr const char* kJsonSchemaField = "parametersJsonSchema";
 /// Where an MCP server is. Exactly one of `command` and `url` is set.
 struct ServerAddress {
   /// stdio: the program and its arguments (argv[0] looked up in PATH).
-  std::vector<std::string> command;
+  std::vector<std::string> command{};
   /// The stdio program's environment beyond the fixed allow-list it always gets (PATH, HOME,
   /// USER, LOGNAME, SHELL, TERM, LANG, LC_*, TZ, TMPDIR, XDG_* directories, proxies, CA bundles,
   /// npm_config_*; docs/SECURITY.md, "MCP"): "NAME=value" sets NAME, a bare "NAME" passes our
   /// own NAME on. Nothing else of ours reaches the program: not POLARIS_PASSWORD, POLARIS_TOKEN
   /// or any other credential, unless named here.
-  std::vector<std::string> env;
+  std::vector<std::string> env{};
   /// Streamable HTTP endpoint (e.g. http://127.0.0.1:3001/mcp), or with `sse` the HTTP+SSE
   /// endpoint of the 2024-11-05 transport (e.g. http://127.0.0.1:3001/sse).
-  std::string url;
+  std::string url{};
   bool sse = false;
   /// Extra HTTP headers for every request (e.g. {"Authorization", "Bearer ..."}).
-  std::vector<std::pair<std::string, std::string>> headers;
+  std::vector<std::pair<std::string, std::string>> headers{};
 };
 
 /// Options of an MCP client.
 struct ClientOptions {
-  ServerAddress server;
+  ServerAddress server{};
   std::string client_name = "polaris";
   /// The version asked for in initialize; empty: the newest supported.
-  std::string protocol_version;
+  std::string protocol_version{};
   /// How long initialize (including starting a stdio server) may take.
   std::chrono::milliseconds connect_timeout{15000};
   /// Default timeout of a request; a request that times out is cancelled with
@@ -81,7 +81,7 @@ struct ClientOptions {
   /// (an HTTP response), or the whole session and every pending request (a stdio line, the
   /// event stream of the SSE transport or the Streamable HTTP GET stream). Must be positive.
   std::size_t max_message_size = std::size_t{64} * 1024 * 1024;
-  Logger logger;  ///< empty: spdlog's default logger
+  Logger logger{};  ///< empty: spdlog's default logger
 };
 
 /// A notification from the server: method and params.
@@ -151,12 +151,12 @@ class Client {
 
 /// Options of an import.
 struct ImportOptions {
-  ClientOptions client;
+  ClientOptions client{};
   /// Joined to every tool name with '_'; empty: none.
-  std::string prefix;
+  std::string prefix{};
   /// Only these MCP tool names (before prefixing); empty: all. A name the server does not list
   /// when the import starts is an error (Errc::invalid_argument, naming the server's tools).
-  std::vector<std::string> only;
+  std::vector<std::string> only{};
   /// Timeout of one MCP tool call made for a polaris call; when it passes (or the polaris
   /// caller's own deadline, if earlier) the MCP request is cancelled (notifications/cancelled)
   /// and the polaris call fails. The imported tools declare it as their timeout (Tool::timeout),
@@ -210,24 +210,24 @@ class Import {
 struct ServerOptions {
   std::string name = "polaris";
   /// Tools exposed; empty: every tool of the catalogue.
-  std::vector<std::string> allow;
+  std::vector<std::string> allow{};
   /// How often the catalogue is re-read to send notifications/tools/list_changed; 0: never.
   std::chrono::milliseconds catalogue_poll{2000};
   /// Timeout of one polaris call made for tools/call.
   std::chrono::milliseconds call_timeout{60000};
   /// HTTP: required `Authorization: Bearer <token>`; empty: no auth.
-  std::string bearer_token;
+  std::string bearer_token{};
   /// HTTP: extra Host header values and Origins accepted (besides localhost ones when bound to a
   /// loopback address; any Host is accepted when bound elsewhere and this is empty).
-  std::vector<std::string> allowed_hosts;
-  std::vector<std::string> allowed_origins;
+  std::vector<std::string> allowed_hosts{};
+  std::vector<std::string> allowed_origins{};
   /// Requests in progress at once: stdio requests (per serve_stdio) and HTTP tools/call
   /// requests each run on a pool of at most this many threads, with at most
   /// max_queued_requests more waiting for one. A request beyond that is answered at once with
   /// the JSON-RPC error -32000 "server busy: too many requests in progress" (never dropped).
   std::size_t max_parallel_requests = 32;
   std::size_t max_queued_requests = 1024;
-  Logger logger;  ///< empty: spdlog's default logger
+  Logger logger{};  ///< empty: spdlog's default logger
 };
 
 /// The cluster's tools as one MCP server. Serve over stdio (serve_stdio) or Streamable HTTP

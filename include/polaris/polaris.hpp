@@ -2,6 +2,7 @@
 #pragma once
 
 #include "polaris/connection.hpp"  // IWYU pragma: export
+#include "polaris/describe.hpp"    // IWYU pragma: export
 #include "polaris/error.hpp"       // IWYU pragma: export
 #include "polaris/json.hpp"        // IWYU pragma: export
 #include "polaris/llm.hpp"         // IWYU pragma: export
@@ -10,4 +11,5 @@
 #include "polaris/schema.hpp"      // IWYU pragma: export
 #include "polaris/shutdown.hpp"    // IWYU pragma: export
 #include "polaris/tool.hpp"        // IWYU pragma: export
+#include "polaris/typed.hpp"       // IWYU pragma: export
 #include "polaris/version.hpp"     // IWYU pragma: export

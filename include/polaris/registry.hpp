@@ -21,19 +21,19 @@ struct Endpoint {
 
 /// Clustering of registry nodes (NATS routes). Off while `name` is empty.
 struct ClusterOptions {
-  std::string name;                ///< all nodes of a cluster use the same name
+  std::string name{};                ///< all nodes of a cluster use the same name
   std::string host = "127.0.0.1";  ///< where routes from other nodes are accepted
   int port = 0;                    ///< 0: any free port
-  std::string advertise;           ///< "host:cluster-port" others should dial; empty: none
+  std::string advertise{};           ///< "host:cluster-port" others should dial; empty: none
 };
 
 /// Options of Registry::start.
 struct RegistryOptions {
-  Endpoint bind;
+  Endpoint bind{};
   std::int64_t max_payload = std::int64_t{1024} * 1024;  ///< bytes
-  ClusterOptions cluster;
+  ClusterOptions cluster{};
   /// Route URLs of other nodes, e.g. "nats://127.0.0.1:5222" (for the second and later nodes).
-  std::vector<std::string> routes;
+  std::vector<std::string> routes{};
   /// A tool not refreshed by a keepalive for this long is removed.
   std::chrono::milliseconds keepalive_deadline{std::chrono::minutes(10)};
   /// How often expired tools are swept; 0: keepalive_deadline / 10, at most one minute.
@@ -61,20 +61,20 @@ struct RegistryOptions {
   /// is disconnected (so a hung agent stops receiving calls). 0: nats-server's default (2 min).
   std::chrono::milliseconds client_ping_interval{1000};
   /// Attach mode: serve the registry on these existing NATS servers and launch nothing.
-  std::vector<std::string> nats_urls;
+  std::vector<std::string> nats_urls{};
   /// nats-server binary; empty: $POLARIS_NATS_SERVER, else nats-server from PATH or /usr/sbin.
-  std::string nats_server_path;
+  std::string nats_server_path{};
   /// Name of this node's NATS server; empty: generated.
-  std::string server_name;
+  std::string server_name{};
   /// How long to wait for nats-server to accept connections.
   std::chrono::milliseconds startup_timeout{10000};
   /// Where to serve Prometheus metrics (GET /metrics; port 0: any free port); empty: nowhere.
-  std::optional<Endpoint> metrics;
+  std::optional<Endpoint> metrics{};
   /// Where nats-server serves its HTTP monitoring endpoint (/varz, /connz, /routez...; port 0:
   /// any free port, see Registry::monitoring_url()); empty: nowhere. It has no authentication
   /// and shows every connection's user, name and subscriptions to whoever reaches it
   /// (docs/SECURITY.md); the registry itself asks its nats-server through the system account.
-  std::optional<Endpoint> monitor;
+  std::optional<Endpoint> monitor{};
   /// When nats-server reports that a polaris agent's connection closed (the process died or
   /// closed its socket), how long the agent has to connect again (to any node) before its tools
   /// are withdrawn on every node. Needs the system account the registry configures in the
@@ -83,8 +83,8 @@ struct RegistryOptions {
   std::chrono::milliseconds disconnect_grace{50};
   /// Auth, TLS, roles and tool allow-lists (docs/SECURITY.md); empty: open, as the reference.
   /// With SecurityConfig::source_file set, SIGHUP during run_until_shutdown() re-reads it.
-  std::optional<SecurityConfig> security;
-  Logger logger;  ///< empty: spdlog's default logger
+  std::optional<SecurityConfig> security{};
+  Logger logger{};  ///< empty: spdlog's default logger
 };
 
 /// A running registry node. Move-only; destruction stops it (see close()).

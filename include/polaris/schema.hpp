@@ -101,36 +101,36 @@ class Schema {
 using Properties = std::vector<std::pair<std::string, Schema>>;
 
 struct Int {
-  std::string description;
+  std::string description{};
   bool required = false;
   bool nullable = true;
   std::optional<std::int64_t> default_value;
 };
 
 struct Float {
-  std::string description;
+  std::string description{};
   bool required = false;
   bool nullable = true;
-  std::optional<double> default_value;
+  std::optional<double> default_value{};
 };
 
 struct String {
-  std::string description;
+  std::string description{};
   bool required = false;
   bool nullable = true;
-  std::optional<std::string> default_value;
+  std::optional<std::string> default_value{};
 };
 
 struct Bool {
-  std::string description;
+  std::string description{};
   bool required = false;
   bool nullable = true;
-  std::optional<bool> default_value;
+  std::optional<bool> default_value{};
 };
 
 /// An INTEGER restricted to `values` (sent as strings with format "enum", as Gemini expects).
 struct IntEnum {
-  std::string description;
+  std::string description{};
   std::vector<std::int64_t> values;
   bool required = false;
   bool nullable = true;
@@ -139,61 +139,61 @@ struct IntEnum {
 
 /// A STRING restricted to `values` (format "enum").
 struct StringEnum {
-  std::string description;
-  std::vector<std::string> values;
+  std::string description{};
+  std::vector<std::string> values{};
   bool required = false;
   bool nullable = true;
-  std::optional<std::string> default_value;
+  std::optional<std::string> default_value{};
 };
 
 struct IntArray {
-  std::string description;
-  std::string item_description;
+  std::string description{};
+  std::string item_description{};
   bool required = false;
   bool nullable = true;
 };
 
 struct FloatArray {
-  std::string description;
-  std::string item_description;
+  std::string description{};
+  std::string item_description{};
   bool required = false;
   bool nullable = true;
 };
 
 struct StringArray {
-  std::string description;
-  std::string item_description;
+  std::string description{};
+  std::string item_description{};
   bool required = false;
   bool nullable = true;
 };
 
 struct BoolArray {
-  std::string description;
-  std::string item_description;
+  std::string description{};
+  std::string item_description{};
   bool required = false;
   bool nullable = true;
 };
 
 struct Object {
-  std::string description;
-  Properties properties;
+  std::string description{};
+  Properties properties{};
   bool required = false;
   bool nullable = true;
 };
 
 /// An array whose items may be any schema.
 struct Array {
-  std::string description;
-  Schema items;
+  std::string description{};
+  Schema items{};
   bool required = false;
   bool nullable = true;
 };
 
 /// An array of objects that all have `properties`.
 struct ObjectArray {
-  std::string description;
-  std::string item_description;
-  Properties properties;
+  std::string description{};
+  std::string item_description{};
+  Properties properties{};
   bool required = false;
   bool nullable = true;
 };

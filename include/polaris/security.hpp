@@ -22,19 +22,19 @@ enum class Role {
 
 /// One user of the registry's nats-server.
 struct UserConfig {
-  std::string name;           ///< [A-Za-z0-9_-]+; also the last token of its inbox prefix
-  std::string password_hash;  ///< bcrypt ("$2a$"/"$2b$"/"$2y$"), see hash_password()
+  std::string name{};           ///< [A-Za-z0-9_-]+; also the last token of its inbox prefix
+  std::string password_hash{};  ///< bcrypt ("$2a$"/"$2b$"/"$2y$"), see hash_password()
   Role role = Role::caller;
   /// Tool names: for a caller the tools it may list and call, for an agent the tools it may
   /// register and serve. "*" alone: any tool. Ignored for admins.
-  std::vector<std::string> tools;
+  std::vector<std::string> tools{};
 };
 
 /// TLS of a nats-server listener (client port or cluster port).
 struct ServerTlsConfig {
-  std::string cert_file;  ///< PEM certificate chain
-  std::string key_file;   ///< PEM private key
-  std::string ca_file;    ///< CA bundle that verifies peers' certificates
+  std::string cert_file{};  ///< PEM certificate chain
+  std::string key_file{};   ///< PEM private key
+  std::string ca_file{};    ///< CA bundle that verifies peers' certificates
   /// Client port: require and verify client certificates (mutual TLS). Routes always verify.
   bool verify_clients = false;
 };
@@ -42,32 +42,32 @@ struct ServerTlsConfig {
 /// How the registry connects when it attaches to existing NATS servers (RegistryOptions::
 /// nats_urls). Ignored when the registry launches its own nats-server.
 struct AttachCredentials {
-  std::string user;
-  std::string password;
-  std::string token;
-  std::optional<TlsOptions> tls;
+  std::string user{};
+  std::string password{};
+  std::string token{};
+  std::optional<TlsOptions> tls{};
 };
 
 /// The security part of a registry's configuration. An empty config (no token, no users, no TLS)
 /// is the open behaviour of the reference.
 struct SecurityConfig {
   /// Token auth: every client presents this token and may do everything. Excludes `users`.
-  std::string token;
+  std::string token{};
   /// User/password auth, with roles unless reference_compat is on.
-  std::vector<UserConfig> users;
+  std::vector<UserConfig> users{};
   /// Users are authenticated but every user may do everything, with the reference's inboxes
   /// ("_INBOX.>"), so reference (Go) agents and callers work. Incompatible with roles.
   bool reference_compat = false;
   /// How long an agent may take to answer a call it received (NATS allow_responses expiry).
   std::chrono::seconds response_window{std::chrono::hours(1)};
-  std::optional<ServerTlsConfig> tls;          ///< the client port
-  std::optional<ServerTlsConfig> cluster_tls;  ///< the cluster (route) port
+  std::optional<ServerTlsConfig> tls{};          ///< the client port
+  std::optional<ServerTlsConfig> cluster_tls{};  ///< the cluster (route) port
   /// The host name the registry's own connection expects in the server certificate; empty: the
   /// client bind host (127.0.0.1 when it binds every address).
-  std::string tls_hostname;
-  AttachCredentials attach;
+  std::string tls_hostname{};
+  AttachCredentials attach{};
   /// The file this was loaded from; when set, the registry re-reads it on SIGHUP.
-  std::string source_file;
+  std::string source_file{};
 
   /// True when users have roles (users present and reference_compat off).
   [[nodiscard]] bool roles() const { return !users.empty() && !reference_compat; }

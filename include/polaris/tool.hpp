@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "polaris/error.hpp"
 #include "polaris/json.hpp"
 #include "polaris/schema.hpp"
 
@@ -71,13 +72,23 @@ class Request {
   const Context* context_;
 };
 
+/// A handler's failure, made by polaris::error(): return it (it converts to a failed Result) or
+/// throw it (it is an Error with Errc::tool_failed); either way the message becomes the `_error`
+/// reply. Throwing needs no return-type annotation on a lambda that returns a value elsewhere.
+class ToolFailure : public Error {
+ public:
+  explicit ToolFailure(const std::string& message) : Error(Errc::tool_failed, message) {}
+};
+
 /// What a handler returns: a JSON object, or an error message that becomes the `_error` reply.
 ///   return {{"result", 3}};            // success
-///   return polaris::error("bad input"); // failure
+///   return polaris::error("bad input"); // failure (or: throw polaris::error("bad input");)
 class Result {
  public:
   Result(Json value);                     // NOLINT(google-explicit-constructor)
   Result(Json::initializer_list_t init);  // NOLINT(google-explicit-constructor)
+  Result(const ToolFailure& failure)      // NOLINT(google-explicit-constructor)
+      : error_(failure.what()) {}
 
   static Result failure(std::string message);
 
@@ -93,8 +104,9 @@ class Result {
   std::optional<std::string> error_;
 };
 
-/// A failed Result carrying `message`.
-inline Result error(std::string message) { return Result::failure(std::move(message)); }
+/// A handler's failure carrying `message`: `return polaris::error(...)` or `throw
+/// polaris::error(...)`.
+inline ToolFailure error(const std::string& message) { return ToolFailure(message); }
 
 using Handler = std::function<Result(const Request&)>;
 /// Called after a call failed (handler returned an error or threw), with the tool name and message.
@@ -103,12 +115,12 @@ using ErrorHandler = std::function<void(const std::string& tool, const std::stri
 /// A tool: its declaration and the code that serves it.
 struct Tool {
   /// Must match ^[A-Za-z_][A-Za-z0-9_-]{0,63}$ (what Gemini, OpenAI and NATS subjects accept).
-  std::string name;
-  std::string description;
-  Schema parameters;
-  Schema response;
-  Handler handler;
-  ErrorHandler on_error;  ///< optional
+  std::string name{};
+  std::string description{};
+  Schema parameters{};
+  Schema response{};
+  Handler handler{};
+  ErrorHandler on_error{};  ///< optional
   /// How many calls of this tool may run at once on this agent (0 means 1). As many again may
   /// wait for a free thread; a call beyond that is refused at once with Errc::busy instead of
   /// waiting behind slow calls.
@@ -137,7 +149,7 @@ struct Tool {
 struct ToolPolarisInfo {
   /// The owning agent's id: set in the declarations an agent registers; a polaris registry lists
   /// the field without it (see replicas).
-  std::string agent;
+  std::string agent{};
   bool replicable = false;
   bool idempotent = false;
   std::chrono::milliseconds timeout{0};  ///< 0: none declared
@@ -152,15 +164,15 @@ struct ToolPolarisInfo {
 
 /// A tool as the catalogue describes it (what `list_tools` returns).
 struct ToolDeclaration {
-  std::string name;
-  std::string description;
-  Json parameters;  ///< wire schema, null when absent
-  Json response;    ///< wire schema, null when absent
+  std::string name{};
+  std::string description{};
+  Json parameters{};  ///< wire schema, null when absent
+  Json response{};    ///< wire schema, null when absent
   /// Declaration fields this version does not model, kept so that forwarding loses nothing.
   Json extra = Json::object();
   /// The `polaris` field; empty for a tool of a reference agent (or one listed by a Go
   /// registry, which drops the field).
-  std::optional<ToolPolarisInfo> polaris;
+  std::optional<ToolPolarisInfo> polaris{};
 
   /// The wire FunctionDeclaration (empty fields omitted).
   [[nodiscard]] Json to_json() const;

@@ -162,5 +162,71 @@ TEST(WireCompatUserSubjects, AnAgentWithAUserNameFallsBackToAReferenceRegistry) 
   EXPECT_EQ(heard, (std::vector<std::string>{"polaris:tool:register", "polaris:tool:unregister"}));
 }
 
+// The typed calculator (describe.hpp, typed.hpp): what a reference peer sees of it is the golden
+// declaration, and polaris callers call it with typed arguments and results.
+enum class Op { add, subtract, multiply, divide };
+POLARIS_DESCRIBE_ENUM(Op, add, subtract, multiply, divide);
+struct Calc {
+  Op operation;
+  double a;
+  double b;
+};
+POLARIS_DESCRIBE_STRUCT(Calc, "calc params", (operation, "operation to perform"),
+                        (a, "first operand"), (b, "second operand"));
+struct Sum {
+  double result;
+};
+POLARIS_DESCRIBE_STRUCT(Sum, "result of calculation", (result, "result"));
+
+TEST_F(WireCompatTest, TypedToolDeclaresTheGoldenCalculatorAndIsCalledTyped) {
+  auto agent = connect({.servers = {registry_.client_url()}});
+  agent.register_tool("refcalc", "simple calculator", [](const Calc& c) {
+    if (c.operation == Op::add) return Sum{c.a + c.b};
+    if (c.operation == Op::subtract) return Sum{c.a - c.b};
+    if (c.operation == Op::multiply) return Sum{c.a * c.b};
+    if (c.b == 0) throw error("divide by zero");
+    return Sum{c.a / c.b};
+  });
+  const Json listed = Json::parse(peer_.request("polaris:tool:list", ""));
+  ASSERT_EQ(listed.size(), 1U);
+  Json reference_part = listed[0];
+  reference_part.erase("polaris");
+  EXPECT_EQ(sorted_required(reference_part), sorted_required(Json::parse(kGoldenCalculator)));
+  // A reference peer calls it with plain JSON, and gets the reference's replies.
+  EXPECT_EQ(
+      Json::parse(peer_.request("polaris:user-func:refcalc", R"({"operation":"add","a":1,"b":2})")),
+      Json({{"result", 3.0}}));
+  EXPECT_EQ(Json::parse(peer_.request("polaris:user-func:refcalc",
+                                      R"({"operation":"divide","a":1,"b":0})")),
+            Json({{"_error", "divide by zero"}}));
+  EXPECT_EQ(Json::parse(peer_.request("polaris:user-func:refcalc", R"({"operation":"mod","a":1})"))
+                .at("_error")
+                .get<std::string>()
+                .rfind("invalid arguments: ", 0),
+            0U);
+
+  auto client = connect({.servers = {registry_.client_url()}});
+  EXPECT_EQ(client.call<Sum>("refcalc", Calc{Op::multiply, 6, 7}).result, 42.0);
+  auto pending = client.call_async<Sum>("refcalc", Calc{Op::subtract, 1, 3});
+  EXPECT_EQ(pending.get().result, -2.0);
+  EXPECT_EQ(client.call<Json>("refcalc", Calc{Op::add, 1, 2}), Json({{"result", 3.0}}));
+  try {
+    (void)client.call<Sum>("refcalc", Calc{Op::divide, 1, 0});
+    ADD_FAILURE() << "divide by zero did not fail";
+  } catch (const Error& failure) {
+    EXPECT_EQ(failure.code(), Errc::tool_failed);
+    EXPECT_STREQ(failure.what(), "divide by zero");
+  }
+  // A reply that does not match the expected type is the peer's fault: Errc::protocol.
+  try {
+    (void)client.call<Calc>("refcalc", Calc{Op::add, 1, 2});
+    ADD_FAILURE() << "a Sum reply parsed as Calc";
+  } catch (const Error& failure) {
+    EXPECT_EQ(failure.code(), Errc::protocol);
+    EXPECT_STREQ(failure.what(),
+                 "the reply of refcalc does not match the expected type: operation: required");
+  }
+}
+
 }  // namespace
 }  // namespace polaris

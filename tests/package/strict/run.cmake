@@ -1,0 +1,33 @@
+# Installs polaris into a scratch prefix, then builds and runs the strict consumer with the
+# default C++ compiler and, when it is installed, with clang++ (Debian 12's clang++-14).
+# Variables: BUILD_DIR (the polaris build), SOURCE_DIR (this folder), WORK_DIR (scratch),
+# CLANGXX (optional: a clang++ to build with as well).
+file(REMOVE_RECURSE ${WORK_DIR})
+execute_process(COMMAND ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${WORK_DIR}/prefix
+                OUTPUT_QUIET RESULT_VARIABLE result)
+if(result)
+  message(FATAL_ERROR "install failed")
+endif()
+set(compilers default)
+if(CLANGXX)
+  list(APPEND compilers ${CLANGXX})
+endif()
+foreach(compiler ${compilers})
+  get_filename_component(tag ${compiler} NAME)
+  set(args -S ${SOURCE_DIR} -B ${WORK_DIR}/build-${tag} -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix)
+  if(NOT compiler STREQUAL "default")
+    list(APPEND args -DCMAKE_CXX_COMPILER=${compiler})
+  endif()
+  execute_process(COMMAND ${CMAKE_COMMAND} ${args} RESULT_VARIABLE result)
+  if(result)
+    message(FATAL_ERROR "find_package(polaris) failed (${tag})")
+  endif()
+  execute_process(COMMAND ${CMAKE_COMMAND} --build ${WORK_DIR}/build-${tag} RESULT_VARIABLE result)
+  if(result)
+    message(FATAL_ERROR "the strict consumer did not build warning-free (${tag})")
+  endif()
+  execute_process(COMMAND ${WORK_DIR}/build-${tag}/strict_consumer RESULT_VARIABLE result)
+  if(result)
+    message(FATAL_ERROR "the strict consumer failed (${tag})")
+  endif()
+endforeach()
