@@ -1,5 +1,5 @@
-// Model API answers as the LLM sessions read them: Gemini (API and Vertex AI) and
-// OpenAI-compatible answers, whole or streamed as Server-Sent Events, and the error bodies of
+// Model API answers as the LLM sessions read them: Gemini (API and Vertex AI), OpenAI-compatible
+// and Anthropic Messages answers, whole or streamed as Server-Sent Events, and the error bodies of
 // failed requests (error messages, Retry-After and Gemini's RetryInfo). A model server, or
 // whatever sits between us and it, controls every byte.
 // Input: one byte that picks the parser (low 3 bits) and whether the text callback stops early,
@@ -9,6 +9,7 @@
 #include "common/untrusted_json.hpp"
 #include "fuzz_support.hpp"
 #include "http/sse.hpp"
+#include "llm/anthropic.hpp"
 #include "llm/api_client.hpp"
 #include "llm/gemini.hpp"
 #include "llm/openai.hpp"
@@ -81,12 +82,32 @@ void openai(std::string_view body, bool streamed, const llm::TextCallback& on_te
   (void)message.dump();
 }
 
+void anthropic(std::string_view body, bool streamed, const llm::TextCallback& on_text) {
+  llm::AnthropicAnswer answer(true);
+  if (streamed) {
+    stream(body, [&](const std::string& data) {
+      if (!answer.stopped()) answer.absorb_event(chunk_of(data), on_text);
+    });
+  } else {
+    const Json whole = polaris::detail::parse_untrusted_json(body);
+    if (whole.is_discarded()) return;  // ApiClient refuses it
+    answer.absorb_message(whole, on_text);
+  }
+  polaris::Usage usage;
+  answer.fold_usage(usage);
+  if (answer.stopped()) return;
+  Json content;
+  check_calls(answer.finish(content));
+  (void)content.dump();
+}
+
 void error_body(std::string_view body, std::uint8_t selector) {
   polaris::http::Response response;
   response.status = 400 + selector;  // 400..655: client errors, 429, server errors
   response.body = std::string(body);
   // Retry-After comes from the same server: the first line of the body stands in for it.
   response.headers["retry-after"] = std::string(body.substr(0, body.find('\n')));
+  response.headers["retry-after-ms"] = response.headers["retry-after"];
   (void)llm::provider_error("fuzz", response);
   (void)llm::server_retry_delay(response);
 }
@@ -116,6 +137,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         break;
       case 3:
         openai(body, true, on_text);
+        break;
+      case 6:
+        anthropic(body, false, on_text);
+        break;
+      case 7:
+        anthropic(body, true, on_text);
         break;
       default:
         error_body(body, selector);

@@ -106,7 +106,16 @@ struct CallOptions {
   /// and Request::log; docs/PROTOCOL.md, Polaris-Progress), on a library thread, before the reply.
   /// empty: the call asks for none.
   std::function<void(const Json& message)> on_progress{};
+  /// The LLM agents this call has passed through (sent as the Polaris-Chain header); normally
+  /// filled by on_behalf_of().
+  std::vector<std::string> chain{};
 };
+
+/// Options for a call that a tool handler makes on behalf of the call it serves: the call's
+/// remaining deadline bounds `options.timeout` (which is set to it when empty), and its chain of
+/// LLM agents travels on. An LLM agent appends its own name to `chain` afterwards.
+/// @throws Error(Errc::timeout) when the served call's deadline has already passed.
+CallOptions on_behalf_of(const Request& request, CallOptions options = {});
 
 /// A connection to the cluster. Move-only; destruction closes it (see close()).
 ///

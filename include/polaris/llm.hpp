@@ -1,5 +1,5 @@
 // polaris/llm.hpp - LLM sessions: a model that calls the cluster's tools (Gemini API, Vertex AI,
-// OpenAI-compatible Chat Completions).
+// OpenAI-compatible Chat Completions, Anthropic Messages).
 //
 //   auto conn = polaris::connect();
 //   polaris::Session session(conn, {.system = "Answer briefly."});
@@ -35,23 +35,27 @@ enum class Provider {
   gemini,     ///< Gemini API (generativelanguage.googleapis.com), API key
   vertex,     ///< Gemini on Vertex AI, service-account OAuth2
   openai,     ///< OpenAI-compatible Chat Completions (OpenAI, Ollama, vLLM, llama.cpp server)
+  anthropic,  ///< Anthropic Messages API (api.anthropic.com/v1/messages), API key
 };
 
-/// "gemini", "vertex", "openai" or "automatic".
+/// "gemini", "vertex", "openai", "anthropic" or "automatic".
 std::string_view to_string(Provider provider) noexcept;
 /// Parses a provider name; std::nullopt when unknown.
 std::optional<Provider> parse_provider(std::string_view name) noexcept;
 
 /// A provider's HTTP error, raised once retries are exhausted or for a status that is never
-/// retried. code() is Errc::connection_failed for the retryable statuses (408, 429, 5xx) and
-/// Errc::invalid_argument for other 4xx (bad key, unknown model, bad request).
+/// retried. code() is Errc::connection_failed for the retryable statuses (408, 429, 5xx, 529) and
+/// Errc::invalid_argument for other 4xx (bad key, unknown model, bad request). An `error` event
+/// inside an Anthropic stream (status 200) is one too: connection_failed for overloaded_error,
+/// api_error, rate_limit_error and timeout_error, Errc::protocol for other types.
 class ProviderError : public Error {
  public:
   ProviderError(Errc code, const std::string& message, int status, std::string provider_code)
       : Error(code, message), status_(status), provider_code_(std::move(provider_code)) {}
   /// The HTTP status, e.g. 429.
   [[nodiscard]] int status() const noexcept { return status_; }
-  /// The provider's error code, e.g. "RESOURCE_EXHAUSTED" (Gemini) or "invalid_api_key" (OpenAI).
+  /// The provider's error code, e.g. "RESOURCE_EXHAUSTED" (Gemini), "invalid_api_key" (OpenAI) or
+  /// "overloaded_error" (Anthropic's error type).
   [[nodiscard]] const std::string& provider_code() const noexcept { return provider_code_; }
 
  private:
@@ -59,17 +63,17 @@ class ProviderError : public Error {
   std::string provider_code_{};
 };
 
-/// Retries of one HTTP request to the provider: on 408, 429, 500, 502, 503, 504 and transport
-/// errors, never on other 4xx. The delay doubles from `initial_backoff` up to `max_backoff`, with
-/// random jitter in [delay/2, delay]; a server's Retry-After header or Gemini RetryInfo wins
-/// (capped at `max_backoff`).
+/// Retries of one HTTP request to the provider: on 408, 429, 500, 502, 503, 504, 529 (Anthropic's
+/// "overloaded") and transport errors, never on other 4xx. The delay doubles from
+/// `initial_backoff` up to `max_backoff`, with random jitter in [delay/2, delay]; a server's
+/// retry-after-ms or Retry-After header or Gemini RetryInfo wins (capped at `max_backoff`).
 struct RetryOptions {
   int max_attempts = 4;  ///< total attempts, 1: no retry
   std::chrono::milliseconds initial_backoff{500};
   std::chrono::milliseconds max_backoff{20000};
 };
 
-/// Binary system instructions (Gemini: inline data; OpenAI: only text/* MIME types).
+/// Binary system instructions (Gemini: inline data; OpenAI, Anthropic: only text/* MIME types).
 struct Blob {
   std::string mime_type{};  ///< e.g. "text/plain", "application/pdf"
   std::string data{};       ///< raw bytes (not base64)
@@ -98,33 +102,41 @@ struct Usage {
 
 /// Options of a session. Unset optionals take the provider's defaults: for Gemini and Vertex the
 /// reference's (temperature 0.2, top-p 0.95, 8192 output tokens); for OpenAI-compatible providers
-/// nothing is sent (reasoning models reject sampling parameters).
+/// nothing is sent (reasoning models reject sampling parameters); for Anthropic max_tokens 16384
+/// (the API requires a value) and nothing else.
 struct SessionOptions {
   /// automatic: vertex when GOOGLE_GENAI_USE_VERTEXAI is true; else gemini when GOOGLE_API_KEY or
   /// GEMINI_API_KEY is set; else vertex when GOOGLE_CLOUD_PROJECT and
   /// GOOGLE_APPLICATION_CREDENTIALS are set; else openai when OPENAI_API_KEY or OPENAI_BASE_URL is
-  /// set; else gemini when `api_key` or `base_url` is given here; else Errc::invalid_argument
-  /// naming every provider's variables. openai needs an API key for OpenAI's own endpoint only
-  /// (a server given with `base_url` / OPENAI_BASE_URL, e.g. Ollama or llama.cpp, needs none).
+  /// set; else anthropic when ANTHROPIC_API_KEY is set; else gemini when `api_key` or `base_url`
+  /// is given here; else Errc::invalid_argument naming every provider's variables. openai needs
+  /// an API key for OpenAI's own endpoint only (a server given with `base_url` /
+  /// OPENAI_BASE_URL, e.g. Ollama or llama.cpp, needs none); anthropic likewise for
+  /// api.anthropic.com.
   Provider provider = Provider::automatic;
-  /// empty: gemini-3.1-pro-preview (Gemini, Vertex); $OPENAI_MODEL else gpt-4.1-mini (OpenAI).
+  /// empty: gemini-3.1-pro-preview (Gemini, Vertex); $OPENAI_MODEL else gpt-4.1-mini (OpenAI);
+  /// $ANTHROPIC_MODEL else claude-sonnet-4-5 (Anthropic).
   std::string model{};
   std::string system{};               ///< system instructions; empty: none
   std::optional<Blob> system_data{};  ///< binary system instructions (after `system` if both)
   std::optional<double> temperature{};
   std::optional<double> top_p{};
   std::optional<int> max_output_tokens{};
-  std::optional<int> thinking_budget{};  ///< Gemini thinkingBudget (tokens; -1 dynamic, 0 off)
-  std::string thinking_level{};  ///< Gemini thinkingLevel / OpenAI reasoning_effort; "": unset
-  bool show_thoughts = false;    ///< pass the model's thoughts to the text callback too
-  /// Stream answers (Gemini streamGenerateContent?alt=sse, OpenAI "stream": true). false: one
-  /// plain request per turn, the text delivered when the turn is complete.
+  /// Gemini thinkingBudget (tokens; -1 dynamic, 0 off); Anthropic thinking (-1 adaptive, 0
+  /// disabled, N enabled with budget_tokens N).
+  std::optional<int> thinking_budget{};
+  /// Gemini thinkingLevel / OpenAI reasoning_effort / Anthropic output_config.effort; "": unset.
+  std::string thinking_level{};
+  bool show_thoughts = false;  ///< pass the model's thoughts to the text callback too
+  /// Stream answers (Gemini streamGenerateContent?alt=sse, OpenAI and Anthropic "stream": true).
+  /// false: one plain request per turn, the text delivered when the turn is complete.
   bool stream = true;
 
   /// Require JSON output. Not combined with tools: a JSON session declares no tools.
   bool json_output = false;
   /// Schema of the JSON output (polaris schema API, or a tool's response schema via
-  /// Schema::from_json); empty: any JSON.
+  /// Schema::from_json); empty: any JSON (Anthropic, which constrains output only to a schema:
+  /// asked for in the system instructions).
   Schema response_schema{};
 
   /// Whether tools offered to the model include the ones this connection serves itself.
@@ -139,10 +151,13 @@ struct SessionOptions {
   std::optional<std::chrono::milliseconds> call_timeout{};
 
   /// Provider endpoint settings; empty values come from the environment.
-  std::string base_url{};  ///< GOOGLE_GEMINI_BASE_URL, GOOGLE_VERTEX_BASE_URL, OPENAI_BASE_URL
-  std::string api_key{};   ///< GOOGLE_API_KEY / GEMINI_API_KEY, or OPENAI_API_KEY
-  std::string project{};   ///< GOOGLE_CLOUD_PROJECT (Vertex)
-  std::string location{};  ///< GOOGLE_CLOUD_LOCATION (Vertex); empty: "global"
+  /// GOOGLE_GEMINI_BASE_URL, GOOGLE_VERTEX_BASE_URL, OPENAI_BASE_URL, ANTHROPIC_BASE_URL (without
+  /// /v1, as Anthropic's SDKs take it; default https://api.anthropic.com)
+  std::string base_url{};
+  /// GOOGLE_API_KEY / GEMINI_API_KEY, OPENAI_API_KEY or ANTHROPIC_API_KEY
+  std::string api_key{};
+  std::string project{};           ///< GOOGLE_CLOUD_PROJECT (Vertex)
+  std::string location{};          ///< GOOGLE_CLOUD_LOCATION (Vertex); empty: "global"
   std::string credentials_file{};  ///< GOOGLE_APPLICATION_CREDENTIALS (Vertex)
 
   RetryOptions retry{};

@@ -6,6 +6,7 @@
 #include "polaris/error.hpp"       // IWYU pragma: export
 #include "polaris/json.hpp"        // IWYU pragma: export
 #include "polaris/llm.hpp"         // IWYU pragma: export
+#include "polaris/llm_agent.hpp"   // IWYU pragma: export
 #include "polaris/mcp.hpp"         // IWYU pragma: export
 #include "polaris/registry.hpp"    // IWYU pragma: export
 #include "polaris/schema.hpp"      // IWYU pragma: export

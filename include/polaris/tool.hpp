@@ -53,6 +53,10 @@ class Request {
   /// True once the caller's deadline has passed or the agent is closing: long handlers should
   /// check it and give up early.
   [[nodiscard]] bool cancelled() const;
+  /// The names of the LLM agents this call has passed through, the first caller's first
+  /// (Polaris-Chain header); empty for a call made directly by a program. See on_behalf_of()
+  /// in polaris/connection.hpp to pass it on.
+  [[nodiscard]] const std::vector<std::string>& chain() const;
   /// Reports progress to the caller when it asked for progress (e.g. an MCP client through
   /// `polaris mcp serve`); does nothing otherwise. Never throws.
   void progress(double done, std::optional<double> total = std::nullopt,

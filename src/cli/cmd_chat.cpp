@@ -48,7 +48,7 @@ SessionOptions session_options(const ChatFlags& flags) {
     const auto provider = parse_provider(flags.provider);
     if (!provider) {
       throw Error(Errc::invalid_argument,
-                  "unknown provider " + flags.provider + " (gemini, vertex or openai)");
+                  "unknown provider " + flags.provider + " (gemini, vertex, openai or anthropic)");
     }
     o.provider = *provider;
   }
@@ -159,7 +159,7 @@ void add_chat_command(CLI::App& app, int& exit_code) {
   add_server_option(*command, flags->servers);
   command->add_option("prompt", flags->prompt, "The prompt; none: read prompts from stdin");
   command->add_option("--provider", flags->provider,
-                      "gemini, vertex or openai (default: from the environment)");
+                      "gemini, vertex, openai or anthropic (default: from the environment)");
   command->add_option("--model", flags->model, "Model name (default: the provider's)");
   command->add_option("--system", flags->system, "System instructions");
   command->add_flag("--json", flags->json, "Answer in JSON (no tools)");

@@ -50,6 +50,7 @@ void add_tools_command(CLI::App& app, int& exit_code);
 void add_call_command(CLI::App& app, int& exit_code);
 void add_version_command(CLI::App& app, int& exit_code);
 void add_chat_command(CLI::App& app, int& exit_code);
+void add_agent_command(CLI::App& app, int& exit_code);
 void add_mcp_command(CLI::App& app, int& exit_code);
 void add_status_command(CLI::App& app, int& exit_code);
 void add_stats_command(CLI::App& app, int& exit_code);

@@ -82,6 +82,7 @@ int run(int argc, char** argv) {
   polaris::cli::add_call_command(app, exit_code);
   polaris::cli::add_version_command(app, exit_code);
   polaris::cli::add_chat_command(app, exit_code);
+  polaris::cli::add_agent_command(app, exit_code);
   polaris::cli::add_mcp_command(app, exit_code);
   polaris::cli::add_status_command(app, exit_code);
   polaris::cli::add_stats_command(app, exit_code);

@@ -12,6 +12,11 @@ std::optional<std::chrono::milliseconds> Request::remaining() const {
                                                                std::chrono::steady_clock::now());
 }
 
+const std::vector<std::string>& Request::chain() const {
+  static const std::vector<std::string> none;  // immutable
+  return context_ == nullptr ? none : context_->chain;
+}
+
 bool Request::cancelled() const {
   if (context_ == nullptr) return false;
   if (context_->closing != nullptr && context_->closing->load()) return true;

@@ -8,6 +8,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "polaris/tool.hpp"
 
@@ -23,6 +24,8 @@ struct Request::Context {
   std::string progress_subject;
   /// A local call's progress goes straight to the caller's callback instead.
   std::function<void(const Json&)> local_progress;
+  /// The LLM agents the call passed through (Polaris-Chain header, or a local call's options).
+  std::vector<std::string> chain;
 };
 
 }  // namespace polaris

@@ -352,6 +352,9 @@ void Connection::Impl::send_call(const std::string& name, const std::string& bod
       .tool = name,
   };
   request.headers.emplace_back(wire::kCallIdHeader, request.call_id);
+  if (!options.chain.empty()) {
+    request.headers.emplace_back(wire::kChainHeader, wire::format_chain(options.chain));
+  }
   mux_->request(
       wire::tool_subject(name), body, timeout,
       [name, timeout, on_value = std::move(on_value),
@@ -386,6 +389,7 @@ Json Connection::Impl::call(std::string_view name, const Json& arguments,
     context.deadline = std::chrono::steady_clock::now() + timeout_of(name, options);
     context.closing = &closed_;
     context.local_progress = options.on_progress;
+    context.chain = options.chain;
     return reply_to_value(local->tool.name,
                           detail::run_tool(local->tool, or_empty_object(arguments), log_, &context,
                                            local->stats.get())
@@ -400,12 +404,14 @@ std::future<Json> Connection::Impl::call_async(std::string_view name, const Json
   if (auto local = find_local(name)) {
     const auto deadline = std::chrono::steady_clock::now() + timeout_of(name, options);
     return std::async(
-        std::launch::async, [local, args = or_empty_object(arguments), log = log_, deadline,
-                             closing = &closed_, on_progress = options.on_progress] {
+        std::launch::async,
+        [local, args = or_empty_object(arguments), log = log_, deadline, closing = &closed_,
+         on_progress = options.on_progress, chain = options.chain] {
           Request::Context context;
           context.deadline = deadline;
           context.closing = closing;
           context.local_progress = on_progress;
+          context.chain = chain;
           return reply_to_value(
               local->tool.name,
               detail::run_tool(local->tool, args, log, &context, local->stats.get()).dump());

@@ -103,6 +103,7 @@ std::string call_reply(natsConnection* connection, natsMsg* msg, const Tool& too
   context.closing = closing;
   context.connection = connection;
   context.progress_subject = message_header(msg, wire::kProgressHeader);
+  context.chain = wire::parse_chain(message_header(msg, wire::kChainHeader));
   if (context.deadline && std::chrono::steady_clock::now() >= *context.deadline) {
     log->debug("tool {}: skipped a call whose deadline had passed", tool.name);
     return refuse("the caller's deadline passed before the call ran", stats).dump();

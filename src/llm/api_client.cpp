@@ -52,11 +52,18 @@ std::string truncate(std::string text, std::size_t max) {
 }  // namespace
 
 bool is_retryable_status(long status) noexcept {
+  // 529: Anthropic's "overloaded".
   return status == 408 || status == 429 || status == 500 || status == 502 || status == 503 ||
-         status == 504;
+         status == 504 || status == 529;
 }
 
 std::optional<std::chrono::milliseconds> server_retry_delay(const http::Response& response) {
+  // Anthropic also sends retry-after-ms, finer than retry-after's whole seconds.
+  if (const std::string ms = response.header("retry-after-ms");
+      !ms.empty() && ms.size() <= 9 &&
+      std::all_of(ms.begin(), ms.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::chrono::milliseconds(std::stoll(ms));
+  }
   if (auto delay = parse_retry_after(response.header("retry-after"))) return delay;
   const Json body = polaris::detail::parse_untrusted_json(response.body);
   if (body.is_discarded() || !body.is_object()) return std::nullopt;
@@ -81,6 +88,7 @@ ProviderError provider_error(std::string_view provider, const http::Response& re
   const Json body = polaris::detail::parse_untrusted_json(response.body);
   // Gemini: {"error":{"code":400,"message":"...","status":"INVALID_ARGUMENT"}}
   // OpenAI: {"error":{"message":"...","type":"...","code":"invalid_api_key"}}
+  // Anthropic: {"type":"error","error":{"type":"authentication_error","message":"..."}}
   // Some servers answer a list of such objects.
   const Json* error = nullptr;
   if (!body.is_discarded()) {

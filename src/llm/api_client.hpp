@@ -21,14 +21,16 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 /// Supplies auth headers for each attempt; `refresh` is true after a 401 (once per request).
 using AuthHeaders = std::function<Headers(bool refresh)>;
 
-/// Whether a status is worth retrying (408, 429, 500, 502, 503, 504).
+/// Whether a status is worth retrying (408, 429, 500, 502, 503, 504, 529).
 bool is_retryable_status(long status) noexcept;
 
-/// The server's requested delay: Retry-After (seconds or HTTP date) or Gemini's RetryInfo
+/// The server's requested delay: retry-after-ms (Anthropic), Retry-After (seconds or HTTP date)
+/// or Gemini's RetryInfo
 /// `retryDelay` ("1.5s") in an error body; std::nullopt when neither is present.
 std::optional<std::chrono::milliseconds> server_retry_delay(const http::Response& response);
 
-/// Maps an error response to ProviderError (reads Gemini's and OpenAI's error bodies).
+/// Maps an error response to ProviderError (reads Gemini's, OpenAI's and Anthropic's error
+/// bodies).
 ProviderError provider_error(std::string_view provider, const http::Response& response);
 
 /// Thread safety: none (one per session).

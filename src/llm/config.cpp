@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <memory>
 
+#include "llm/anthropic.hpp"
 #include "llm/gemini.hpp"
 #include "llm/model_path.hpp"
 #include "llm/openai.hpp"
@@ -22,6 +23,8 @@ std::string_view to_string(Provider provider) noexcept {
       return "vertex";
     case Provider::openai:
       return "openai";
+    case Provider::anthropic:
+      return "anthropic";
   }
   return "automatic";
 }
@@ -30,6 +33,7 @@ std::optional<Provider> parse_provider(std::string_view name) noexcept {
   if (name == "gemini") return Provider::gemini;
   if (name == "vertex" || name == "vertexai") return Provider::vertex;
   if (name == "openai") return Provider::openai;
+  if (name == "anthropic") return Provider::anthropic;
   if (name == "automatic" || name == "auto" || name.empty()) return Provider::automatic;
   return std::nullopt;
 }
@@ -39,6 +43,7 @@ namespace {
 
 constexpr const char* kGeminiModel = "gemini-3.1-pro-preview";
 constexpr const char* kOpenAiModel = "gpt-4.1-mini";
+constexpr const char* kAnthropicModel = "claude-sonnet-4-5";
 
 std::string env(const char* name) {
   // polaris never calls setenv, so reading is safe unless the application writes concurrently.
@@ -68,6 +73,8 @@ Provider choose(const SessionOptions& o) {
     return Provider::vertex;
   }
   if (!env("OPENAI_API_KEY").empty() || !env("OPENAI_BASE_URL").empty()) return Provider::openai;
+  // Last among the environment's providers: adding it changed no existing environment's choice.
+  if (!env("ANTHROPIC_API_KEY").empty()) return Provider::anthropic;
   // A key or endpoint given in the options, without a provider: the Gemini API, as always.
   if (!o.api_key.empty() || !o.base_url.empty()) return Provider::gemini;
   // Nothing configured: name every way there is, not only the first provider's.
@@ -75,7 +82,7 @@ Provider choose(const SessionOptions& o) {
               "no model provider configured: set GOOGLE_API_KEY or GEMINI_API_KEY (Gemini API), "
               "GOOGLE_CLOUD_PROJECT and GOOGLE_APPLICATION_CREDENTIALS (Vertex AI), or "
               "OPENAI_API_KEY and/or OPENAI_BASE_URL (OpenAI, or a compatible server such as "
-              "Ollama or llama.cpp)");
+              "Ollama or llama.cpp), or ANTHROPIC_API_KEY (Anthropic)");
 }
 
 std::string strip_slash(std::string s) {
@@ -146,6 +153,17 @@ ResolvedOptions resolve(SessionOptions o) {
       if (o.base_url.empty()) o.base_url = "https://api.openai.com/v1";
       if (o.model.empty()) o.model = kOpenAiModel;
       break;
+    case Provider::anthropic:
+      fill(o.api_key, {"ANTHROPIC_API_KEY"});
+      fill(o.base_url, {"ANTHROPIC_BASE_URL"});
+      fill(o.model, {"ANTHROPIC_MODEL"});
+      // api.anthropic.com refuses every request without a key; a gateway given by URL may not.
+      if (o.base_url.empty() && o.api_key.empty()) {
+        throw Error(Errc::invalid_argument, "anthropic: no API key (set ANTHROPIC_API_KEY)");
+      }
+      if (o.base_url.empty()) o.base_url = "https://api.anthropic.com";
+      if (o.model.empty()) o.model = kAnthropicModel;
+      break;
     case Provider::automatic:
       break;
   }
@@ -163,6 +181,8 @@ std::unique_ptr<ModelProvider> make_provider(const ResolvedOptions& resolved,
   switch (resolved.provider) {
     case Provider::openai:
       return make_openai(resolved.options, std::move(cancelled));
+    case Provider::anthropic:
+      return make_anthropic(resolved.options, std::move(cancelled));
     case Provider::vertex:
       return make_gemini(resolved.options, vertex_endpoint(resolved.options), std::move(cancelled));
     default:

@@ -32,7 +32,8 @@ struct FunctionCall {
 
 /// What happened to one call, in the model's order.
 struct FunctionResult {
-  Json response;  ///< the tool's reply, or {"error": "..."} when the call failed
+  Json response;        ///< the tool's reply, or {"error": "..."} when the call failed
+  bool failed = false;  ///< the call failed (`response` holds the error)
 };
 
 /// The outcome of one model request.

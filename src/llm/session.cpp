@@ -67,6 +67,7 @@ llm::FunctionResult Session::Impl::run_call(const llm::FunctionCall& call) {
   logger_->debug("llm: function {} {} in {} ms", call.name,
                  event.ok ? "ok" : "failed: " + event.error, event.duration.count());
   result.response = event.ok ? event.result : Json{{"error", event.error}};
+  result.failed = !event.ok;
   if (o.on_function_call) o.on_function_call(event);
   return result;
 }

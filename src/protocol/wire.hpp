@@ -3,6 +3,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "polaris/json.hpp"
 #include "protocol/names.hpp"
@@ -60,11 +61,35 @@ inline constexpr const char* kTimeoutHeader = "Polaris-Timeout";
 /// name the call's own reply subject, which the agent may answer even under NATS permissions
 /// (allow_responses); each notification there carries Polaris-Status: progress.
 inline constexpr const char* kProgressHeader = "Polaris-Progress";
+/// On a call: the names of the LLM agents the call has passed through, comma-separated, the
+/// first caller's first (docs/PROTOCOL.md, "LLM agents").
+inline constexpr const char* kChainHeader = "Polaris-Chain";
 /// On a reply: "busy" when the agent refused the call because the tool's pool is full.
 inline constexpr const char* kStatusHeader = "Polaris-Status";
 inline constexpr std::string_view kBusyStatus = "busy";
 /// Polaris-Status of a progress or log notification: more messages follow on the subject.
 inline constexpr std::string_view kProgressStatus = "progress";
+
+/// The names of a Polaris-Chain header (empty names dropped; at most 64, so that a caller cannot
+/// make an agent hold an arbitrarily long list).
+inline std::vector<std::string> parse_chain(std::string_view header) {
+  std::vector<std::string> names;
+  while (!header.empty() && names.size() < 64) {
+    const auto comma = header.find(',');
+    const std::string_view name = header.substr(0, comma);
+    if (!name.empty()) names.emplace_back(name);
+    if (comma == std::string_view::npos) break;
+    header.remove_prefix(comma + 1);
+  }
+  return names;
+}
+
+/// The Polaris-Chain header value of `names`.
+inline std::string format_chain(const std::vector<std::string>& names) {
+  std::string value;
+  for (const auto& name : names) value += (value.empty() ? "" : ",") + name;
+  return value;
+}
 
 // High availability (docs/PROTOCOL.md, "High availability (polaris extensions)").
 /// The queue group of tool subscriptions: replicas share calls, each call runs once.

@@ -184,6 +184,27 @@ TEST_F(ChatCommand, CannotConnectExitsThree) {
       << testing::PrintToString(run.lines);
 }
 
+// --provider anthropic: key and endpoint from ANTHROPIC_API_KEY and ANTHROPIC_BASE_URL, the
+// recorded streamed exchange replayed, the tool served by a real agent.
+TEST_F(ChatCommand, AnthropicProviderAnswersWithTheClustersTools) {
+  agent_.register_tool(square_root_tool());
+  const auto turn1 = load_fixture("anthropic/haiku-GenStream-Tools-SquareRoot-1.yaml");
+  const auto turn2 = load_fixture("anthropic/haiku-GenStream-Tools-SquareRoot-2.yaml");
+  model_.expect("POST", "/v1/messages", turn1.reply());
+  model_.expect("POST", "/v1/messages", turn2.reply());
+  const auto result = run_program(
+      {"/usr/bin/env", "ANTHROPIC_API_KEY=sk-ant-test", "ANTHROPIC_BASE_URL=" + model_.url(),
+       POLARIS_CLI_PATH, "chat", "--provider", "anthropic", "--model", "claude-haiku-4-5-20251001",
+       "--server", registry_.client_url(), kSquareRootPrompt});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.out, "363.89\n");
+  EXPECT_NE(result.err.find("-> square_root {\"number\":132413}"), std::string::npos) << result.err;
+  const auto got = model_.received();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].header("x-api-key"), "sk-ant-test");
+  EXPECT_EQ(got[1].json()["messages"][1], turn2.request_json()["messages"][1]);
+}
+
 // Without OPENAI_API_KEY nothing is sent to OpenAI's endpoint; the error names the variable.
 TEST_F(ChatCommand, OpenAiWithoutAKeyIsRefusedUpFront) {
   const auto result = run_program({"/usr/bin/env", "-u", "OPENAI_API_KEY", "-u", "OPENAI_BASE_URL",
@@ -199,16 +220,17 @@ TEST_F(ChatCommand, OpenAiWithoutAKeyIsRefusedUpFront) {
 // No provider configured at all: the error names every provider's variables.
 TEST_F(ChatCommand, NoProviderNamesEveryProvidersVariables) {
   std::vector<std::string> argv = {"/usr/bin/env"};
-  for (const char* name :
-       {"GOOGLE_API_KEY", "GEMINI_API_KEY", "GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_CLOUD_PROJECT",
-        "GOOGLE_APPLICATION_CREDENTIALS", "OPENAI_API_KEY", "OPENAI_BASE_URL"}) {
+  for (const char* name : {"GOOGLE_API_KEY", "GEMINI_API_KEY", "GOOGLE_GENAI_USE_VERTEXAI",
+                           "GOOGLE_CLOUD_PROJECT", "GOOGLE_APPLICATION_CREDENTIALS",
+                           "OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY"}) {
     argv.insert(argv.end(), {"-u", name});
   }
   argv.insert(argv.end(), {POLARIS_CLI_PATH, "chat", "--server", registry_.client_url(), "hello"});
   const auto result = run_program(argv);
   EXPECT_EQ(result.exit_code, 1) << result.err;
   for (const char* name : {"GOOGLE_API_KEY", "GEMINI_API_KEY", "GOOGLE_CLOUD_PROJECT",
-                           "GOOGLE_APPLICATION_CREDENTIALS", "OPENAI_API_KEY", "OPENAI_BASE_URL"}) {
+                           "GOOGLE_APPLICATION_CREDENTIALS", "OPENAI_API_KEY", "OPENAI_BASE_URL",
+                           "ANTHROPIC_API_KEY"}) {
     EXPECT_NE(result.err.find(name), std::string::npos) << name << ": " << result.err;
   }
 }

@@ -16,7 +16,8 @@ void clear_provider_environment() {
   for (const char* name :
        {"GOOGLE_API_KEY", "GEMINI_API_KEY", "GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_CLOUD_PROJECT",
         "GOOGLE_CLOUD_LOCATION", "GOOGLE_APPLICATION_CREDENTIALS", "OPENAI_API_KEY",
-        "OPENAI_BASE_URL", "OPENAI_MODEL", "GOOGLE_GEMINI_BASE_URL", "GOOGLE_VERTEX_BASE_URL"}) {
+        "OPENAI_BASE_URL", "OPENAI_MODEL", "GOOGLE_GEMINI_BASE_URL", "GOOGLE_VERTEX_BASE_URL",
+        "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "ANTHROPIC_MODEL"}) {
     ::unsetenv(name);
   }
 }
@@ -30,9 +31,9 @@ TEST(ProviderChoice, NoCredentialsIsAClearError) {
     EXPECT_EQ(e.code(), Errc::invalid_argument);
     // Every provider's variables, not only the first provider's.
     const std::string message = e.what();
-    for (const char* name :
-         {"GOOGLE_API_KEY", "GEMINI_API_KEY", "GOOGLE_CLOUD_PROJECT",
-          "GOOGLE_APPLICATION_CREDENTIALS", "OPENAI_API_KEY", "OPENAI_BASE_URL"}) {
+    for (const char* name : {"GOOGLE_API_KEY", "GEMINI_API_KEY", "GOOGLE_CLOUD_PROJECT",
+                             "GOOGLE_APPLICATION_CREDENTIALS", "OPENAI_API_KEY", "OPENAI_BASE_URL",
+                             "ANTHROPIC_API_KEY"}) {
       EXPECT_NE(message.find(name), std::string::npos) << name << " missing from: " << message;
     }
   }
@@ -97,10 +98,55 @@ TEST(ProviderChoice, GeminiKeyAndBaseUrlFromTheEnvironment) {
   clear_provider_environment();
 }
 
+TEST(ProviderChoice, AnthropicKeyAndBaseUrlFromTheEnvironment) {
+  clear_provider_environment();
+  FakeServer server;
+  server.expect("POST", "/v1/messages", Reply{.body = synthetic("anthropic-text.json")});
+  ::setenv("ANTHROPIC_API_KEY", "sk-ant-env", 1);
+  ::setenv("ANTHROPIC_BASE_URL", (server.url() + "/").c_str(), 1);  // without /v1
+  SessionOptions o;
+  o.stream = false;
+  Session session{o};
+  EXPECT_EQ(session.provider(), Provider::anthropic);
+  EXPECT_EQ(session.model(), "claude-sonnet-4-5");
+  EXPECT_EQ(session.ask("hi"), "done");
+  EXPECT_EQ(server.received().at(0).header("x-api-key"), "sk-ant-env");
+  EXPECT_EQ(server.received().at(0).header("anthropic-version"), "2023-06-01");
+  clear_provider_environment();
+}
+
+// Precedence: the providers that came first keep their environments' choice; Anthropic is
+// chosen when nothing else is configured.
+TEST(ProviderChoice, AnthropicComesAfterTheOthers) {
+  clear_provider_environment();
+  ::setenv("ANTHROPIC_API_KEY", "sk-ant-env", 1);
+  ::setenv("OPENAI_API_KEY", "sk-openai", 1);
+  EXPECT_EQ(Session{SessionOptions{}}.provider(), Provider::openai);
+  ::unsetenv("OPENAI_API_KEY");
+  ::setenv("GEMINI_API_KEY", "g", 1);
+  EXPECT_EQ(Session{SessionOptions{}}.provider(), Provider::gemini);
+  ::unsetenv("GEMINI_API_KEY");
+  EXPECT_EQ(Session{SessionOptions{}}.provider(), Provider::anthropic);
+  clear_provider_environment();
+}
+
+TEST(ProviderChoice, AnthropicWithoutAKeyIsRefused) {
+  clear_provider_environment();
+  try {
+    Session session{SessionOptions{.provider = Provider::anthropic}};
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::invalid_argument);
+    EXPECT_STREQ(e.what(), "anthropic: no API key (set ANTHROPIC_API_KEY)");
+  }
+}
+
 TEST(ProviderChoice, ParsesNames) {
   EXPECT_EQ(parse_provider("vertex"), Provider::vertex);
   EXPECT_EQ(parse_provider("openai"), Provider::openai);
   EXPECT_EQ(parse_provider("gemini"), Provider::gemini);
+  EXPECT_EQ(parse_provider("anthropic"), Provider::anthropic);
+  EXPECT_EQ(to_string(Provider::anthropic), "anthropic");
   EXPECT_EQ(parse_provider("claude"), std::nullopt);
   EXPECT_EQ(to_string(Provider::vertex), "vertex");
 }

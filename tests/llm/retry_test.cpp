@@ -48,7 +48,7 @@ TEST_P(Retryable, StatusIsRetriedThenSucceeds) {
   EXPECT_LE(client.delays[1], milliseconds(200));
 }
 
-INSTANTIATE_TEST_SUITE_P(Statuses, Retryable, testing::Values(408, 429, 500, 502, 503, 504));
+INSTANTIATE_TEST_SUITE_P(Statuses, Retryable, testing::Values(408, 429, 500, 502, 503, 504, 529));
 
 TEST(Retry, GivesUpAfterMaxAttemptsWithTheProvidersError) {
   FakeServer server;
@@ -103,6 +103,37 @@ TEST(Retry, HonoursRetryAfterSeconds) {
   Client client(2);
   client.api.post(server.url() + "/x", Json::object());
   EXPECT_EQ(client.delays, std::vector<milliseconds>{milliseconds(7000)});
+}
+
+// Anthropic's 529 (overloaded) with its error type, after retries.
+TEST(Retry, AnthropicOverloadedGivesUpWithTheErrorType) {
+  FakeServer server;
+  server.on("POST", "/x", [](const Received&) {
+    return Reply{.status = 529, .body = synthetic("anthropic-529.json")};
+  });
+  Client client(2);
+  try {
+    client.api.post(server.url() + "/x", Json::object());
+    FAIL() << "no error";
+  } catch (const ProviderError& e) {
+    EXPECT_EQ(e.status(), 529);
+    EXPECT_EQ(e.provider_code(), "overloaded_error");
+    EXPECT_EQ(e.code(), Errc::connection_failed);
+    EXPECT_STREQ(e.what(), "gemini: HTTP 529 overloaded_error: Overloaded");
+  }
+  EXPECT_EQ(server.received().size(), 2u);
+}
+
+TEST(Retry, HonoursRetryAfterMillisecondsBeforeSeconds) {
+  FakeServer server;
+  server.expect("POST", "/x",
+                Reply{.status = 529,
+                      .body = "{}",
+                      .headers = {{"retry-after-ms", "1500"}, {"Retry-After", "2"}}});
+  server.expect("POST", "/x", Reply{.body = "{}"});
+  Client client(2);
+  client.api.post(server.url() + "/x", Json::object());
+  EXPECT_EQ(client.delays, std::vector<milliseconds>{milliseconds(1500)});
 }
 
 TEST(Retry, HonoursGeminiRetryInfo) {

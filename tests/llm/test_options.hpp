@@ -32,4 +32,17 @@ inline SessionOptions openai_options(const FakeServer& server, bool stream = fal
   return o;
 }
 
+inline SessionOptions anthropic_options(const FakeServer& server, bool stream = false) {
+  SessionOptions o;
+  o.provider = Provider::anthropic;
+  o.model = "claude-haiku-4-5-20251001";
+  o.stream = stream;
+  o.base_url = server.url();  // without /v1, as Anthropic's SDKs take it
+  o.api_key = "sk-ant-test";
+  o.retry = {.max_attempts = 1,
+             .initial_backoff = std::chrono::milliseconds(1),
+             .max_backoff = std::chrono::milliseconds(5)};
+  return o;
+}
+
 }  // namespace polaris::test
