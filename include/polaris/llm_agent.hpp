@@ -30,9 +30,9 @@ namespace polaris {
 /// What an LLM agent is. `session` carries everything else of the model's sessions (keys,
 /// endpoint, thinking, retries, ...); the fields here override it.
 struct LlmAgentOptions {
-  std::string name;         ///< the tool's name (a valid tool name)
-  std::string description;  ///< what callers (and their models) read in the catalogue
-  std::string system;       ///< the system prompt of every session
+  std::string name{};         ///< the tool's name (a valid tool name)
+  std::string description{};  ///< what callers (and their models) read in the catalogue
+  std::string system{};       ///< the system prompt of every session
   Provider provider = Provider::automatic;
   std::string model{};  ///< empty: the provider's default
   /// Tools the model may use: exact names or glob patterns (`*`, `?`), read from the live
