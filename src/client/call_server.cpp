@@ -83,7 +83,7 @@ void CallServer::serve(ServedTool& served, NatsMsgPtr msg) {
   const bool accepted =
       served.pool->try_submit([this, &served, shared, call_id, reply_subject, ack] {
         const std::string reply =
-            call_reply(connection_, shared.get(), served.tool, log_, closing_);
+            call_reply(connection_, shared.get(), served.tool, log_, closing_, served.stats.get());
         if (ack != 0) timer_.cancel(ack);
         std::shared_lock gate(reply_gate_);
         const auto repeats =

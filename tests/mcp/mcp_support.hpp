@@ -26,6 +26,12 @@ std::string peers_node();
 /// test_slow. It finds the SDK through its argument, not through the environment.
 std::vector<std::string> fixture_server_command();
 
+/// Runs the pinned MCP conformance suite's server side against `url`: the active suite against
+/// tests/mcp/conformance-expected-failures.yaml, then each of `scenarios` by name (so that a
+/// change of the active suite cannot drop them unnoticed). Failures are GoogleTest failures
+/// carrying the tail of the suite's output.
+void expect_server_conformance(const std::string& url, const std::vector<std::string>& scenarios);
+
 /// `polaris ARGS...` (the program under test) running as a child process with `extra_env`;
 /// stopped on destruction. Its output lines (stdout and stderr) are kept.
 class PolarisProcess {

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "client/tool_runner.hpp"
+#include "client/tool_stats.hpp"
 #include "polaris/error.hpp"
 #include "polaris/tool.hpp"
 
@@ -88,6 +89,26 @@ TEST(ToolRunner, BodiesThatAreNotObjectsNeverReachTheHandler) {
   EXPECT_EQ(detail::run_tool(tool, std::string_view(""), log),
             Json({{"_error", "invalid request: the body is not valid JSON"}}));
   EXPECT_EQ(runs, 0);
+}
+
+TEST(ToolRunner, RefusedRequestsCountAsFailedRequestsInTheToolsStatistics) {
+  Tool tool{.name = "t",
+            .parameters = Object{.properties = {{"n", Float{.required = true}}}},
+            .handler = [](const Request&) -> Result {
+              return {{"ok", true}};
+            }};
+  const auto stats = detail::instrument(tool);
+  const auto log = quiet();
+  (void)detail::run_tool(tool, std::string_view("{not json"), log, nullptr, stats.get());
+  (void)detail::run_tool(tool, std::string_view("[1]"), log, nullptr, stats.get());
+  (void)detail::run_tool(tool, std::string_view(R"({"n":"two"})"), log, nullptr, stats.get());
+  (void)detail::run_tool(tool, std::string_view(R"({"n":2})"), log, nullptr, stats.get());
+  const auto counted = stats->snapshot();
+  EXPECT_EQ(counted.requests, 4U);
+  EXPECT_EQ(counted.errors, 3U);
+  EXPECT_EQ(counted.completed, 1U);  // only the handler's run has a latency
+  EXPECT_EQ(counted.busy, 0U);
+  EXPECT_NE(counted.last_error.find("invalid arguments"), std::string::npos) << counted.last_error;
 }
 
 }  // namespace
