@@ -40,9 +40,9 @@ class ScriptedServer final : public mcp::detail::ClientTransport {
                                           : Json{{"jsonrpc", "2.0"}, {"result", Json::object()}};
     if (answer.is_object() && !answer.contains("id")) answer["id"] = message["id"];
     if (answer.is_array()) {
-      for (const auto& item : answer) on_message_(item);
+      for (const auto& item : answer) on_message_(item, Json());
     } else {
-      on_message_(answer);
+      on_message_(answer, Json());
     }
   }
 

@@ -111,9 +111,11 @@ class Client {
   /// @param on_progress called with each notifications/progress params for this request (a
   ///        progress token is sent when set).
   /// @param on_log called with the params of each notifications/message (a log message of the
-  ///        server) that arrives while this is the only request in flight with an on_log: MCP
-  ///        does not relate log messages to requests, so with several such requests in flight
-  ///        none receives it (it goes to the debug log).
+  ///        server) that belongs to this request: over Streamable HTTP, one the server sent on
+  ///        this request's own response stream; otherwise (stdio, HTTP+SSE, the session's GET
+  ///        stream: a log message carries no request id) one that arrives while this is the only
+  ///        request in flight with an on_log; with several such requests in flight none receives
+  ///        it (it goes to the debug log), so that no caller sees another's.
   /// @throws Error(Errc::tool_failed) for a JSON-RPC error response (message "code: message"),
   ///         Error(Errc::timeout) (after sending notifications/cancelled),
   ///         Error(Errc::connection_lost) when the server goes away,

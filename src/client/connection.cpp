@@ -124,35 +124,23 @@ Connection::Impl::Impl(ConnectOptions options)
           }
           if (detail::RequestMux* mux = mux_ready_.load()) mux->agent_gone(body["agent"], tools);
         });
-    back_subscription_ = detail::Subscription(
-        connection_.get(), std::string(wire::kAgentBackSubject), "",
-        [this](detail::NatsMsgPtr msg) {
-          const Json body = polaris::detail::parse_untrusted_json(detail::message_body(msg.get()));
-          if (body.is_object() && body.value("caller", Json()).is_string()) {
-            // A caller reconnected: name the calls of its we have, so that it retries them here
-            // instead of on another replica.
-            const std::string inbox = body["caller"].get<std::string>();
-            if (inbox.find('.') == std::string::npos ||
-                inbox.find_first_of("*> ") != std::string::npos) {
-              return;  // not an inbox: a prefix like "" or "_INBOX" would name every caller's
-            }
-            if (const auto subjects = call_server_->calls_of(inbox); !subjects.empty()) {
-              announce_back(subjects);
-            }
-            return;
-          }
-          if (!body.is_object() || !body.value("agent", Json()).is_string()) return;
-          std::vector<std::string> subjects;
-          for (const auto& subject : body.value("reply_subjects", Json::array())) {
-            if (subject.is_string()) subjects.push_back(subject.get<std::string>());
-          }
-          if (detail::RequestMux* mux = mux_ready_.load()) mux->agent_back(body["agent"], subjects);
-        });
+    back_subscription_ =
+        detail::Subscription(connection_.get(), std::string(wire::kAgentBackSubject), "",
+                             [this](detail::NatsMsgPtr msg) { on_agent_back(std::move(msg)); });
+    ask_subscription_ =
+        detail::Subscription(connection_.get(), std::string(wire::kCallerAskSubject), "",
+                             [this](detail::NatsMsgPtr msg) { on_caller_ask(std::move(msg)); });
+    // The agents' answers to our own asks (mux_'s "<inbox>.*" ignores this non-numeric token).
+    answers_subscription_ = detail::Subscription(
+        connection_.get(), mux_->inbox() + "." + std::string(wire::kCallerAskReplyToken), "",
+        [this](detail::NatsMsgPtr msg) { on_agent_back(std::move(msg)); });
     mux_ready_ = mux_.get();
   } catch (...) {
     agent_subscription_.unsubscribe();
     gone_subscription_.unsubscribe();
     back_subscription_.unsubscribe();
+    ask_subscription_.unsubscribe();
+    answers_subscription_.unsubscribe();
     if (timer_) timer_->stop();
     natsConnection_Close(connection_.get());
     closed_event_.get_future().wait_for(std::chrono::seconds(5));
@@ -192,10 +180,12 @@ void Connection::Impl::on_reconnected() {
   announce_back(call_server_->on_reconnected());
   if (mux->on_reconnected() > 0) {
     // Calls sent before the drop and not acknowledged: the agents that have them (their
-    // acknowledgements died with our node) name them, and the mux retries those on them.
+    // acknowledgements died with our node) name them, and the mux retries those on them. They
+    // answer only below our inbox (wire::kCallerAskSubject).
     const std::string body = Json{{"caller", mux->inbox()}}.dump();
-    (void)natsConnection_Publish(connection_.get(), wire::kAgentBackSubject.data(), body.data(),
-                                 static_cast<int>(body.size()));
+    const std::string reply = mux->inbox() + "." + std::string(wire::kCallerAskReplyToken);
+    (void)natsConnection_PublishRequest(connection_.get(), wire::kCallerAskSubject.data(),
+                                        reply.c_str(), body.data(), static_cast<int>(body.size()));
   }
   // The node we reached may have restarted with an empty catalogue: refresh it now.
   keepalive_soon();
@@ -474,6 +464,8 @@ void Connection::Impl::close() {
   }
   gone_subscription_.unsubscribe();
   back_subscription_.unsubscribe();
+  ask_subscription_.unsubscribe();
+  answers_subscription_.unsubscribe();
   mux_ready_ = nullptr;
   mux_->close();
   natsConnection_Close(connection_.get());

@@ -9,6 +9,7 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include "client/tool_stats.hpp"  // [observe]
 #include "client/worker_pool.hpp"
 #include "polaris/connection.hpp"
+#include "protocol/wire.hpp"
 #include "transport/nats_handles.hpp"
 #include "transport/request_mux.hpp"
 #include "transport/subscription.hpp"
@@ -142,7 +144,14 @@ class Connection::Impl {
   void request_resync();
   /// After a reconnect, an agent names the reply subjects of the calls whose replies may be
   /// lost, so that their callers send those calls again (see wire::kAgentBackSubject).
-  void announce_back(const std::vector<std::string>& reply_subjects);
+  /// `to`: where (kAgentBackSubject, or the reply subject of a caller's ask).
+  void announce_back(const std::vector<std::string>& reply_subjects,
+                     std::string_view to = wire::kAgentBackSubject);
+  /// An agent named reply subjects (on kAgentBackSubject, or answering our ask): ours among them
+  /// are re-sent to it.
+  void on_agent_back(detail::NatsMsgPtr msg);
+  /// A caller asks for its calls (wire::kCallerAskSubject): answered below its own inbox only.
+  void on_caller_ask(detail::NatsMsgPtr msg);
   /// The server refused a publication to `reply_subject`: its caller is asked, with the others
   /// refused within a few milliseconds, to send the call again (announce_back).
   void ask_again(const std::string& reply_subject);
@@ -196,9 +205,11 @@ class Connection::Impl {
   std::mutex refused_mutex_;
   std::vector<std::string> refused_replies_;  // to announce_back(); a flush is scheduled if any
 
-  detail::Subscription agent_subscription_;  // polaris.agent.<id>.> (direct calls, control)
-  detail::Subscription gone_subscription_;   // polaris.registry.agent.gone
-  detail::Subscription back_subscription_;   // polaris.agent.back
+  detail::Subscription agent_subscription_;    // polaris.agent.<id>.> (direct calls, control)
+  detail::Subscription gone_subscription_;     // polaris.registry.agent.gone
+  detail::Subscription back_subscription_;     // polaris.agent.back
+  detail::Subscription ask_subscription_;      // polaris.agent.ask
+  detail::Subscription answers_subscription_;  // <mux inbox>.back: answers to our asks
 
   std::promise<void> closed_event_;
   std::unique_ptr<detail::ServiceDiscovery> discovery_;  // [observe] $SRV.PING/INFO/STATS

@@ -8,6 +8,7 @@
 #include "client/payload_split.hpp"
 #include "common/untrusted_json.hpp"
 #include "protocol/wire.hpp"
+#include "transport/message.hpp"
 
 namespace polaris {
 namespace {
@@ -92,13 +93,14 @@ void Connection::Impl::send_heartbeat() {
   if (status != NATS_OK) log_->debug("heartbeat not sent: {}", natsStatus_GetText(status));
 }
 
-void Connection::Impl::announce_back(const std::vector<std::string>& reply_subjects) {
+void Connection::Impl::announce_back(const std::vector<std::string>& reply_subjects,
+                                     std::string_view to) {
   // Replies published around the disconnect may be lost, and publishing them on the new
   // connection is refused under NATS permissions (allow_responses knows only the messages this
   // connection received): their callers ask again instead, and the reply cache answers. Only
   // reply subjects are named, never call ids, which would let others read cached replies.
   constexpr std::size_t kPerMessage = 500;  // about 30 KB, far below any max payload
-  const std::string subject(wire::kAgentBackSubject);
+  const std::string subject(to);
   for (std::size_t first = 0; first < reply_subjects.size(); first += kPerMessage) {
     const auto last = std::min(reply_subjects.size(), first + kPerMessage);
     Json part = Json::array();
@@ -113,6 +115,35 @@ void Connection::Impl::announce_back(const std::vector<std::string>& reply_subje
   }
   if (!reply_subjects.empty()) {
     log_->debug("asked the callers of {} call(s) to send them again", reply_subjects.size());
+  }
+}
+
+void Connection::Impl::on_agent_back(detail::NatsMsgPtr msg) {
+  const Json body = polaris::detail::parse_untrusted_json(detail::message_body(msg.get()));
+  if (!body.is_object() || !body.value("agent", Json()).is_string()) return;
+  std::vector<std::string> subjects;
+  for (const auto& subject : body.value("reply_subjects", Json::array())) {
+    if (subject.is_string()) subjects.push_back(subject.get<std::string>());
+  }
+  if (detail::RequestMux* mux = mux_ready_.load()) mux->agent_back(body["agent"], subjects);
+}
+
+void Connection::Impl::on_caller_ask(detail::NatsMsgPtr msg) {
+  const Json body = polaris::detail::parse_untrusted_json(detail::message_body(msg.get()));
+  if (!body.is_object() || !body.value("caller", Json()).is_string()) return;
+  const std::string inbox = body["caller"].get<std::string>();
+  if (inbox.find('.') == std::string::npos || inbox.find_first_of("*> ") != std::string::npos) {
+    return;  // not an inbox: a prefix like "" or "_INBOX" would name every caller's
+  }
+  // NATS does not say who asks, but only the owner of the inbox reads what is sent below it
+  // (under roles): an answer elsewhere would tell the asker another caller's reply subjects.
+  const std::string reply = detail::message_reply(msg.get());
+  if (!reply.starts_with(inbox + ".")) {
+    log_->debug("ignored a question about {} to be answered on {}", inbox, reply);
+    return;
+  }
+  if (const auto subjects = call_server_->calls_of(inbox); !subjects.empty()) {
+    announce_back(subjects, reply);
   }
 }
 

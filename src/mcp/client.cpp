@@ -58,8 +58,8 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
     // The callbacks hold a weak reference: the transport may outlive nothing of ours.
     std::weak_ptr<Impl> weak = weak_from_this();
     transport_->start(
-        [weak](const Json& message) {
-          if (auto self = weak.lock()) self->on_message(message);
+        [weak](const Json& message, const Json& request_id) {
+          if (auto self = weak.lock()) self->on_message(message, request_id);
         },
         [weak](const Error& why) {
           if (auto self = weak.lock()) self->on_closed(why);
@@ -230,7 +230,7 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
     return closed_ ? "the session was closed" : closed_why_;
   }
 
-  void on_message(const Json& message) {
+  void on_message(const Json& message, const Json& request_id) {
     if (!message.is_object()) return;
     const auto method = message.find("method");
     const auto id = message.find("id");
@@ -238,7 +238,8 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
       if (id != message.end() && !id->is_null()) {
         answer_server_request(method->get<std::string>(), *id);
       } else {
-        on_server_notification(method->get<std::string>(), message.value("params", Json::object()));
+        on_server_notification(method->get<std::string>(), message.value("params", Json::object()),
+                               request_id);
       }
       return;
     }
@@ -267,7 +268,8 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
     }
   }
 
-  void on_server_notification(const std::string& method, const Json& params) {
+  void on_server_notification(const std::string& method, const Json& params,
+                              const Json& request_id) {
     if (method == "notifications/progress") {
       const Json token = params.is_object() ? params.value("progressToken", Json()) : Json();
       std::shared_ptr<Pending> pending;
@@ -285,7 +287,7 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
       }
       return;
     }
-    if (method == "notifications/message" && params.is_object()) relay_log(params);
+    if (method == "notifications/message" && params.is_object()) relay_log(params, request_id);
     std::shared_ptr<NotificationHandler> handler;
     {
       std::lock_guard lock(mutex_);
@@ -294,19 +296,30 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
     if (handler && *handler) (*handler)(method, params);
   }
 
-  // MCP does not say which request a log message belongs to (stdio never can; Streamable HTTP
-  // may send it on the request's own stream, which this client does not tell apart). With one
-  // request that takes logs in flight, it is that request's; with several, passing it to all
-  // would show one caller what another's call logged, so it stays in our debug log.
-  void relay_log(const Json& params) {
+  // A log message carries no request id. Streamable HTTP sends one logged during a request on
+  // that request's own stream (`request_id`): it is that request's. Otherwise (stdio, HTTP+SSE,
+  // the GET stream) with one request that takes logs in flight, it is that request's; with
+  // several, passing it to all would show one caller what another's call logged, so it stays in
+  // our debug log.
+  void relay_log(const Json& params, const Json& request_id) {
     std::shared_ptr<Pending> receiver;
     std::size_t receivers = 0;
     {
       std::lock_guard lock(mutex_);
-      for (const auto& [id, pending] : pending_) {
-        if (!pending->on_log) continue;
-        receiver = pending;
-        ++receivers;
+      const auto own = request_id.is_number_integer()
+                           ? pending_.find(request_id.get<std::int64_t>())
+                           : pending_.end();
+      if (own != pending_.end()) {
+        if (own->second->on_log) {
+          receiver = own->second;
+          receivers = 1;
+        }
+      } else {
+        for (const auto& [id, pending] : pending_) {
+          if (!pending->on_log) continue;
+          receiver = pending;
+          ++receivers;
+        }
       }
     }
     if (receivers == 1) {

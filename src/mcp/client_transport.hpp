@@ -19,12 +19,17 @@ namespace polaris::mcp::detail {
 
 /// One JSON-RPC message channel to a server.
 ///
+/// on_message receives each message with the id of the request whose own response stream
+/// carried it (Streamable HTTP: the SSE stream or JSON body of that request's POST, or its
+/// resumption), else null (stdio, HTTP+SSE and the Streamable HTTP GET stream cannot tell): so a
+/// server's log message sent during a call can reach that call's caller.
+///
 /// Thread safety: send() may be called from any thread at once, also from inside on_message.
 /// on_message and on_closed run on transport threads (on_message may run on several at once for
 /// HTTP, one per open stream).
 class ClientTransport {
  public:
-  using OnMessage = std::function<void(const Json&)>;
+  using OnMessage = std::function<void(const Json& message, const Json& request_id)>;
   /// `why`: Errc::connection_lost when the server went away, payload_too_large when it sent a
   /// message over the limit; pending requests fail with it.
   using OnClosed = std::function<void(const Error& why)>;

@@ -26,12 +26,14 @@ Error too_large(const std::string& where, const Error& error) {
                where + ": " + error.what() + " (ClientOptions::max_message_size)");
 }
 
-void deliver(const Json& message, const ClientTransport::OnMessage& on_message, const Logger& log) {
+// `request_id`: the request whose own stream carried `message` (null: none, or not known).
+void deliver(const Json& message, const Json& request_id,
+             const ClientTransport::OnMessage& on_message, const Logger& log) {
   try {
     if (message.is_array()) {
-      for (const auto& item : message) on_message(item);
+      for (const auto& item : message) on_message(item, request_id);
     } else {
-      on_message(message);
+      on_message(message, request_id);
     }
   } catch (const std::exception& error) {
     log->warn("mcp: handling a message failed: {}", error.what());
@@ -204,7 +206,7 @@ class StreamableHttpTransport final : public ClientTransport {
         return;
       }
       note_answer(message);
-      deliver(message, owner->on_message_, owner->log_);
+      deliver(message, request_id, owner->on_message_, owner->log_);
     }
     void note_answer(const Json& message) {
       if (request_id.is_null()) return;
@@ -225,7 +227,7 @@ class StreamableHttpTransport final : public ClientTransport {
         return;
       }
       note_answer(message);
-      deliver(message, owner->on_message_, owner->log_);
+      deliver(message, request_id, owner->on_message_, owner->log_);
     }
   };
 
@@ -453,7 +455,7 @@ class SseTransport final : public ClientTransport {
           if (!event.event.empty() && event.event != "message") return;
           Json message = polaris::detail::parse_untrusted_json(event.data);
           if (message.is_discarded()) return;
-          deliver(message, on_message_, log_);
+          deliver(message, Json(), on_message_, log_);
         },
         {}, max_message_);
     Error why(Errc::connection_lost, "the SSE stream ended");

@@ -153,7 +153,7 @@ class StdioTransport final : public ClientTransport {
       return;
     }
     try {
-      on_message_(message);
+      on_message_(message, Json());  // one pipe: no message says which request it serves
     } catch (const std::exception& error) {
       log_->warn("mcp: handling a message failed: {}", error.what());
     }

@@ -23,9 +23,20 @@ inline constexpr std::string_view kAgentHeartbeatSubject = "polaris.agent.heartb
 /// reply subjects are named re-send those calls to it, so that it answers on the new connection
 /// replies lost with (or refused after) the old one (docs/PROTOCOL.md).
 inline constexpr std::string_view kAgentBackSubject = "polaris.agent.back";
+/// A caller that reconnected asks which agents hold its calls, {"caller": "<inbox prefix>"},
+/// with a reply subject below that prefix (kCallerAskReplyToken): each agent holding calls whose
+/// reply subjects start with "<inbox prefix>." answers there, and there only, with a
+/// kAgentBackSubject body. An ask whose reply subject is not below the prefix is ignored, so
+/// only the prefix's owner (who alone may read it under roles) learns anything
+/// (docs/SECURITY.md). A subject of its own, apart from kAgentBackSubject, so that callers may
+/// ask without being able to announce themselves as agents.
+inline constexpr std::string_view kCallerAskSubject = "polaris.agent.ask";
+/// The last token of a caller's ask reply subject: "<inbox prefix>.back".
+inline constexpr std::string_view kCallerAskReplyToken = "back";
 inline constexpr std::string_view kAgentGoneSubject = "polaris.registry.agent.gone";
-/// A closing agent withdraws all its tools at once, {"agent": "<id>"}: every node (no queue
-/// group) removes them and answers {"success", "msg"}, as if the agent had gone silent.
+/// A closing agent withdraws all its tools at once, {"agent": "<id>"}: one node (queue group)
+/// removes them as if the agent had gone silent, replicates that ({"op": "depart"}) and answers
+/// {"success", "msg"} once every live peer applied it (read-your-writes).
 inline constexpr std::string_view kAgentLeaveSubject = "polaris.registry.agent.leave";
 /// A registry write request sent by one user: "polaris.registry.user.<user>.<verb>", verbs
 /// below. Under roles only that user may publish there (NATS permissions), so the subject tells

@@ -118,7 +118,7 @@ std::string startup_failure(const ChildProcess& process, const std::string& what
 SystemAccount SystemAccount::make(bool anonymous) {
   SystemAccount system;
   system.password = random_secret(24);
-  system.password_hash = hash_password(system.password);
+  system.password_hash = bcrypt_hash(system.password, kSecretHashCost);
   system.anonymous = anonymous;
   return system;
 }

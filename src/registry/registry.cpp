@@ -278,9 +278,10 @@ class Registry::Impl {
       if (auto user = user_request(msg, "keepalive")) on_keepalive(msg, *user);
     });
     if (answer_lists) open_lists();
-    // Every node withdraws a leaving agent's tools itself: no queue group.
-    subscribe(wire::kAgentLeaveSubject, "", [this](natsMsg* msg) { on_agent_leave(msg, {}); });
-    subscribe(wire::user_subject("*", wire::kUserLeaveVerb), "", [this](natsMsg* msg) {
+    // One node takes a leave and replicates it, answering once every live peer applied it
+    // (read-your-writes, as for registrations).
+    subscribe(wire::kAgentLeaveSubject, queue, [this](natsMsg* msg) { on_agent_leave(msg, {}); });
+    subscribe(wire::user_subject("*", wire::kUserLeaveVerb), queue, [this](natsMsg* msg) {
       if (auto user = user_request(msg, "leave")) on_agent_leave(msg, *user);
     });
     observer_ = std::make_unique<detail::NodeObserver>(  // [observe] status, peers, metrics
@@ -652,10 +653,15 @@ class Registry::Impl {
     const auto peers = wait ? sync_->live_peers() : std::vector<std::string>{};
     const std::uint64_t write = peers.empty() ? 0 : acks_.begin(peers, bodies.size());
     const std::string reply = write == 0 ? "" : applied_prefix_ + std::to_string(write);
+    const std::string subject(wire::kSyncEventSubject);
     for (const auto& body : bodies) {
-      const natsStatus status = natsConnection_PublishRequest(
-          connection_.get(), std::string(wire::kSyncEventSubject).c_str(),
-          reply.empty() ? nullptr : reply.c_str(), body.data(), static_cast<int>(body.size()));
+      // nats.c refuses a request without a reply subject: nothing to confirm is a plain publish.
+      const natsStatus status =
+          reply.empty()
+              ? natsConnection_Publish(connection_.get(), subject.c_str(), body.data(),
+                                       static_cast<int>(body.size()))
+              : natsConnection_PublishRequest(connection_.get(), subject.c_str(), reply.c_str(),
+                                              body.data(), static_cast<int>(body.size()));
       if (status != NATS_OK) {
         log_->error("cannot replicate a change: {}", natsStatus_GetText(status));
       }
@@ -863,6 +869,9 @@ class Registry::Impl {
           return;
         }
         for (const auto& claim : claims) publish_revocations(catalogue_.claim(claim, now).revoked);
+      } else if (op == "depart") {
+        // A leave another node took: withdraw the agent's tools here too before confirming.
+        if (catalogue_.depart(event.at("agent").get<std::string>())) sweep(now);
       } else if (op == "release") {
         const auto stamp = event.at("stamp").get<detail::Stamp>();
         stamps_.observe(stamp);
@@ -909,10 +918,17 @@ class Registry::Impl {
       respond(msg, wire::status_reply(false, *refusal).dump());
       return;
     }
+    const auto now = Clock::now();
     const bool known = catalogue_.depart(agent);
-    sweep(Clock::now());
-    respond(msg,
-            wire::status_reply(true, known ? "OK" : "OK (no tools of that agent here)").dump());
+    sweep(now);
+    const std::uint64_t write = replicate({Json{{"op", "depart"}, {"agent", agent}}.dump()});
+    answer_when_replicated(
+        {.due = now,
+         .reply_subject = reply_of(msg),
+         .write = write,
+         .fixed =
+             wire::status_reply(true, known ? "OK" : "OK (no tools of that agent here)").dump()},
+        now);
   }
 
   void run_housekeeper() {

@@ -13,8 +13,6 @@
 namespace polaris {
 namespace {
 
-constexpr int kCost = 11;  // ~0.1 s per check: slow for guessing, quick enough for connecting
-
 // crypt_rn() needs a large scratch area; allocate it instead of putting it on the stack.
 std::string crypt_with(std::string_view password, const char* setting) {
   auto data = std::make_unique<crypt_data>();
@@ -28,10 +26,16 @@ std::string crypt_with(std::string_view password, const char* setting) {
 }  // namespace
 
 std::string hash_password(std::string_view password) {
+  return detail::bcrypt_hash(password, kPasswordHashCost);
+}
+
+namespace detail {
+
+std::string bcrypt_hash(std::string_view password, int cost) {
   if (password.empty()) throw Error(Errc::invalid_argument, "the password is empty");
   std::array<char, CRYPT_GENSALT_OUTPUT_SIZE> salt{};
   // A null random source makes libxcrypt take the salt from the operating system.
-  if (crypt_gensalt_rn("$2b$", kCost, nullptr, 0, salt.data(), static_cast<int>(salt.size())) ==
+  if (crypt_gensalt_rn("$2b$", cost, nullptr, 0, salt.data(), static_cast<int>(salt.size())) ==
       nullptr) {
     throw Error(Errc::internal, "libcrypt cannot make a bcrypt salt");
   }
@@ -39,6 +43,8 @@ std::string hash_password(std::string_view password) {
   if (hash.empty()) throw Error(Errc::internal, "libcrypt cannot compute a bcrypt hash");
   return hash;
 }
+
+}  // namespace detail
 
 bool password_matches(std::string_view password, const std::string& hash) {
   const std::string again = crypt_with(password, hash.c_str());

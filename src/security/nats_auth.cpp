@@ -50,11 +50,11 @@ Json service_discovery_subjects() {
 
 Json agent_permissions(const UserConfig& user, std::chrono::seconds window) {
   // The loader refuses ["*"] for agents (a subscribe permission "*" lets ">" through).
-  Json publish = Json::array(
-      {wire::user_subject(user.name, "*"), wire::kListSubject, kHaList, wire::kAgentBackSubject});
+  Json publish = Json::array({wire::user_subject(user.name, "*"), wire::kListSubject, kHaList,
+                              wire::kAgentBackSubject, wire::kCallerAskSubject});
   // Its own agent subjects (direct calls, resync, revoked) and nobody else's.
   Json subscribe = Json::array({inbox_prefix_for(user.name) + ".>", agent_namespace(user),
-                                kAgentGone, wire::kAgentBackSubject});
+                                kAgentGone, wire::kAgentBackSubject, wire::kCallerAskSubject});
   for (const auto& subject : service_discovery_subjects()) subscribe.push_back(subject);
   for (const auto& tool : user.tools) subscribe.push_back(wire::tool_subject(tool));
   Json permissions{{"publish", {{"allow", publish}}}, {"subscribe", {{"allow", subscribe}}}};
@@ -66,7 +66,10 @@ Json agent_permissions(const UserConfig& user, std::chrono::seconds window) {
 }
 
 Json caller_permissions(const UserConfig& user) {
-  Json publish = Json::array({wire::kListSubject, kHaList});
+  // A reconnected caller asks the agents for its calls (wire::kCallerAskSubject); it may not
+  // announce itself as an agent (wire::kAgentBackSubject), which would send other callers' calls
+  // to a direct subject of its choice.
+  Json publish = Json::array({wire::kListSubject, kHaList, wire::kCallerAskSubject});
   Json deny_publish = Json::array();
   if (any_tool(user)) {
     // Publish only: "*" covers every one-token subject (every colon-named tool subject), minus
@@ -84,7 +87,7 @@ Json caller_permissions(const UserConfig& user) {
       {"publish", {{"allow", publish}}},
       {"subscribe",
        {{"allow", Json::array({inbox_prefix_for(user.name) + ".>", agent_namespace(user),
-                               kAgentGone, wire::kAgentBackSubject})}}}};
+                               kAgentGone, wire::kAgentBackSubject, wire::kCallerAskSubject})}}}};
   if (!deny_publish.empty()) permissions["publish"]["deny"] = deny_publish;
   return permissions;
 }

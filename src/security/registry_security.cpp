@@ -26,7 +26,7 @@ RegistrySecurity::RegistrySecurity(SecurityConfig config, Logger log)
   validate_security_config(config_);
   // A fresh secret per process: nothing to store, nothing to leak from a previous run.
   internal_.password = random_secret(24);
-  internal_.password_hash = hash_password(internal_.password);
+  internal_.password_hash = bcrypt_hash(internal_.password, kSecretHashCost);
   policy_ = policy_for(config_);
 }
 

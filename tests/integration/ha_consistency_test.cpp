@@ -15,6 +15,7 @@
 #include "polaris/polaris.hpp"
 #include "process/child_process.hpp"
 #include "support/cluster.hpp"
+#include "support/cpu_load.hpp"
 #include "support/errors.hpp"
 #include "support/process_fixtures.hpp"
 
@@ -23,20 +24,7 @@ namespace {
 
 using test::RawNats;
 
-/// Processes that spin on every core until destroyed (the ChildProcess destructor ends them).
-class CpuLoad {
- public:
-  CpuLoad() {
-    const unsigned cores = std::max(2U, std::thread::hardware_concurrency());
-    for (unsigned i = 0; i < cores; ++i) {
-      spinners_.push_back(std::make_unique<detail::ChildProcess>(
-          detail::ChildProcessOptions{.argv = {"/bin/sh", "-c", "while :; do :; done"}}));
-    }
-  }
-
- private:
-  std::vector<std::unique_ptr<detail::ChildProcess>> spinners_;
-};
+using test::CpuLoad;
 
 /// What went wrong in the rounds of one test, by kind.
 struct Anomalies {
@@ -45,17 +33,19 @@ struct Anomalies {
   int register_refused = 0;         ///< the re-registration after the unregister was refused
   int duplicate_accepted = 0;       ///< the second, duplicate registration was accepted
   int listed_after_unregister = 0;  ///< a list still showed the tool the client unregistered
+  int listed_after_leave = 0;       ///< a node still listed a tool of an agent that had left
   std::vector<std::string> examples;
 
   [[nodiscard]] int total() const {
     return missed_in_list + unregister_not_found + register_refused + duplicate_accepted +
-           listed_after_unregister;
+           listed_after_unregister + listed_after_leave;
   }
   [[nodiscard]] std::string line() const {
     std::ostringstream out;
     out << "missed in list " << missed_in_list << ", unregister not found " << unregister_not_found
         << ", re-registration refused " << register_refused << ", duplicate accepted "
-        << duplicate_accepted << ", listed after unregister " << listed_after_unregister;
+        << duplicate_accepted << ", listed after unregister " << listed_after_unregister
+        << ", listed after leave " << listed_after_leave;
     for (const auto& example : examples) out << "\n  " << example;
     return out.str();
   }
@@ -128,6 +118,27 @@ Anomalies agent_rounds(Connection& agent, Connection& rival, const std::string& 
   return found;
 }
 
+/// Leaving (polaris.registry.agent.leave, sent by a closing Connection and awaited) is a change
+/// acknowledged to the agent too: once closed, its tool is gone from every node's own list.
+Anomalies leave_rounds(const test::TestCluster& cluster, const std::string& prefix, int rounds) {
+  Anomalies found;
+  for (int round = 0; round < rounds; ++round) {
+    const std::string name = prefix + std::to_string(round);
+    {
+      Connection agent(ConnectOptions{.servers = {cluster.node(1).client_url()}});
+      agent.register_tool(
+          Tool{.name = name, .handler = [](const Request&) -> Result { return Json::object(); }});
+    }  // closing leaves
+    for (std::size_t node = 0; node < cluster.size(); ++node) {
+      if (test::names_on(cluster.node(node)).count(name) != 0) {
+        found.note(found.listed_after_leave,
+                   name + ": listed by node " + std::to_string(node + 1) + " after the leave");
+      }
+    }
+  }
+  return found;
+}
+
 class HaConsistency : public ::testing::Test {
  protected:
   test::TestCluster cluster_;
@@ -159,6 +170,17 @@ TEST_F(HaConsistency, PolarisAgentsReadTheirOwnWritesIdleAndBesideACpuLoad) {
   std::cout << "[read-your-writes] polaris agents, CPU load: " << loaded.line() << std::endl;
   EXPECT_EQ(loaded.total(), 0) << loaded.line() << "\n"
                                << ::testing::PrintToString(loaded.examples);
+}
+
+// Issue 11, gap (f): a leave is answered once every live node withdrew the agent's tools.
+TEST_F(HaConsistency, ALeavingAgentsToolsAreGoneFromEveryNodeIdleAndBesideACpuLoad) {
+  const Anomalies idle = leave_rounds(cluster_, "left", 50);
+  std::cout << "[read-your-writes] leaving agents, idle: " << idle.line() << std::endl;
+  EXPECT_EQ(idle.total(), 0) << idle.line();
+  const CpuLoad load;
+  const Anomalies loaded = leave_rounds(cluster_, "gone", 50);
+  std::cout << "[read-your-writes] leaving agents, CPU load: " << loaded.line() << std::endl;
+  EXPECT_EQ(loaded.total(), 0) << loaded.line();
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <functional>
 #include <future>
+#include <iostream>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -18,8 +19,10 @@
 #include "polaris/polaris.hpp"
 #include "polaris/security.hpp"
 #include "process/child_process.hpp"
+#include "protocol/wire.hpp"
 #include "support/calculator.hpp"
 #include "support/certificates.hpp"
+#include "support/cpu_load.hpp"
 #include "support/line_sink.hpp"
 #include "support/process_fixtures.hpp"
 #include "support/run_program.hpp"
@@ -95,12 +98,15 @@ Tool secret_tool(std::atomic<int>& runs) {
 // (permission violations) and counting what its subscriptions receive.
 class RawClient {
  public:
-  explicit RawClient(const ConnectOptions& options) {
+  // `agent_id`: a connection name claiming that agent id (wire::agent_connection_name).
+  explicit RawClient(const ConnectOptions& options, std::string_view agent_id = {}) {
     const detail::NatsEventHandlers handlers{.error = &RawClient::on_error, .closure = this};
-    auto nats_options = detail::make_nats_options(options, handlers);
+    auto nats_options = detail::make_nats_options(options, handlers, agent_id);
     connection_ = detail::connect_nats(nats_options.get(), options.servers);
   }
-  ~RawClient() { natsConnection_Close(connection_.get()); }
+  ~RawClient() { close(); }
+  // Closes the connection (nats-server reports it as "Client Closed"); idempotent.
+  void close() { natsConnection_Close(connection_.get()); }
   RawClient(const RawClient&) = delete;
   RawClient& operator=(const RawClient&) = delete;
 
@@ -119,6 +125,33 @@ class RawClient {
             : natsConnection_PublishRequestString(connection_.get(), subject.c_str(), reply.c_str(),
                                                   body.c_str()),
         "publish " + subject);
+  }
+  // A tool call as polaris callers send it: with a call id, which agents remember it by.
+  void publish_call(const std::string& subject, const std::string& reply,
+                    const std::string& call_id, const std::string& body) {
+    natsMsg* raw = nullptr;
+    detail::check_nats(natsMsg_Create(&raw, subject.c_str(), reply.c_str(), body.data(),
+                                      static_cast<int>(body.size())),
+                       "message");
+    detail::NatsMsgPtr msg(raw);
+    detail::check_nats(natsMsgHeader_Set(raw, wire::kCallIdHeader, call_id.c_str()), "header");
+    detail::check_nats(natsConnection_PublishMsg(connection_.get(), raw), "publish " + subject);
+  }
+  // The body of the next message `subscription` receives on `subject` (others are skipped), or
+  // null when none comes within `timeout`.
+  static Json next_on(natsSubscription* subscription, const std::string& subject,
+                      std::chrono::milliseconds timeout = 5s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (auto now = std::chrono::steady_clock::now(); now < deadline;
+         now = std::chrono::steady_clock::now()) {
+      natsMsg* raw = nullptr;
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
+      if (natsSubscription_NextMsg(&raw, subscription, left.count() + 1) != NATS_OK) break;
+      detail::NatsMsgPtr msg(raw);
+      if (natsMsg_GetSubject(raw) != subject) continue;
+      return Json::parse(std::string(natsMsg_GetData(raw), natsMsg_GetDataLength(raw)));
+    }
+    return nullptr;
   }
   // A round trip to the server: everything routed to us before it has arrived after it.
   void flush() { detail::check_nats(natsConnection_Flush(connection_.get()), "flush"); }
@@ -440,6 +473,198 @@ TEST_F(RolesTest, AnAgentCannotSpeakForAnotherUsersAgent) {
   EXPECT_EQ(bob.call("secret")["secret"], 42);
 }
 
+// Issue 11, gap (g): registry nodes trust what they hear on polaris.registry.sync.* (catalogue
+// events, snapshots, pulls, apply-acks) and polaris.registry.node.* (heartbeats, hellos): only
+// the registry's own user and admins may publish there. Every agent and caller publication
+// there is refused by nats-server, and a forged claim never reaches the catalogue.
+TEST_F(RolesTest, NoAgentOrCallerPublishesRegistryPeerSubjects) {
+  const Json forged_claim{{"name", "forged"},
+                          {"agent", "worker.forged"},
+                          {"declaration", {{"name", "forged"}, {"description", "forged"}}},
+                          {"replicable", false},
+                          {"stamp", 1},
+                          {"origin", "forged-node"}};
+  const Json forged_beat{{"node", "forged-node"}, {"owners", 0}, {"digest", "00"}};
+  const std::vector<std::pair<std::string, Json>> attempts = {
+      {"polaris.registry.sync.event", Json{{"op", "claim"}, {"claims", {forged_claim}}}},
+      {"polaris.registry.sync.event",
+       Json{{"op", "release"}, {"name", "calculator"}, {"agent", agent_.agent_id()}, {"stamp", 1}}},
+      {"polaris.registry.sync.snapshot", Json::object()},
+      {"polaris.registry.sync.pull", Json{{"node", "forged-node"}, {"after", ""}}},
+      {"polaris.registry.sync.applied.forged.1", Json{{"node", "forged-node"}}},
+      {"polaris.registry.node.heartbeat", forged_beat},
+      {"polaris.registry.node.hello", forged_beat},
+  };
+  for (const std::string user : {"worker", "eve", "alice", "bob"}) {
+    RawClient attacker(as(user, url()));
+    for (const auto& [subject, body] : attempts) {  // one at a time, each awaited
+      attacker.publish(subject, "_INBOX." + user + ".forged.1", body.dump());
+      EXPECT_TRUE(attacker.await_violation("Publish to \"" + subject + "\""))
+          << user << " published on " << subject << ": " << attacker.errors();
+    }
+  }
+  // An admin's forged claim would be heard (admins may do everything, docs/SECURITY.md): the
+  // catalogue the test compares against would have shown an attacker's the same way.
+  auto ops = connect(as("ops", url()));
+  const auto tools = ops.list_tools();
+  EXPECT_EQ(names_of(tools), (std::vector<std::string>{"calculator", "secret"}));
+  auto alice = connect(as("alice", url()));
+  EXPECT_EQ(alice.call("calculator", add(1, 1))["result"], 2.0);
+}
+
+// Issue 11, gap (c): a $SYS DISCONNECT event counts as an agent's crash only when the event's
+// user owns the agent id. eve connects with a connection name claiming worker's agent id and
+// closes it ("Client Closed", what a crash looks like); worker's tools stay. Her own probe agent,
+// whose connection closes after the forged one, is withdrawn: the forged event, sent and graced
+// before it, was heard and ignored.
+TEST_F(RolesTest, ADisconnectNamingAnotherUsersAgentWithdrawsNothing) {
+  auto ops = connect(as("ops", url()));
+  const std::string victim = agent_.agent_id();
+  RawClient forger(as("eve", url()), victim);
+  RawClient probe(as("eve", url()), "eve.probe");
+  natsSubscription* inbox = probe.subscribe("_INBOX.eve.>");
+  const Json declaration{{"name", "eve_tool"},
+                         {"description", "probe"},
+                         {"polaris", {{"agent", "eve.probe"}, {"replicable", false}}}};
+  probe.publish("polaris.registry.user.eve.register", "_INBOX.eve.probe.1",
+                Json{{"tools", Json::array({declaration})}}.dump());
+  natsMsg* raw = nullptr;
+  ASSERT_EQ(natsSubscription_NextMsg(&raw, inbox, 5000), NATS_OK) << probe.errors();
+  detail::NatsMsgPtr answer(raw);
+  ASSERT_EQ(Json::parse(natsMsg_GetData(raw)).value("success", false), true)
+      << natsMsg_GetData(raw);
+  ASSERT_EQ(names_of(ops.list_tools()),
+            (std::vector<std::string>{"calculator", "eve_tool", "secret"}));
+
+  forger.close();
+  probe.close();
+  EXPECT_TRUE(test::wait_until([&] { return ops.list_tools().size() == 2; }))
+      << "the probe agent's closed connection was not taken for a crash";
+  EXPECT_EQ(names_of(ops.list_tools()), (std::vector<std::string>{"calculator", "secret"}));
+  auto alice = connect(as("alice", url()));
+  EXPECT_EQ(alice.call("calculator", add(20, 22))["result"], 42.0);
+}
+
+// Issue 11, gap (b): a reconnected caller asks the agents which of its calls they hold
+// (polaris.agent.ask, {"caller": "<its inbox prefix>"}), and callers may publish there. An agent
+// answers only below the prefix asked about, where only its owner reads: bob and eve, asking
+// about alice's inbox with reply subjects of their own, learn nothing. Callers still may not
+// announce themselves as agents (polaris.agent.back).
+TEST_F(RolesTest, ACallerAsksForItsOwnCallsOnly) {
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<bool> started{false};
+  agent_.register_tool(Tool{.name = "steps", .handler = [&](const Request&) -> Result {
+                              started = true;
+                              released.wait();
+                              return {{"done", true}};
+                            }});
+  // Released however the test ends: the agent waits for its calls when it closes.
+  const std::shared_ptr<void> releaser(nullptr, [&](void*) { release.set_value(); });
+  RawClient alice(as("alice", url()));
+  natsSubscription* alices = alice.subscribe("_INBOX.alice.raw.>");
+  alice.flush();
+  alice.publish_call("polaris:user-func:steps", "_INBOX.alice.raw.1", "raw-call-1", "{}");
+  ASSERT_TRUE(test::wait_until([&] { return started.load(); }));
+
+  const std::string question = Json{{"caller", "_INBOX.alice.raw"}}.dump();
+  RawClient bob(as("bob", url()));
+  natsSubscription* bobs = bob.subscribe("_INBOX.bob.>");
+  bob.publish("polaris.agent.back", "",
+              Json{{"agent", "bob.x"}, {"reply_subjects", {"_INBOX.alice.raw.1"}}}.dump());
+  EXPECT_TRUE(bob.await_violation("Publish to \"polaris.agent.back\"")) << bob.errors();
+  bob.publish("polaris.agent.ask", "_INBOX.bob.stolen.back", question);
+  bob.flush();
+  RawClient eve(as("eve", url()));
+  natsSubscription* eves = eve.subscribe("_INBOX.eve.>");
+  eve.publish("polaris.agent.ask", "_INBOX.eve.stolen.back", question);
+  eve.flush();
+
+  // The agent hears the questions in this order: when alice has her answer, the others' would
+  // have been sent before it.
+  alice.publish("polaris.agent.ask", "_INBOX.alice.raw.back", question);
+  const Json answer = RawClient::next_on(alices, "_INBOX.alice.raw.back");
+  EXPECT_EQ(answer, (Json{{"agent", agent_.agent_id()},
+                          {"reply_subjects", Json::array({"_INBOX.alice.raw.1"})}}))
+      << alice.errors();
+  bob.flush();
+  eve.flush();
+  EXPECT_EQ(RawClient::pending(bobs), 0);
+  EXPECT_EQ(RawClient::pending(eves), 0);
+  EXPECT_EQ(bob.errors().find("polaris.agent.ask"), std::string::npos) << bob.errors();
+}
+
+// Gap (b) through the API: alice's node dies (SIGKILL) while the agent, on the other node, runs
+// her call; the call's reply and acknowledgement die with it. alice reconnects to the agent's
+// node and asks (polaris.agent.ask); the agent names her call below her inbox, and she gets the
+// reply of a handler that ran once. An admin listening on her inbox sees the answer.
+TEST(RolesReconnect, AReconnectedCallerAsksTheAgentsForItsCalls) {
+  detail::TempDir dir("sec-ask-");
+  const std::string config = dir.path() + "/registry.yaml";
+  std::ofstream(config) << "auth:\n  users:\n"
+                        << "    - {name: ops, password_hash: '" << pw_hash() << "', role: admin}\n"
+                        << "    - {name: worker, password_hash: '" << pw_hash()
+                        << "', role: agent, tools: [steps]}\n"
+                        << "    - {name: alice, password_hash: '" << pw_hash()
+                        << "', role: caller, tools: [steps]}\n";
+  test::RegistryProcess agents_node(
+      {"--config", config, "--cluster-name", "roles-ask", "--cluster-port", "0"});
+  auto callers_node = std::make_unique<test::RegistryProcess>(
+      std::vector<std::string>{"--config", config, "--cluster-name", "roles-ask", "--cluster-port",
+                               "0", "--route", agents_node.cluster_url()});
+  const int callers_port = test::port_of(callers_node->client_url());
+
+  auto agent = connect(as("worker", agents_node.client_url()));
+  std::atomic<int> runs{0};
+  agent.register_tool(Tool{.name = "steps",
+                           .handler = [&](const Request&) -> Result {
+                             if (++runs == 1) {
+                               // Quick (no acknowledgement) and unanswerable: the caller's
+                               // node is gone before the reply is published.
+                               for (const int pid : callers_node->child_pids()) {
+                                 ::kill(pid, SIGKILL);
+                               }
+                               callers_node->kill_hard();
+                               (void)test::wait_until(
+                                   [&] { return !test::port_accepts(callers_port); });
+                             }
+                             return {{"done", true}};
+                           },
+                           .idempotent = true});
+  RawClient spy(as("ops", agents_node.client_url()));
+  natsSubscription* inbox = spy.subscribe("_INBOX.alice.>");
+  spy.flush();
+
+  ConnectOptions options = as("alice", callers_node->client_url());
+  options.servers = {callers_node->client_url(), agents_node.client_url()};
+  options.randomize = false;
+  options.reconnect = true;
+  options.reconnect_wait = 50ms;
+  auto alice = connect(options);
+  ASSERT_TRUE(test::wait_until([&] { return alice.list_tools().size() == 1; }))
+      << "the registration did not reach the caller's node";
+  EXPECT_EQ(alice.call("steps", Json::object(), {.timeout = 30s})["done"], true);
+  EXPECT_EQ(runs, 1);
+
+  // The agent's answer to her question, below her inbox.
+  bool asked = false;
+  for (natsMsg* raw = nullptr; natsSubscription_NextMsg(&raw, inbox, 2000) == NATS_OK;) {
+    detail::NatsMsgPtr msg(raw);
+    const std::string subject = natsMsg_GetSubject(raw);
+    if (!subject.ends_with(".back")) continue;
+    const Json body = Json::parse(std::string(natsMsg_GetData(raw), natsMsg_GetDataLength(raw)));
+    EXPECT_EQ(body.value("agent", std::string()), agent.agent_id()) << body;
+    ASSERT_EQ(body.value("reply_subjects", Json::array()).size(), 1U) << body;
+    EXPECT_EQ(body["reply_subjects"][0].get<std::string>().rfind(
+                  subject.substr(0, subject.size() - std::string_view("back").size()), 0),
+              0U)
+        << subject << " " << body;
+    asked = true;
+    break;
+  }
+  EXPECT_TRUE(asked) << "no agent answered alice's question after her reconnect";
+}
+
 // An agent's own requests on its own subjects: register, unregister and leave on close.
 TEST_F(RolesTest, AnAgentWritesTheRegistryOnItsOwnSubjects) {
   auto ops = connect(as("ops", url()));
@@ -601,6 +826,32 @@ TEST(RolesTimes, AReplyLaterThanTheResponseWindowIsAskedForAgain) {
   auto alice = connect(as("alice", registry.client_url()));
   EXPECT_EQ(alice.call("steps", Json::object(), {.timeout = 10s})["done"], true);
   EXPECT_EQ(runs, 1);
+}
+
+// Issue 11, gap (e): under roles nats-server checks each connection's password against a bcrypt
+// hash after it has read the client's CONNECT, and it arms its first ping for one ping interval
+// (1 s, the registry's default) after that CONNECT: a check slower than that (a starved CPU)
+// makes the server's PING reach the client before the PONG its handshake waits for, and nats.c
+// gives up ("Expected 'PONG', got 'PING'"). Role users must still connect beside a CPU load.
+TEST(RolesUnderLoad, RoleUsersConnectBesideACpuLoad) {
+  auto registry = Registry::start({.bind = {.port = 0}, .security = roles_config()});
+  const test::CpuLoad load(4);
+  constexpr int kConnects = 20;
+  int refused = 0;
+  std::string first;
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < kConnects; ++i) {
+    try {
+      auto alice = connect(as("alice", registry.client_url()));
+    } catch (const Error& error) {
+      if (++refused == 1) first = error.what();
+    }
+  }
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - start);
+  std::cout << "[roles under load] " << kConnects << " connections, " << refused << " refused, "
+            << took.count() << " ms" << std::endl;
+  EXPECT_EQ(refused, 0) << first;
 }
 
 class TlsTest : public ::testing::Test {

@@ -4,10 +4,17 @@
 // (conformance_test.cpp), and its extra tools let the tests look at the import side:
 //   test_environment  returns this process's environment ({"env": {...}} as structured content)
 //   test_slow         answers after `ms` milliseconds
+//   test_log_tagged   logs "<tag> <i>" `count` times, `ms` milliseconds apart, then answers `tag`
 // usage: POLARIS_MCP_PEERS=<peers dir> node fixture_server.mjs   (the peers dir may also be argv[2])
+//        node fixture_server.mjs <peers dir> --http <port>: Streamable HTTP on
+//        http://127.0.0.1:<port>/mcp (one session), where the SDK sends a call's log messages on
+//        that call's own response stream
+import { createServer } from 'node:http';
+import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 
 const peers = process.argv[2] || process.env.POLARIS_MCP_PEERS;
+const httpPort = process.argv[3] === '--http' ? Number(process.argv[4]) : undefined;
 const require = createRequire(peers + '/package.json');
 const { Server } = await import(require.resolve('@modelcontextprotocol/sdk/server/index.js'));
 const { StdioServerTransport } = await import(require.resolve('@modelcontextprotocol/sdk/server/stdio.js'));
@@ -41,6 +48,15 @@ const tools = [
     },
   },
   { name: 'test_environment', description: "returns this server's environment", inputSchema: noArguments },
+  {
+    name: 'test_log_tagged',
+    description: 'logs "<tag> <i>" count times, ms milliseconds apart',
+    inputSchema: {
+      type: 'object',
+      properties: { tag: { type: 'string' }, count: { type: 'integer' }, ms: { type: 'integer' } },
+      required: ['tag'],
+    },
+  },
   {
     name: 'test_slow',
     description: 'answers after ms milliseconds',
@@ -104,6 +120,12 @@ server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
       return { content: [text(JSON.stringify(args))] };
     case 'test_environment':
       return { content: [text('environment')], structuredContent: { env: { ...process.env } } };
+    case 'test_log_tagged':
+      for (let i = 1; i <= (Number(args.count) || 1); ++i) {
+        if (i > 1) await sleep(Number(args.ms) || 0);
+        await log(`${args.tag} ${i}`);
+      }
+      return { content: [text(String(args.tag))] };
     case 'test_slow':
       await sleep(Number(args.ms) || 0);
       return { content: [text(`slept ${args.ms} ms`)] };
@@ -111,4 +133,20 @@ server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
       return { isError: true, content: [text(`unknown tool ${name}`)] };
   }
 });
-await server.connect(new StdioServerTransport());
+if (httpPort === undefined) {
+  await server.connect(new StdioServerTransport());
+} else {
+  const { StreamableHTTPServerTransport } = await import(
+      require.resolve('@modelcontextprotocol/sdk/server/streamableHttp.js'));
+  const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: () => randomUUID() });
+  await server.connect(transport);
+  createServer((req, res) => {
+    if (new URL(req.url, 'http://localhost').pathname !== '/mcp') {
+      res.writeHead(404).end();
+      return;
+    }
+    transport.handleRequest(req, res).catch((error) => {
+      if (!res.headersSent) res.writeHead(500).end(String(error));
+    });
+  }).listen(httpPort, '127.0.0.1');
+}

@@ -1,8 +1,10 @@
 // Import: real MCP servers (npm) over stdio, Streamable HTTP and HTTP+SSE become polaris tools.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <fstream>
 #include <mutex>
+#include <thread>
 
 #include "mcp_support.hpp"
 #include "polaris/error.hpp"
@@ -173,6 +175,82 @@ TEST_F(McpImport, ClientRelaysLogMessagesToTheRequestInFlight) {
   EXPECT_FALSE(result.value("isError", false));
   EXPECT_EQ(logs, (std::vector<std::string>{"Tool execution started", "Tool processing data",
                                             "Tool execution completed"}));
+}
+
+// Issue 11, gap (a): over Streamable HTTP the server sends a call's log messages on that call's
+// own response stream, so each reaches the caller whose call logged it, however many calls are
+// in flight on the session: two polaris callers of one imported tool each get their own logs.
+// (Before, with two calls in flight, they went to the debug log.)
+TEST_F(McpImport, OverHttpEachCallersLogMessagesReachThatCaller) {
+  FixtureHttpServer server;
+  mcp::Import imported(*agent_, {.client = {.server = {.url = server.url()}}});
+  ASSERT_TRUE(wait_until([&] {
+    for (const auto& tool : client_->list_tools()) {
+      if (tool.name == "test_log_tagged") return true;
+    }
+    return false;
+  }));
+  auto second = connect({.servers = {registry_->client_url()}});
+  std::mutex mutex;
+  std::vector<std::string> slow_logs;
+  std::vector<std::string> quick_logs;
+  const auto call = [&mutex](Connection& caller, const std::string& tag, int ms,
+                             std::vector<std::string>& logs) {
+    const Json reply =
+        caller.call("test_log_tagged", {{"tag", tag}, {"count", 3}, {"ms", ms}},
+                    {.timeout = std::chrono::seconds(20), .on_progress = [&](const Json& message) {
+                       std::lock_guard lock(mutex);
+                       if (message.contains("log"))
+                         logs.push_back(message["log"].value("data", ""));
+                     }});
+    EXPECT_EQ(reply["results"], Json::array({tag})) << reply;
+  };
+  // The slow call logs at once, then every 300 ms: once its first log arrived, it is in flight
+  // for the whole quick call.
+  std::thread slow([&] { call(*client_, "slow", 300, slow_logs); });
+  EXPECT_TRUE(wait_until([&] {
+    std::lock_guard lock(mutex);
+    return !slow_logs.empty();
+  }));
+  call(second, "quick", 1, quick_logs);
+  slow.join();
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(quick_logs, (std::vector<std::string>{"quick 1", "quick 2", "quick 3"}));
+  EXPECT_EQ(slow_logs, (std::vector<std::string>{"slow 1", "slow 2", "slow 3"}));
+}
+
+// stdio cannot tie a log message to a request (one pipe, and MCP log messages carry no request
+// id): a log message is relayed when exactly one request that takes logs is in flight, and
+// with several it goes to the debug log, so that no caller sees another's (docs/PROTOCOL.md,
+// "Progress and log messages from a running tool").
+TEST_F(McpImport, OverStdioLogMessagesAreRelayedOnlyWithOneCallInFlight) {
+  mcp::Client client({.server = {.command = fixture_server_command()}});
+  std::mutex mutex;
+  std::vector<std::string> slow_logs;
+  std::vector<std::string> quick_logs;
+  const auto collect = [&mutex](std::vector<std::string>& logs) {
+    return [&mutex, &logs](const Json& log) {
+      std::lock_guard lock(mutex);
+      logs.push_back(log.value("data", std::string()));
+    };
+  };
+  std::atomic<bool> slow_sent{false};
+  std::thread slow([&] {
+    slow_sent = true;
+    (void)client.call_tool("test_slow", {{"ms", 2000}}, std::chrono::seconds(20), {},
+                           collect(slow_logs));
+  });
+  ASSERT_TRUE(wait_until([&] { return slow_sent.load(); }));
+  const Json both = client.call_tool("test_log_tagged", {{"tag", "both"}, {"count", 3}, {"ms", 1}},
+                                     std::chrono::seconds(20), {}, collect(quick_logs));
+  slow.join();
+  EXPECT_EQ(both["content"][0]["text"], "both") << both;
+  const Json alone = client.call_tool("test_log_tagged", {{"tag", "alone"}, {"count", 2}},
+                                      std::chrono::seconds(20), {}, collect(quick_logs));
+  EXPECT_EQ(alone["content"][0]["text"], "alone") << alone;
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(slow_logs, std::vector<std::string>{});
+  EXPECT_EQ(quick_logs, (std::vector<std::string>{"alone 1", "alone 2"}));
 }
 
 TEST_F(McpImport, TimeoutCancelsAndPingsAreAnswered) {

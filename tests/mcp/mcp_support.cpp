@@ -88,6 +88,22 @@ EverythingHttpServer::EverythingHttpServer(const std::string& mode) : port_(free
   }
 }
 
+FixtureHttpServer::FixtureHttpServer() : port_(free_port()) {
+  auto argv = fixture_server_command();
+  argv.insert(argv.end(), {"--http", std::to_string(port_)});
+  process_ = std::make_unique<detail::ChildProcess>(detail::ChildProcessOptions{.argv = argv});
+  if (!wait_until([this] { return port_accepts(port_) || !process_->running(); },
+                  std::chrono::seconds(20)) ||
+      !process_->running()) {
+    throw Error(Errc::process,
+                "the fixture server (HTTP) did not start: " + process_->describe_exit());
+  }
+}
+
+std::string FixtureHttpServer::url() const {
+  return "http://127.0.0.1:" + std::to_string(port_) + "/mcp";
+}
+
 void expect_server_conformance(const std::string& url, const std::vector<std::string>& scenarios) {
   const std::string suite = mcp_package("conformance") + "/dist/index.js";
   const std::string baseline =

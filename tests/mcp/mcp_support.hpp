@@ -58,4 +58,16 @@ class EverythingHttpServer {
   std::unique_ptr<detail::ChildProcess> process_;
 };
 
+/// The fixture MCP server (fixture_server_command) over Streamable HTTP, ready when its port
+/// accepts: url() is its endpoint.
+class FixtureHttpServer {
+ public:
+  FixtureHttpServer();
+  [[nodiscard]] std::string url() const;
+
+ private:
+  int port_;
+  std::unique_ptr<detail::ChildProcess> process_;
+};
+
 }  // namespace polaris::test

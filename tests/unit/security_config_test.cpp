@@ -10,6 +10,7 @@
 #include "security/access_policy.hpp"
 #include "security/nats_auth.hpp"
 #include "security/registry_security.hpp"
+#include "security/secrets.hpp"
 
 namespace polaris {
 namespace {
@@ -41,7 +42,10 @@ class SecurityConfigTest : public ::testing::Test {
 
 TEST(Bcrypt, HashesVerifyAndDiffer) {
   const std::string& hash = known_hash();
-  EXPECT_TRUE(hash.starts_with("$2b$11$")) << hash;
+  EXPECT_TRUE(hash.starts_with("$2b$08$")) << hash;  // kPasswordHashCost
+  // The registry's own random secrets: bcrypt's lowest cost.
+  EXPECT_TRUE(detail::bcrypt_hash("pw", detail::kSecretHashCost).starts_with("$2b$04$"));
+  EXPECT_TRUE(password_matches("pw", detail::bcrypt_hash("pw", detail::kSecretHashCost)));
   EXPECT_EQ(hash.size(), 60U);
   EXPECT_TRUE(password_matches("pw", hash));
   EXPECT_FALSE(password_matches("pW", hash));
@@ -200,9 +204,12 @@ TEST(NatsPermissions, CallersCallAndListTheirToolsOnly) {
   EXPECT_TRUE(contains(pub, "polaris:tool:list"));
   EXPECT_TRUE(contains(pub, "polaris.agent.*.*.call.calc"));
   EXPECT_FALSE(contains(pub, "polaris:tool:register"));
+  // A reconnected caller asks agents for its calls, but may not announce itself as an agent.
+  EXPECT_TRUE(contains(pub, "polaris.agent.ask"));
+  EXPECT_FALSE(contains(pub, "polaris.agent.back"));
   EXPECT_EQ(p["subscribe"]["allow"],
             Json::array({"_INBOX.alice.>", "polaris.agent.alice.>", "polaris.registry.agent.gone",
-                         "polaris.agent.back"}));
+                         "polaris.agent.back", "polaris.agent.ask"}));
   EXPECT_FALSE(p.contains("allow_responses"));
 }
 
@@ -223,6 +230,8 @@ TEST(NatsPermissions, AgentsServeTheirToolsAndAnswerOnlyReplies) {
     EXPECT_FALSE(contains(p["publish"]["allow"], shared)) << shared;
   }
   EXPECT_TRUE(contains(p["publish"]["allow"], "polaris.agent.back"));
+  EXPECT_TRUE(contains(p["publish"]["allow"], "polaris.agent.ask"));
+  EXPECT_TRUE(contains(p["subscribe"]["allow"], "polaris.agent.ask"));
   // Service discovery of the polaris service only, and no pattern "$SRV.>" would pass through.
   EXPECT_TRUE(contains(p["subscribe"]["allow"], "$SRV.PING"));
   EXPECT_TRUE(contains(p["subscribe"]["allow"], "$SRV.INFO.polaris"));

@@ -166,7 +166,7 @@ class ScriptedServer final : public mcp::detail::ClientTransport {
     auto messages =
         next_ < script_.size() ? script_[next_++] : std::vector<Json>{{{"result", Json::object()}}};
     messages.back()["id"] = message["id"];
-    for (const auto& each : messages) on_message_(each);
+    for (const auto& each : messages) on_message_(each, Json());
   }
   void close() noexcept override {}
 
