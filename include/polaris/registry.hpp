@@ -21,10 +21,10 @@ struct Endpoint {
 
 /// Clustering of registry nodes (NATS routes). Off while `name` is empty.
 struct ClusterOptions {
-  std::string name{};                ///< all nodes of a cluster use the same name
+  std::string name{};              ///< all nodes of a cluster use the same name
   std::string host = "127.0.0.1";  ///< where routes from other nodes are accepted
   int port = 0;                    ///< 0: any free port
-  std::string advertise{};           ///< "host:cluster-port" others should dial; empty: none
+  std::string advertise{};         ///< "host:cluster-port" others should dial; empty: none
 };
 
 /// Options of Registry::start.

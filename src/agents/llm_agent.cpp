@@ -3,10 +3,8 @@
 #include "polaris/llm_agent.hpp"
 
 #include <algorithm>
-#include <map>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <utility>
 
 #include "agents/agent_events.hpp"
@@ -64,26 +62,30 @@ class AgentTools final : public llm::ToolBackend {
   const AgentEvents& events_;
 };
 
-// The calls of one task, in the order they started; a call's start and end run on one thread.
+// The calls of one task, in the order the model asked for them (a session announces the calls
+// of one turn in that order before running them in parallel). A finished call is matched to the
+// first unfinished one of the same name and arguments: identical calls are interchangeable.
 class CallRecord {
  public:
   void on_event(const FunctionCallEvent& event) {
     std::lock_guard lock(mutex_);
     if (!event.finished) {
-      running_[std::this_thread::get_id()] = calls_.size();
       calls_.push_back({{"name", event.name}, {"arguments", event.arguments}});
       return;
     }
-    const auto it = running_.find(std::this_thread::get_id());
-    if (it == running_.end()) return;
-    Json& call = calls_[it->second];
-    running_.erase(it);
-    if (event.ok) {
-      call["result"] = event.result;
-    } else {
-      call["error"] = event.error;
+    for (auto& call : calls_) {
+      if (call.contains("ms") || call["name"] != event.name ||
+          call["arguments"] != event.arguments) {
+        continue;
+      }
+      if (event.ok) {
+        call["result"] = event.result;
+      } else {
+        call["error"] = event.error;
+      }
+      call["ms"] = event.duration.count();
+      return;
     }
-    call["ms"] = event.duration.count();
   }
 
   Json take() {
@@ -94,7 +96,6 @@ class CallRecord {
  private:
   std::mutex mutex_;
   Json calls_ = Json::array();
-  std::map<std::thread::id, std::size_t> running_;
 };
 
 Result run_task(Connection& conn, const LlmAgentOptions& agent, const Request& request) {

@@ -53,20 +53,9 @@ class Anthropic final : public ModelProvider {
   Anthropic(const SessionOptions& options, std::function<bool()> cancelled)
       : options_(options),
         logger_(options.logger ? options.logger : spdlog::default_logger()),
-        api_({.provider_name = "anthropic",
-              .retry = options.retry,
-              .connect_timeout = options.connect_timeout,
-              .request_timeout = options.request_timeout,
-              .auth = headers(options.api_key),
-              .auth_refreshable = false,
-              .cancelled = std::move(cancelled),
-              .logger = logger_,
-              .debug = options.debug,
-              .sleep = {}}) {
-    std::string base = options.base_url;
-    while (!base.empty() && base.back() == '/') base.pop_back();
-    url_ = base + "/v1/messages";
-  }
+        api_(ApiClient::Options::for_session(options, "anthropic", headers(options.api_key),
+                                             std::move(cancelled), logger_)),
+        url_(strip_slash(options.base_url) + "/v1/messages") {}
 
   void add_user_text(std::string_view text) override {
     messages_.push_back(

@@ -16,6 +16,12 @@
 
 namespace polaris::llm {
 
+/// A base URL without its trailing slashes, ready for a path to be appended.
+inline std::string strip_slash(std::string url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
 /// Supplies auth headers for each attempt; `refresh` is true after a 401 (once per request).
@@ -49,6 +55,21 @@ class ApiClient {
     bool debug = false;
     /// Waits between attempts; empty: std::this_thread::sleep_for. Tests record delays here.
     std::function<void(std::chrono::milliseconds)> sleep;
+
+    /// What every provider takes from its session: retries, timeouts, logging.
+    static Options for_session(const SessionOptions& session, std::string provider_name,
+                               AuthHeaders auth, std::function<bool()> cancelled, Logger logger) {
+      return {.provider_name = std::move(provider_name),
+              .retry = session.retry,
+              .connect_timeout = session.connect_timeout,
+              .request_timeout = session.request_timeout,
+              .auth = std::move(auth),
+              .auth_refreshable = false,
+              .cancelled = std::move(cancelled),
+              .logger = std::move(logger),
+              .debug = session.debug,
+              .sleep = {}};
+    }
   };
 
   explicit ApiClient(Options options);

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "llm/anthropic.hpp"
+#include "llm/api_client.hpp"
 #include "llm/gemini.hpp"
 #include "llm/model_path.hpp"
 #include "llm/openai.hpp"
@@ -83,11 +84,6 @@ Provider choose(const SessionOptions& o) {
               "GOOGLE_CLOUD_PROJECT and GOOGLE_APPLICATION_CREDENTIALS (Vertex AI), or "
               "OPENAI_API_KEY and/or OPENAI_BASE_URL (OpenAI, or a compatible server such as "
               "Ollama or llama.cpp), or ANTHROPIC_API_KEY (Anthropic)");
-}
-
-std::string strip_slash(std::string s) {
-  while (!s.empty() && s.back() == '/') s.pop_back();
-  return s;
 }
 
 GeminiEndpoint vertex_endpoint(const SessionOptions& o) {

@@ -46,16 +46,12 @@ class Gemini final : public ModelProvider {
       : options_(options),
         endpoint_(std::move(endpoint)),
         logger_(options.logger ? options.logger : spdlog::default_logger()),
-        api_({.provider_name = endpoint_.name,
-              .retry = options.retry,
-              .connect_timeout = options.connect_timeout,
-              .request_timeout = options.request_timeout,
-              .auth = endpoint_.auth,
-              .auth_refreshable = endpoint_.auth_refreshable,
-              .cancelled = std::move(cancelled),
-              .logger = logger_,
-              .debug = options.debug,
-              .sleep = {}}) {}
+        api_([&] {
+          auto api = ApiClient::Options::for_session(options, endpoint_.name, endpoint_.auth,
+                                                     std::move(cancelled), logger_);
+          api.auth_refreshable = endpoint_.auth_refreshable;  // OAuth tokens (Vertex)
+          return api;
+        }()) {}
 
   void add_user_text(std::string_view text) override {
     contents_.push_back({{"role", "user"}, {"parts", Json::array({{{"text", text}}})}});
@@ -219,8 +215,7 @@ std::vector<FunctionCall> GeminiAnswer::calls() const {
 GeminiEndpoint gemini_api_endpoint(const SessionOptions& options) {
   GeminiEndpoint endpoint;
   std::string base = options.base_url;
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  endpoint.model_url = base + "/v1beta/" + model_path(options.model);
+  endpoint.model_url = strip_slash(base) + "/v1beta/" + model_path(options.model);
   const std::string key = options.api_key;
   endpoint.auth = [key](bool) { return Headers{{"x-goog-api-key", key}}; };
   return endpoint;

@@ -48,20 +48,9 @@ class OpenAi final : public ModelProvider {
   OpenAi(const SessionOptions& options, std::function<bool()> cancelled)
       : options_(options),
         logger_(options.logger ? options.logger : spdlog::default_logger()),
-        api_({.provider_name = "openai",
-              .retry = options.retry,
-              .connect_timeout = options.connect_timeout,
-              .request_timeout = options.request_timeout,
-              .auth = auth(options.api_key),
-              .auth_refreshable = false,
-              .cancelled = std::move(cancelled),
-              .logger = logger_,
-              .debug = options.debug,
-              .sleep = {}}) {
-    std::string base = options.base_url;
-    while (!base.empty() && base.back() == '/') base.pop_back();
-    url_ = base + "/chat/completions";
-  }
+        api_(ApiClient::Options::for_session(options, "openai", auth(options.api_key),
+                                             std::move(cancelled), logger_)),
+        url_(strip_slash(options.base_url) + "/chat/completions") {}
 
   void add_user_text(std::string_view text) override {
     messages_.push_back({{"role", "user"}, {"content", text}});

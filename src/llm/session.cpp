@@ -36,7 +36,7 @@ std::vector<llm::ToolSpec> Session::Impl::current_tools() {
   return specs;
 }
 
-llm::FunctionResult Session::Impl::run_call(const llm::FunctionCall& call) {
+FunctionCallEvent Session::Impl::start_call(const llm::FunctionCall& call) {
   const auto& o = resolved_.options;
   FunctionCallEvent event;
   event.name = call.name;
@@ -45,6 +45,12 @@ llm::FunctionResult Session::Impl::run_call(const llm::FunctionCall& call) {
     if (!event.arguments.contains(key)) event.arguments[key] = value;
   }
   if (o.on_function_call) o.on_function_call(event);
+  return event;
+}
+
+llm::FunctionResult Session::Impl::run_call(const llm::FunctionCall& call,
+                                            FunctionCallEvent event) {
+  const auto& o = resolved_.options;
   const auto start = std::chrono::steady_clock::now();
   llm::FunctionResult result;
   if (!call.invalid_arguments.empty()) {
@@ -74,13 +80,19 @@ llm::FunctionResult Session::Impl::run_call(const llm::FunctionCall& call) {
 
 std::vector<llm::FunctionResult> Session::Impl::run_calls(
     const std::vector<llm::FunctionCall>& calls) {
-  if (calls.size() == 1) return {run_call(calls[0])};
+  // Announced in the model's order, whatever order they then finish in.
+  std::vector<FunctionCallEvent> started;
+  started.reserve(calls.size());
+  for (const auto& call : calls) started.push_back(start_call(call));
+  if (calls.size() == 1) return {run_call(calls[0], std::move(started[0]))};
   // One thread per call: handlers of different tools must run at the same time, whatever the
   // connection's own call scheduling is.
   std::vector<std::future<llm::FunctionResult>> running;
   running.reserve(calls.size());
-  for (const auto& call : calls) {
-    running.push_back(std::async(std::launch::async, [this, &call] { return run_call(call); }));
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    running.push_back(std::async(std::launch::async, [this, &call = calls[i], &event = started[i]] {
+      return run_call(call, std::move(event));
+    }));
   }
   std::vector<llm::FunctionResult> results;
   results.reserve(calls.size());

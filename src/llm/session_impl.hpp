@@ -34,7 +34,9 @@ class Session::Impl {
  private:
   std::vector<llm::ToolSpec> current_tools();
   std::vector<llm::FunctionResult> run_calls(const std::vector<llm::FunctionCall>& calls);
-  llm::FunctionResult run_call(const llm::FunctionCall& call);
+  /// Announces a call (on_function_call) and returns its event, to be finished by run_call.
+  FunctionCallEvent start_call(const llm::FunctionCall& call);
+  llm::FunctionResult run_call(const llm::FunctionCall& call, FunctionCallEvent event);
 
   llm::ResolvedOptions resolved_;
   Logger logger_;
