@@ -17,12 +17,22 @@
 #include "polaris/connection.hpp"
 #include "polaris/llm_agent.hpp"
 #include "polaris/registry.hpp"
+#include "polaris/typed.hpp"
 #include "process/child_process.hpp"
 #include "square_root.hpp"
 #include "support/run_program.hpp"
 
 namespace polaris::test {
 namespace {
+
+struct Recipe {
+  std::string name;
+  int servings = 0;
+  std::vector<std::string> steps;
+  std::optional<std::string> note;
+};
+POLARIS_DESCRIBE_STRUCT(Recipe, "a recipe", (name, "the dish"), (servings, "for how many"),
+                        (steps, "what to do, in order"), (note, "anything else"));
 
 Json text_reply(const std::string& text) {
   return {{"id", "msg"},
@@ -534,6 +544,41 @@ TEST_F(LlmAgents, ReplicasShareCallsAndAKilledOneLeavesTheOutcomeUnknown) {
   changed.notify_all();
   // The survivor still answers.
   EXPECT_EQ(client_.call("twin", {{"task", "hi"}})["answer"], victim == 1 ? "from 2" : "from 1");
+}
+
+// generate_json<T>() asks for the struct's schema and parses the answer as the struct; an answer
+// that does not fit is an error naming the member.
+TEST(TypedGenerateJson, TheStructIsTheOutputSchemaAndTheAnswerIsParsed) {
+  ScriptedModel model;
+  SessionOptions options;
+  options.provider = Provider::anthropic;
+  options.model = "claude-test";
+  options.system = "You are a cook.";
+  options.base_url = model.url();
+  options.api_key = "sk-ant-test";
+  options.stream = false;
+  options.retry.max_attempts = 1;
+  model.script("You are a cook.",
+               {fixed(text_reply(R"({"name":"soup","servings":4,"steps":["chop","boil"]})"))});
+  const auto recipe = generate_json<Recipe>(options)("A soup for four.");
+  EXPECT_EQ(recipe.name, "soup");
+  EXPECT_EQ(recipe.servings, 4);
+  EXPECT_EQ(recipe.steps, (std::vector<std::string>{"chop", "boil"}));
+  EXPECT_FALSE(recipe.note.has_value());
+  const auto received = model.received();
+  ASSERT_EQ(received.size(), 1U);
+  const Json schema = received[0].json()["output_config"]["format"]["schema"];
+  EXPECT_EQ(schema["description"], "a recipe") << schema;
+  EXPECT_EQ(schema["properties"]["servings"]["type"], "integer") << schema;
+  EXPECT_EQ(schema["properties"]["steps"]["items"]["type"], "string") << schema;
+  for (const char* member : {"name", "servings", "steps"}) {
+    EXPECT_NE(std::find(schema["required"].begin(), schema["required"].end(), member),
+              schema["required"].end())
+        << member << " " << schema;
+  }
+
+  model.script("You are a cook.", {fixed(text_reply(R"({"name":"soup","servings":"four"})"))});
+  EXPECT_THROW((void)generate_json<Recipe>(options)("Again."), Error);
 }
 
 }  // namespace
