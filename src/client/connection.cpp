@@ -116,6 +116,9 @@ Connection::Impl::Impl(ConnectOptions options)
         [this](detail::NatsMsgPtr msg) {
           const Json body = polaris::detail::parse_untrusted_json(detail::message_body(msg.get()));
           if (!body.is_object() || !body.contains("agent") || !body["agent"].is_string()) return;
+          // An agent that left on purpose drains the calls it took and answers them; the ones
+          // it did not take it answers "no such tool". Only a crash leaves calls unanswered.
+          if (body.value("departed", Json(false)) == true) return;
           std::map<std::string, bool> tools;  // name -> idempotent
           for (const auto& tool : body.value("tools", Json::array())) {
             if (tool.is_object() && tool.value("name", Json()).is_string()) {

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <string_view>
 #include <thread>
 
@@ -871,7 +872,13 @@ class Registry::Impl {
         for (const auto& claim : claims) publish_revocations(catalogue_.claim(claim, now).revoked);
       } else if (op == "depart") {
         // A leave another node took: withdraw the agent's tools here too before confirming.
-        if (catalogue_.depart(event.at("agent").get<std::string>())) sweep(now);
+        const auto agent = event.at("agent").get<std::string>();
+        mark_leaving(agent);
+        if (catalogue_.depart(agent)) {
+          sweep(now);
+        } else {
+          (void)left_on_purpose(agent);  // not known here: nothing to announce
+        }
       } else if (op == "release") {
         const auto stamp = event.at("stamp").get<detail::Stamp>();
         stamps_.observe(stamp);
@@ -919,7 +926,9 @@ class Registry::Impl {
       return;
     }
     const auto now = Clock::now();
+    mark_leaving(agent);
     const bool known = catalogue_.depart(agent);
+    if (!known) (void)left_on_purpose(agent);  // nothing to announce
     sweep(now);
     const std::uint64_t write = replicate({Json{{"op", "depart"}, {"agent", agent}}.dump()});
     answer_when_replicated(
@@ -975,6 +984,16 @@ class Registry::Impl {
     }
   }
 
+  void mark_leaving(const std::string& agent) {
+    std::lock_guard lock(leaving_mutex_);
+    leaving_.insert(agent);
+  }
+
+  bool left_on_purpose(const std::string& agent) {
+    std::lock_guard lock(leaving_mutex_);
+    return leaving_.erase(agent) > 0;
+  }
+
   void sweep(Clock::time_point now) {
     const auto result = catalogue_.sweep(now);
     for (const auto& gone : result.gone_agents) {
@@ -984,8 +1003,13 @@ class Registry::Impl {
         log_->info("agent {} is gone: no heartbeat for {} ms", gone.agent,
                    options_.agent_timeout.count());
       }
+      // Callers leave alone the calls of an agent that left on purpose (it drains them), not
+      // those of one whose connection dropped (also a departure for the catalogue).
       publish(std::string(wire::kAgentGoneSubject),
-              Json{{"agent", gone.agent}, {"tools", gone.tools}}.dump());
+              Json{{"agent", gone.agent},
+                   {"tools", gone.tools},
+                   {"departed", gone.departed && left_on_purpose(gone.agent)}}
+                  .dump());
     }
     for (const auto& name : result.expired) log_->info("removed {}", name);
   }
@@ -1009,6 +1033,8 @@ class Registry::Impl {
   bool closed_ = false;
   std::vector<PendingReply> pending_;
   std::vector<detail::Subscription> list_subscriptions_;  // guarded by mutex_
+  std::mutex leaving_mutex_;
+  std::set<std::string> leaving_;  ///< agents whose leave request is being applied
   detail::WriteAcks acks_;
   std::string applied_prefix_;  ///< where peers confirm our replication events
   std::thread housekeeper_;

@@ -404,8 +404,14 @@ TEST_F(ConcurrencyTest, CloseLetsCallsInFlightFinishThenUnregisters) {
     }
   }));
   gate_.release();
-  EXPECT_EQ(call.get(), Json({{"cancelled_seen", true}}));  // it saw the agent closing
+  Json reply;
+  try {
+    reply = call.get();
+  } catch (const Error& error) {
+    ADD_FAILURE() << "the call in flight failed: " << error.what();
+  }
   closer.join();
+  EXPECT_EQ(reply, Json({{"cancelled_seen", true}}));  // it saw the agent closing
   EXPECT_TRUE(client_.list_tools().empty());
 }
 
