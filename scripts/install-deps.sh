@@ -9,6 +9,8 @@ packages=(
   libcrypt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   openssl
+  # The package tests: the man page checked with groff, the .deb built by cpack (dpkg-shlibdeps).
+  groff-base dpkg-dev
   # scripts/fuzz.sh: clang with libFuzzer (libclang_rt.fuzzer comes with libclang-rt-dev).
   clang libclang-rt-dev
 )
