@@ -46,14 +46,7 @@ LlmAgentOptions agent_options(const AgentFlags& flags) {
   o.description = text_or_file(flags.description);
   o.system = text_or_file(flags.system);
   o.tools = flags.tools;
-  if (!flags.provider.empty()) {
-    const auto provider = parse_provider(flags.provider);
-    if (!provider) {
-      throw Error(Errc::invalid_argument,
-                  "unknown provider " + flags.provider + " (gemini, vertex, openai or anthropic)");
-    }
-    o.provider = *provider;
-  }
+  if (!flags.provider.empty()) o.provider = provider_flag(flags.provider);
   o.model = flags.model;
   o.temperature = flags.temperature;
   o.max_turns = flags.max_turns;

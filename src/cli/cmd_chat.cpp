@@ -44,14 +44,7 @@ Schema read_schema(const std::string& path) {
 
 SessionOptions session_options(const ChatFlags& flags) {
   SessionOptions o;
-  if (!flags.provider.empty()) {
-    const auto provider = parse_provider(flags.provider);
-    if (!provider) {
-      throw Error(Errc::invalid_argument,
-                  "unknown provider " + flags.provider + " (gemini, vertex, openai or anthropic)");
-    }
-    o.provider = *provider;
-  }
+  if (!flags.provider.empty()) o.provider = provider_flag(flags.provider);
   o.model = flags.model;
   o.system = flags.system;
   o.temperature = flags.temperature;

@@ -100,4 +100,13 @@ int exit_code_for(const std::exception& error) {
   return kFailure;
 }
 
+Provider provider_flag(const std::string& name) {
+  const auto provider = parse_provider(name);
+  if (!provider) {
+    throw Error(Errc::invalid_argument,
+                "unknown provider " + name + " (gemini, vertex, openai or anthropic)");
+  }
+  return *provider;
+}
+
 }  // namespace polaris::cli

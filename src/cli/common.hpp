@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "polaris/connection.hpp"
+#include "polaris/llm.hpp"
 
 namespace polaris::cli {
 
@@ -56,5 +57,8 @@ void add_status_command(CLI::App& app, int& exit_code);
 void add_stats_command(CLI::App& app, int& exit_code);
 void add_passwd_command(CLI::App& app, int& exit_code);
 void add_completion_command(CLI::App& app, int& exit_code);
+
+/// The provider a --provider flag names. @throws Error(Errc::invalid_argument) naming the choices.
+Provider provider_flag(const std::string& name);
 
 }  // namespace polaris::cli
