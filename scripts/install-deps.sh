@@ -11,6 +11,9 @@ packages=(
   openssl
   # The package tests: the man page checked with groff, the .deb built by cpack (dpkg-shlibdeps).
   groff-base dpkg-dev
+  # The shell completion tests load `polaris completion zsh|fish` in those shells; the systemd
+  # unit test verifies polaris-registry@.service with systemd-analyze.
+  zsh fish systemd
   # scripts/fuzz.sh: clang with libFuzzer (libclang_rt.fuzzer comes with libclang-rt-dev).
   clang libclang-rt-dev
 )
