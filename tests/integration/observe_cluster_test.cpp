@@ -2,6 +2,7 @@
 // healthy peers; a killed node is shown as down, by name; a restarted node takes its old entry
 // over; a node stopped on purpose is not down; nodes are named node-N or by cluster address.
 #include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -15,6 +16,7 @@
 
 #include "http/http_client.hpp"
 #include "polaris/polaris.hpp"
+#include "registry/nats_server.hpp"
 #include "support/cluster.hpp"
 #include "support/metrics_sample.hpp"
 #include "support/process_fixtures.hpp"
@@ -257,6 +259,33 @@ TEST(ObserveProbes, ReadyOnceTheCatalogueIsSynced) {
   EXPECT_TRUE(test::wait_until(
       [&] { return http::perform({.method = "GET", .url = base + "/readyz"}).status == 200; },
       std::chrono::seconds(30)));
+}
+
+// /readyz while the node is not connected to its nats-server. A registry that runs its own
+// nats-server exits when that child dies (and its supervisor, systemd for instance, restarts
+// it); one attached to a nats-server it does not run (--nats-url) stays up and reconnects. While
+// that server is away the node is alive (/healthz 200) but not ready (503, with the reason), and
+// ready again once the server is back on the same port.
+TEST(ObserveProbes, NotReadyWhileDisconnectedFromNatsServer) {
+  RegistryOptions server_options{.bind = {.port = 0}};
+  auto nats = std::make_unique<detail::NatsServer>(server_options, spdlog::default_logger());
+  const std::string nats_url = nats->client_url();
+  const std::string metrics = "127.0.0.1:" + std::to_string(free_port());
+  test::RegistryProcess node({"--nats-url", nats_url, "--metrics", metrics});
+  const std::string base = "http://" + metrics;
+  const auto readyz = [&] { return http::perform({.method = "GET", .url = base + "/readyz"}); };
+  ASSERT_TRUE(test::wait_until([&] { return readyz().status == 200; }, std::chrono::seconds(30)));
+  EXPECT_EQ(readyz().body, "ready\n");
+
+  nats.reset();  // nats-server stops; the registry process keeps running
+  ASSERT_TRUE(test::wait_until([&] { return readyz().status == 503; }, std::chrono::seconds(30)));
+  const auto away = readyz();
+  EXPECT_EQ(away.body, "not ready: not connected to nats-server\n");
+  EXPECT_EQ(http::perform({.method = "GET", .url = base + "/healthz"}).status, 200);
+
+  server_options.bind.port = test::port_of(nats_url);
+  nats = std::make_unique<detail::NatsServer>(server_options, spdlog::default_logger());
+  EXPECT_TRUE(test::wait_until([&] { return readyz().status == 200; }, std::chrono::seconds(30)));
 }
 
 TEST_F(ObserveClusterTest, WatchPrintsOneReportPerRound) {
