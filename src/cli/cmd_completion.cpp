@@ -62,7 +62,8 @@ bool takes_a_tool(const std::string& name) {
   return name == "tools" || name == "call" || name == "stats";
 }
 
-std::string bash_script(CLI::App& app) {
+// The bash completion: `function` fills COMPREPLY from COMP_WORDS and COMP_CWORD.
+std::string bash_functions(CLI::App& app, const std::string& function) {
   std::string cases;
   for (CLI::App* command : commands_of(app)) {
     std::string body;
@@ -80,8 +81,7 @@ std::string bash_script(CLI::App& app) {
     cases +=
         "    " + command->get_name() + ") flags=\"" + flags_of(*command) + "\"; " + body + ";;\n";
   }
-  return R"SH(# bash completion for polaris (polaris completion bash)
-_polaris_tools() {
+  return R"SH(_polaris_tools() {
   # Tool names from the live catalogue, through the --server given on the line (if any).
   local i servers=()
   for ((i = 1; i < COMP_CWORD; i++)); do
@@ -92,7 +92,8 @@ _polaris_tools() {
   polaris tools -o name "${servers[@]}" 2>/dev/null
 }
 
-_polaris() {
+)SH" + function +
+         R"SH(() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
   local command="" sub="" positional=0 i word
   local value_flags=")SH" +
@@ -123,14 +124,27 @@ _polaris() {
   if [[ $tools -eq 1 ]]; then words="$words $(_polaris_tools)"; fi
   COMPREPLY=($(compgen -W "$words" -- "$cur"))
 }
-complete -F _polaris polaris
 )SH";
 }
 
+std::string bash_script(CLI::App& app) {
+  return "# bash completion for polaris (polaris completion bash)\n" +
+         bash_functions(app, "_polaris") + "complete -F _polaris polaris\n";
+}
+
+// The bash completion run by zsh's bashcompinit. The file works both ways zsh loads it: autoloaded
+// from $fpath as the function _polaris (its body then runs at the first TAB, which must already
+// complete), or sourced after compinit (which registers _polaris for the command). The bash
+// function has its own name so that it does not replace the autoloaded _polaris.
 std::string zsh_script(CLI::App& app) {
   return "#compdef polaris\n# zsh completion for polaris (polaris completion zsh): the bash "
          "completion through bashcompinit.\nautoload -U +X bashcompinit && bashcompinit\n" +
-         bash_script(app);
+         bash_functions(app, "__polaris_bash_words") +
+         // bash arrays count from 0: so do the words the bash function reads, in zsh.
+         "__polaris_bash() { setopt localoptions ksharrays; __polaris_bash_words \"$@\"; }\n"
+         "_polaris() { _bash_complete -F __polaris_bash; }\n"
+         "if [[ ${funcstack[1]} == _polaris ]]; then _polaris \"$@\"; else compdef _polaris "
+         "polaris; fi\n";
 }
 
 std::string fish_quote(std::string text) {
@@ -149,7 +163,9 @@ std::string fish_flags(CLI::App& command, const std::string& condition) {
     std::string line = "complete -c polaris -n " + fish_quote(condition);
     for (const auto& name : option->get_snames()) line += " -s " + name;
     for (const auto& name : option->get_lnames()) line += " -l " + name;
-    if (option->get_type_size() > 0 && option->get_expected_min() > 0) line += " -r";
+    // -x: a value, never a file name (no polaris flag takes a path to complete).
+    if (option->get_type_size() > 0 && option->get_expected_min() > 0) line += " -x";
+    if (option->check_lname("output")) line += " -a 'table wide json name'";
     const std::string description = option->get_description().substr(0, 80);
     lines += line + " -d " + fish_quote(description) + "\n";
   }
@@ -159,8 +175,16 @@ std::string fish_flags(CLI::App& command, const std::string& condition) {
 std::string fish_script(CLI::App& app) {
   std::string text =
       "# fish completion for polaris (polaris completion fish)\n"
+      "# Tool names from the live catalogue, through the --server given on the line (if any).\n"
       "function __polaris_tools\n"
-      "  polaris tools -o name 2>/dev/null\n"
+      "  set -l words (commandline -opc)\n"
+      "  set -l servers\n"
+      "  for i in (seq 2 (count $words))\n"
+      "    if contains -- $words[(math $i - 1)] -s --server\n"
+      "      set -a servers --server $words[$i]\n"
+      "    end\n"
+      "  end\n"
+      "  polaris tools -o name $servers 2>/dev/null\n"
       "end\n"
       "complete -c polaris -f\n" +
       fish_flags(app, "__fish_use_subcommand");
@@ -182,7 +206,7 @@ std::string fish_script(CLI::App& app) {
     }
   }
   text +=
-      "complete -c polaris -n '__fish_seen_subcommand_from chat' -l tool -r -a "
+      "complete -c polaris -n '__fish_seen_subcommand_from chat' -l tool -x -a "
       "'(__polaris_tools)'\n";
   text += "complete -c polaris -n '__fish_seen_subcommand_from completion' -a 'bash zsh fish'\n";
   return text;
