@@ -42,3 +42,11 @@ if(NOT unit MATCHES "ExecStart=/usr/bin/polaris registry --config /etc/polaris/%
    NOT unit MATCHES "User=polaris")
   message(FATAL_ERROR "unexpected unit:\n${unit}")
 endif()
+# The unit itself: systemd-analyze verify, and its ExecStart run as an unprivileged user.
+execute_process(COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/systemd_unit.sh ${WORK_DIR}/root
+                        ${WORK_DIR}/unit
+                RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE out)
+message(STATUS "${out}")
+if(result)
+  message(FATAL_ERROR "the systemd unit check failed")
+endif()
