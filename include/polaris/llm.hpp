@@ -167,6 +167,11 @@ struct SessionOptions {
 
   /// Called as each function call starts and ends, on the thread running that call.
   std::function<void(const FunctionCallEvent&)> on_function_call{};
+  /// Called with each progress or log message a function call sends while it runs (the message
+  /// of CallOptions::on_progress; an LLM agent's events, nested agents' included, are log
+  /// messages: docs/PROTOCOL.md, "LLM agents"), with the called tool's name, on a library
+  /// thread. Empty: the session's calls ask for no messages.
+  std::function<void(const std::string& tool, const Json& message)> on_call_message{};
   Logger logger{};     ///< empty: spdlog's default logger
   bool debug = false;  ///< log every request and response body (at info level)
 };

@@ -46,8 +46,10 @@ class AgentTools final : public llm::ToolBackend {
   // Every matching tool may be used, this connection's own included (but never the agent).
   std::vector<std::string> local() override { return {}; }
 
+  // The tools' messages go to the agent's caller (`on_message` is the session's, unset here).
   Json call(const std::string& name, const Json& arguments,
-            std::optional<std::chrono::milliseconds> timeout) override {
+            std::optional<std::chrono::milliseconds> timeout,
+            const std::function<void(const Json&)>& /*on_message*/) override {
     if (name == agent_.name) throw Error(Errc::invalid_argument, "an LLM agent never calls itself");
     CallOptions options = on_behalf_of(request_, CallOptions{.timeout = timeout});
     options.chain.push_back(agent_.name);

@@ -2,6 +2,7 @@
 // function calls go to stderr; with no prompt, a prompt loop on stdin.
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -42,6 +43,36 @@ Schema read_schema(const std::string& path) {
   return Schema::from_json(json);
 }
 
+// A running call's progress or log message, indented under the call (docs/PROTOCOL.md, "LLM
+// agents"): an LLM agent's events by their depth, the agent's name first (calls of parallel
+// agents interleave); the text pieces of nested answers are left out (each answer comes with
+// its agent's result). Other tools' log messages one level in, named by the tool.
+std::string call_message_line(const std::string& tool, const Json& message) {
+  const Json* log =
+      message.contains("log") && message["log"].is_object() ? &message["log"] : nullptr;
+  if (log != nullptr && log->value("logger", "") == "polaris.llm_agent" && log->contains("data") &&
+      (*log)["data"].is_object()) {
+    const Json& e = (*log)["data"];
+    const int depth = e.value("depth", 1);
+    const std::string indent(static_cast<std::size_t>(std::clamp(depth, 1, 16)) * 3, ' ');
+    const std::string who = indent + "[" + e.value("agent", tool) + "] ";
+    const std::string event = e.value("event", "");
+    const std::string name = e.value("name", "");
+    if (event == "call") return who + "-> " + name + ' ' + e.value("arguments", Json()).dump();
+    if (event != "result") return {};
+    const std::string ms = " (" + e.value("ms", Json(0)).dump() + " ms)";
+    if (e.value("ok", false))
+      return who + "<- " + name + ' ' + e.value("result", Json()).dump() + ms;
+    return who + "<- " + name + " failed: " + e.value("error", "") + ms;
+  }
+  if (log != nullptr) {
+    return "   [" + tool + "] log " + log->value("level", "info") + ' ' +
+           log->value("data", Json()).dump();
+  }
+  // Progress counts (an LLM agent's "calling X" among them) say less than the events above.
+  return {};
+}
+
 SessionOptions session_options(const ChatFlags& flags) {
   SessionOptions o;
   if (!flags.provider.empty()) o.provider = provider_flag(flags.provider);
@@ -68,6 +99,12 @@ SessionOptions session_options(const ChatFlags& flags) {
       std::cerr << "<- " << e.name << " failed: " << e.error << " (" << e.duration.count()
                 << " ms)\n";
     }
+  };
+  o.on_call_message = [mutex](const std::string& tool, const Json& message) {
+    const std::string line = call_message_line(tool, message);
+    if (line.empty()) return;
+    std::lock_guard lock(*mutex);
+    std::cerr << line << '\n';
   };
   return o;
 }

@@ -11,8 +11,9 @@ class ConnectionBackend final : public ToolBackend {
   std::vector<ToolDeclaration> list() override { return conn_.list_tools(); }
   std::vector<std::string> local() override { return conn_.local_tools(); }
   Json call(const std::string& name, const Json& arguments,
-            std::optional<std::chrono::milliseconds> timeout) override {
-    return conn_.call(name, arguments, CallOptions{.timeout = timeout});
+            std::optional<std::chrono::milliseconds> timeout,
+            const std::function<void(const Json&)>& on_message) override {
+    return conn_.call(name, arguments, CallOptions{.timeout = timeout, .on_progress = on_message});
   }
 
  private:

@@ -59,7 +59,11 @@ llm::FunctionResult Session::Impl::run_call(const llm::FunctionCall& call,
     event.error = "no tools in this session";
   } else {
     try {
-      event.result = tools_->call(call.name, event.arguments, o.call_timeout);
+      std::function<void(const Json&)> on_message;
+      if (o.on_call_message) {
+        on_message = [&o, &call](const Json& message) { o.on_call_message(call.name, message); };
+      }
+      event.result = tools_->call(call.name, event.arguments, o.call_timeout, on_message);
       event.ok = true;
     } catch (const std::exception& e) {
       // The model sees the failure as this call's result and can react; other calls' results

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,8 +27,11 @@ class ToolBackend {
   /// Names of tools served by this process's connection.
   virtual std::vector<std::string> local() = 0;
   /// Calls a tool; throws polaris::Error on failure (Errc::tool_failed for an `_error` reply).
+  /// `on_message` (may be empty: ask for none) receives the tool's progress and log messages
+  /// while it runs, as CallOptions::on_progress does.
   virtual Json call(const std::string& name, const Json& arguments,
-                    std::optional<std::chrono::milliseconds> timeout) = 0;
+                    std::optional<std::chrono::milliseconds> timeout,
+                    const std::function<void(const Json&)>& on_message) = 0;
 };
 
 /// A backend over `conn` (which must outlive it).

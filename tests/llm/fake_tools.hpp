@@ -29,7 +29,8 @@ class FakeTools final : public llm::ToolBackend {
   }
   std::vector<std::string> local() override { return local_; }
   Json call(const std::string& name, const Json& arguments,
-            std::optional<std::chrono::milliseconds>) override {
+            std::optional<std::chrono::milliseconds>,
+            const std::function<void(const Json&)>&) override {
     {
       std::lock_guard lock(mutex_);
       calls_.push_back({name, arguments});

@@ -10,7 +10,9 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <regex>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 
 #include "fixtures.hpp"
@@ -481,6 +483,60 @@ TEST_F(LlmAgents, AgentServeCommandAnswersPolarisCall) {
   const Json first = model_.received().at(0).json();
   EXPECT_EQ(first["model"], "claude-test");
   EXPECT_EQ(model_.received().at(0).header("x-api-key"), "sk-ant-test");
+}
+
+// `polaris chat` over a planner agent that calls a worker agent that calls a tool, each agent
+// served by `polaris agent serve`: the nested agents' calls show live on stderr, indented by
+// their depth under the chat's own call that started them, in the order they happened.
+TEST_F(LlmAgents, ChatShowsNestedAgentsIndentedUnderTheirCall) {
+  const auto answer_of = [](const Json& request) {
+    const Json reply = Json::parse(last_tool_result(request));
+    return text_reply(reply.contains("answer") ? reply["answer"].get<std::string>()
+                                               : reply["response"].get<std::string>());
+  };
+  model_.script("You are chat.",
+                {fixed(tool_reply({{"c1", "planner", {{"task", "root of 16"}}}})), answer_of});
+  model_.script("You are planner.",
+                {fixed(tool_reply({{"p1", "worker", {{"task", "root of 16"}}}})), answer_of});
+  model_.script("You are worker.",
+                {fixed(tool_reply({{"w1", "square_root", {{"number", 16}}}})), answer_of});
+  const std::vector<std::string> common = {
+      "--server", registry_.client_url(), "--provider", "anthropic",
+      "--model",  "claude-test",          "--no-stream"};
+  auto serve = [&](const std::string& name, const std::string& tool) {
+    std::vector<std::string> args = {"--name", name, "--system", "You are " + name + ".",
+                                     "--tool", tool};
+    args.insert(args.end(), common.begin(), common.end());
+    return std::make_unique<AgentProcess>(args, model_.url());
+  };
+  const auto worker = serve("worker", "square_root");
+  const auto planner = serve("planner", "worker");
+
+  std::vector<std::string> chat = {POLARIS_CLI_PATH, "chat",   "--system",
+                                   "You are chat.",  "--tool", "planner"};
+  chat.insert(chat.end(), common.begin(), common.end());
+  chat.push_back("What is the square root of 16?");
+  const auto result =
+      run_program(chat, {"ANTHROPIC_API_KEY=sk-ant-test", "ANTHROPIC_BASE_URL=" + model_.url()});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.out, "4.00\n");
+
+  std::vector<std::string> lines;
+  std::istringstream err(result.err);
+  for (std::string line; std::getline(err, line);) {
+    lines.push_back(std::regex_replace(line, std::regex(R"(\(\d+ ms\)$)"), "(N ms)"));
+  }
+  const std::vector<std::string> expected = {
+      R"(-> planner {"task":"root of 16"})",
+      R"(   [planner] -> worker {"task":"root of 16"})",
+      R"(      [worker] -> square_root {"number":16})",
+      R"(      [worker] <- square_root {"response":"4.00"} (N ms))",
+  };
+  ASSERT_GE(lines.size(), expected.size() + 2) << result.err;
+  EXPECT_EQ(std::vector<std::string>(lines.begin(), lines.begin() + 4), expected) << result.err;
+  EXPECT_EQ(lines[4].rfind("   [planner] <- worker {\"answer\":\"4.00\",", 0), 0U) << result.err;
+  EXPECT_EQ(lines[5].rfind("<- planner {\"answer\":\"4.00\",", 0), 0U) << result.err;
+  EXPECT_EQ(lines.size(), 6U) << result.err;
 }
 
 // Two processes serve one replicable LLM agent: calls are shared; one killed mid-task leaves its
