@@ -50,8 +50,9 @@ struct LlmAgentOptions {
   /// How many tasks may run at once on this process (Tool::concurrency).
   std::size_t concurrency = 8;
   /// The connection that lists and calls the tools the model uses; null: the serving one. Under
-  /// roles an agent user may serve but not call (docs/SECURITY.md, "LLM agents"): give a
-  /// connection of a caller user whose allow-list holds those tools. Must outlive the agent.
+  /// roles the serving connection's agent user then needs those tools in its `calls` list
+  /// (docs/SECURITY.md, "LLM agents"); or give a connection of a caller user whose list holds
+  /// them. Must outlive the agent.
   Connection* caller = nullptr;
   SessionOptions session{};
 };

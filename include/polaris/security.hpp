@@ -28,6 +28,9 @@ struct UserConfig {
   /// Tool names: for a caller the tools it may list and call, for an agent the tools it may
   /// register and serve. "*" alone: any tool. Ignored for admins.
   std::vector<std::string> tools{};
+  /// An agent's: the tools it may also list and call, names only (an LLM agent serves its tool
+  /// and calls these, docs/SECURITY.md "LLM agents"). Refused for other roles.
+  std::vector<std::string> calls{};
 };
 
 /// TLS of a nats-server listener (client port or cluster port).

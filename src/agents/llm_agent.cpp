@@ -51,6 +51,16 @@ class AgentTools final : public llm::ToolBackend {
             std::optional<std::chrono::milliseconds> timeout,
             const std::function<void(const Json&)>& /*on_message*/) override {
     if (name == agent_.name) throw Error(Errc::invalid_argument, "an LLM agent never calls itself");
+    // The model may name any tool, not only those it was offered.
+    if (!std::any_of(agent_.tools.begin(), agent_.tools.end(), [&](const std::string& pattern) {
+          return matches_tool_pattern(pattern, name);
+        })) {
+      std::string allowed;
+      for (const auto& pattern : agent_.tools) allowed += (allowed.empty() ? "" : ", ") + pattern;
+      throw Error(Errc::invalid_argument,
+                  agent_.name + " may not use the tool " + name +
+                      " (its tools: " + (allowed.empty() ? "none" : allowed) + ")");
+    }
     CallOptions options = on_behalf_of(request_, CallOptions{.timeout = timeout});
     options.chain.push_back(agent_.name);
     options.on_progress = [this](const Json& message) { events_.forward(message); };

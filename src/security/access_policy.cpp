@@ -7,6 +7,7 @@ AccessPolicy::AccessPolicy(const SecurityConfig& config) {
     Grant grant{.role = user.role};
     grant.any_tool = user.tools.size() == 1 && user.tools.front() == "*";
     if (!grant.any_tool) grant.tools.insert(user.tools.begin(), user.tools.end());
+    grant.calls.insert(user.calls.begin(), user.calls.end());
     grants_.emplace(user.name, std::move(grant));
   }
 }
@@ -33,7 +34,8 @@ bool AccessPolicy::may_list(const std::optional<std::string>& user, std::string_
   const Grant* grant = grant_of(user);
   if (grant == nullptr) return false;
   if (grant->role == Role::admin || grant->any_tool) return true;
-  return grant->tools.contains(tool);
+  // An agent lists the tools it serves and those it may call (registers only the former).
+  return grant->tools.contains(tool) || grant->calls.contains(tool);
 }
 
 bool AccessPolicy::may_register(const std::optional<std::string>& user,

@@ -30,8 +30,8 @@ class AccessPolicy {
 
   /// The user whose inbox `reply_subject` is in; nullopt when it is no known user's inbox.
   [[nodiscard]] std::optional<std::string> user_of_reply(std::string_view reply_subject) const;
-  /// Whether a list answer for `user` shows `tool`: admins see every tool, callers and agents
-  /// the tools of their list, unknown requesters none.
+  /// Whether a list answer for `user` shows `tool`: admins see every tool, callers the tools of
+  /// their list, agents those of their lists (tools and calls), unknown requesters none.
   [[nodiscard]] bool may_list(const std::optional<std::string>& user, std::string_view tool) const;
   /// Whether `user` may register (keep alive, unregister) `tool`: admins any, agents those of
   /// their list, callers and unknown requesters none.
@@ -47,6 +47,7 @@ class AccessPolicy {
     Role role = Role::caller;
     bool any_tool = false;
     std::set<std::string, std::less<>> tools;
+    std::set<std::string, std::less<>> calls;  // an agent's tools to call, not to serve
   };
   [[nodiscard]] const Grant* grant_of(const std::optional<std::string>& user) const;
 

@@ -162,8 +162,9 @@ void parse_auth(const Section& auth, const fs::path& base, SecurityConfig& confi
   if (!users.IsSequence()) fail(auth.path_of("users") + " must be a list");
   std::size_t index = 0;
   for (const auto& node : users) {
-    const Section user(node, auth.path_of("users") + "[" + std::to_string(index++) + "]",
-                       {"name", "password_hash", "password_env", "password_file", "role", "tools"});
+    const Section user(
+        node, auth.path_of("users") + "[" + std::to_string(index++) + "]",
+        {"name", "password_hash", "password_env", "password_file", "role", "tools", "calls"});
     UserConfig entry{.name = user.text("name"), .password_hash = user.text("password_hash")};
     const std::string where = user.where() + " (" + entry.name + ")";
     if (entry.password_hash.empty()) {
@@ -180,6 +181,7 @@ void parse_auth(const Section& auth, const fs::path& base, SecurityConfig& confi
       fail(where + ": reference_compat is on, so tool lists cannot apply");
     }
     entry.tools = user.list("tools");
+    entry.calls = user.list("calls");
     config.users.push_back(std::move(entry));
   }
 }
@@ -241,6 +243,19 @@ void validate_security_config(const SecurityConfig& config) {
       if (!any && !is_subject_part(tool)) {
         fail(where + ": '" + tool + "' cannot be a tool name (empty, white space or wildcard; " +
              "\"*\" alone means any tool)");
+      }
+    }
+  }
+  for (const auto& user : config.users) {
+    if (user.calls.empty()) continue;
+    const std::string where = "user '" + user.name + "'";
+    if (user.role != Role::agent) {
+      fail(where + ": only an agent has calls (a caller calls its tools; an admin any tool)");
+    }
+    for (const auto& tool : user.calls) {
+      if (!is_subject_part(tool)) {
+        fail(where + ": '" + tool + "' in calls cannot be a tool name (empty, white space or " +
+             "wildcard; calls lists names)");
       }
     }
   }

@@ -57,6 +57,11 @@ Json agent_permissions(const UserConfig& user, std::chrono::seconds window) {
                                 kAgentGone, wire::kAgentBackSubject, wire::kCallerAskSubject});
   for (const auto& subject : service_discovery_subjects()) subscribe.push_back(subject);
   for (const auto& tool : user.tools) subscribe.push_back(wire::tool_subject(tool));
+  // The tools it may call as well (an LLM agent's), as a caller of that list may.
+  for (const auto& tool : user.calls) {
+    publish.push_back(wire::tool_subject(tool));
+    publish.push_back(direct_subject(tool));
+  }
   Json permissions{{"publish", {{"allow", publish}}}, {"subscribe", {{"allow", subscribe}}}};
   // Agents answer calls on the caller's reply subject only (acknowledgements, progress and log
   // messages, the reply): they may not publish into inboxes otherwise. nats-server takes a

@@ -19,6 +19,7 @@
 #include "polaris/connection.hpp"
 #include "polaris/llm_agent.hpp"
 #include "polaris/registry.hpp"
+#include "polaris/security.hpp"
 #include "polaris/typed.hpp"
 #include "process/child_process.hpp"
 #include "square_root.hpp"
@@ -119,15 +120,22 @@ std::string last_tool_result(const Json& request) {
   return request["messages"].back()["content"][0]["content"].get<std::string>();
 }
 
+std::vector<std::string> with(std::vector<std::string> more, const std::vector<std::string>& env) {
+  more.insert(more.end(), env.begin(), env.end());
+  return more;
+}
+
 // `polaris agent serve` in a child process, returned once it serves.
 class AgentProcess {
  public:
-  AgentProcess(const std::vector<std::string>& args, const std::string& model_url) {
+  AgentProcess(const std::vector<std::string>& args, const std::string& model_url,
+               const std::vector<std::string>& env = {}) {
     std::vector<std::string> argv = {POLARIS_CLI_PATH, "agent", "serve"};
     argv.insert(argv.end(), args.begin(), args.end());
     process_ = std::make_unique<detail::ChildProcess>(detail::ChildProcessOptions{
         .argv = argv,
-        .extra_env = {"ANTHROPIC_API_KEY=sk-ant-test", "ANTHROPIC_BASE_URL=" + model_url},
+        .extra_env =
+            with(env, {"ANTHROPIC_API_KEY=sk-ant-test", "ANTHROPIC_BASE_URL=" + model_url}),
         .on_line =
             [this](const std::string& line) {
               if (line.rfind("serving LLM agent ", 0) != 0) return;
@@ -537,6 +545,75 @@ TEST_F(LlmAgents, ChatShowsNestedAgentsIndentedUnderTheirCall) {
   EXPECT_EQ(lines[4].rfind("   [planner] <- worker {\"answer\":\"4.00\",", 0), 0U) << result.err;
   EXPECT_EQ(lines[5].rfind("<- planner {\"answer\":\"4.00\",", 0), 0U) << result.err;
   EXPECT_EQ(lines.size(), 6U) << result.err;
+}
+
+// Under roles an LLM agent runs as one agent user whose `calls` list holds the tools it uses
+// (docs/SECURITY.md, "LLM agents"): `polaris agent serve` with that user's credentials serves the
+// agent and calls square_root. The model is offered only what the user may call among the
+// agent's --tool patterns; a tool the patterns allow but the user may not call, and one outside
+// the patterns, are refused with clear errors the model (and the caller's reply) sees.
+TEST(LlmAgentRoles, AnAgentUserServesItsAgentAndCallsTheToolsOfItsCallsList) {
+  const std::string pw = hash_password("pw");
+  SecurityConfig security;
+  security.users = {
+      {.name = "toolsrv",
+       .password_hash = pw,
+       .role = Role::agent,
+       .tools = {"square_root", "secret_root", "calculator"}},
+      {.name = "researcher-user",
+       .password_hash = pw,
+       .role = Role::agent,
+       .tools = {"researcher"},
+       .calls = {"square_root"}},
+      {.name = "alice", .password_hash = pw, .role = Role::caller, .tools = {"researcher"}},
+  };
+  Registry registry = Registry::start({.bind = {.port = 0}, .security = security});
+  const std::string url = registry.client_url();
+  Connection tools = connect({.servers = {url}, .user = "toolsrv", .password = "pw"});
+  tools.register_tool(square_root_tool());
+  Tool secret = square_root_tool();
+  secret.name = "secret_root";
+  tools.register_tool(secret);
+  Tool calculator = square_root_tool();
+  calculator.name = "calculator";
+  tools.register_tool(calculator);
+
+  ScriptedModel model;
+  model.script("You are researcher.", {fixed(tool_reply({{"t1", "square_root", {{"number", 16}}},
+                                                         {"t2", "secret_root", {{"number", 16}}},
+                                                         {"t3", "calculator", {{"number", 16}}}})),
+                                       fixed(text_reply("4"))});
+  AgentProcess agent(
+      {"--server", url, "--name", "researcher", "--system", "You are researcher.", "--tool",
+       "*_root", "--provider", "anthropic", "--model", "claude-test", "--no-stream"},
+      model.url(), {"POLARIS_USER=researcher-user", "POLARIS_PASSWORD=pw"});
+
+  const auto result =
+      run_program({POLARIS_CLI_PATH, "call", "--server", url, "researcher", R"({"task": "16?"})"},
+                  {"POLARIS_USER=alice", "POLARIS_PASSWORD=pw"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const Json reply = Json::parse(result.out, nullptr, false);
+  ASSERT_FALSE(reply.is_discarded()) << result.out;
+  EXPECT_EQ(reply["answer"], "4");
+  const Json& calls = reply["tool_calls"];
+  ASSERT_EQ(calls.size(), 3U) << reply.dump(2);
+  EXPECT_EQ(calls[0]["result"], (Json{{"response", "4.00"}})) << calls[0].dump();
+  EXPECT_EQ(calls[1]["name"], "secret_root");
+  EXPECT_EQ(calls[1].value("error", ""),
+            "permission denied: the server does not let this user publish to "
+            "polaris:user-func:secret_root (Permissions Violation for Publish to "
+            "\"polaris:user-func:secret_root\")")
+      << calls[1].dump();
+  EXPECT_EQ(calls[2]["name"], "calculator");
+  EXPECT_EQ(calls[2].value("error", ""),
+            "researcher may not use the tool calculator (its tools: *_root)")
+      << calls[2].dump();
+
+  // The model was offered square_root only: secret_root matches the pattern, but the user may
+  // not call it, so the registry does not list it.
+  const Json first = model.received().at(0).json();
+  ASSERT_EQ(first["tools"].size(), 1U) << first["tools"].dump();
+  EXPECT_EQ(first["tools"][0]["name"], "square_root");
 }
 
 // Two processes serve one replicable LLM agent: calls are shared; one killed mid-task leaves its

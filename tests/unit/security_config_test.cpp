@@ -140,6 +140,18 @@ TEST_F(SecurityConfigTest, RefusesWhatWouldBeInsecureOrAmbiguous) {
   EXPECT_NE(load_error("auth: [1, 2]\n").find("must be a mapping"), std::string::npos);
   EXPECT_NE(load_error("auth: {response_window: soon}\n").find("not a duration"),
             std::string::npos);
+  // calls: an agent's (an LLM agent's tools), names only.
+  EXPECT_EQ(load_error("auth:\n  users:\n    - {name: llm, password_hash: " + hash +
+                       ", role: agent, tools: [researcher], calls: [calculator]}\n"),
+            "(loaded)");
+  EXPECT_NE(load_error("auth:\n  users:\n    - {name: c, password_hash: " + hash +
+                       ", role: caller, tools: [a], calls: [b]}\n")
+                .find("user 'c': only an agent has calls"),
+            std::string::npos);
+  EXPECT_NE(load_error("auth:\n  users:\n    - {name: llm, password_hash: " + hash +
+                       ", role: agent, tools: [r], calls: ['*']}\n")
+                .find("user 'llm': '*' in calls cannot be a tool name"),
+            std::string::npos);
 }
 
 TEST_F(SecurityConfigTest, ReferenceCompatAuthenticatesWithoutRoles) {
