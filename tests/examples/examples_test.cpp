@@ -130,5 +130,40 @@ TEST_F(Examples, HelpNamesTheEnvironment) {
   }
 }
 
+// examples/agents/run-demo.sh as a user runs it without a model key: a planner agent and two
+// worker agents, each `polaris agent serve` in its own process, on the scripted exchanges of
+// agents-fake-model; the planner's answer comes back through `polaris call` and `polaris chat`,
+// which shows the workers' calls indented under the planner's.
+TEST(AgentsDemo, RunsOnScriptedExchanges) {
+  // env(1) removes any model key the environment has, so the demo takes the scripted path.
+  const auto result =
+      run_program({"/usr/bin/env", "-u", "ANTHROPIC_API_KEY", "-u", "OPENAI_API_KEY", "-u",
+                   "GOOGLE_API_KEY", "-u", "GEMINI_API_KEY", "-u", "POLARIS_SERVERS", "/bin/bash",
+                   AGENTS_DEMO, EXAMPLES_BIN_DIR});
+  ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
+  EXPECT_NE(result.out.find("== no model key: the agents use agents-fake-model"), std::string::npos)
+      << result.out;
+  EXPECT_NE(result.out.find("answer: The offsite's hotel costs 1440 EUR"), std::string::npos)
+      << result.out;
+  // polaris call: the workers' events, depth 2, on stderr.
+  EXPECT_NE(
+      result.err.find(
+          R"({"agent":"accountant","arguments":{"a":120,"b":3},"depth":2,"event":"call","name":"multiply"})"),
+      std::string::npos)
+      << result.err;
+  // polaris chat: nested calls indented under the planner's call, then the answer.
+  for (const std::string line :
+       {"-> planner {", "   [planner] -> accountant {", "   [planner] -> navigator {",
+        "      [accountant] -> multiply {\"a\":120,\"b\":3}",
+        "      [accountant] <- multiply {\"result\":360.0}",
+        "      [navigator] <- divide {\"result\":5.0}", "<- planner {\"answer\":"}) {
+    EXPECT_NE(result.err.find("\n" + line), std::string::npos) << line << "\n" << result.err;
+  }
+  EXPECT_NE(result.out.find("Hotel: 1440 EUR in total; the drive takes about 5 hours.\n"),
+            std::string::npos)
+      << result.out;
+  EXPECT_NE(result.out.find("== demo finished"), std::string::npos) << result.out;
+}
+
 }  // namespace
 }  // namespace polaris::test
