@@ -147,11 +147,13 @@ class ConsoleTest : public ::testing::Test {
     const std::string artifacts = std::string(POLARIS_CONSOLE_ARTIFACTS);
     std::vector<std::string> lines;
     std::mutex lines_mutex;
+    const detail::TempDir profiles("polaris-console-test-");
     detail::ChildProcess driver(detail::ChildProcessOptions{
         .argv = {"setsid", "node", std::string(POLARIS_CONSOLE_TEST_DIR) + "/browser.mjs",
                  scenario},
         .extra_env = {"CONSOLE_URL=" + url(), std::string("CONSOLE_TOKEN=") + kToken,
                       "CHROMIUM=chromium", "ARTIFACTS=" + artifacts, "NODE_NAMES=" + node_names(),
+                      "PROFILE_ROOT=" + profiles.path(),
                       std::string("PEERS_DIR=") + POLARIS_CONSOLE_PEERS},
         .on_line =
             [&](const std::string& line) {

@@ -474,7 +474,9 @@
   }
 
   function tryIt(tool, schema) {
-    const objectSchema = schema && (lower(schema.type) === 'object' || schema.properties) ? schema
+    // The arguments are always an object: a tool without parameters gets an empty form.
+    const objectSchema = schema && (lower(schema.type) === 'object' || schema.properties)
+      ? Object.assign({}, schema, { properties: schema.properties || {} })
       : { type: 'object', properties: {} };
     const form = field(objectSchema, 'arguments', true, '');
     state.form = form;
