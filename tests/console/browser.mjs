@@ -277,6 +277,26 @@ const scenarios = {
     if (result.result !== 2) fail(`the result is ${JSON.stringify(result)}`);
   },
 
+  // An LLM agent is called like any tool; its nested call shows from its progress events.
+  async agent(browser, problems) {
+    const page = await openConsole(browser, null, problems);
+    await selectTool(page, 'planner');
+    await page.type('input[name="task"]', 'Add 1 and 2.');
+    await call(page);
+    if (await page.$('#call-error')) fail('the call failed: ' + await text(page, '#call-error'));
+    const reply = JSON.parse(await text(page, '#result'));
+    if (!String(reply.answer).startsWith('the calculator says')) {
+      fail(`the answer is ${JSON.stringify(reply)}`);
+    }
+    const events = await page.$$eval('#events li[data-kind="agent"]', (nodes) =>
+      nodes.map((node) => node.textContent));
+    if (!events.some((line) => line.startsWith('planner → calculator')) ||
+        !events.some((line) => line.startsWith('planner ← calculator'))) {
+      fail(`the agent's events: ${JSON.stringify(events)}`);
+    }
+    await shot(page, 'llm-agent');
+  },
+
   // The test kills a node once we print "kill"; its row must turn down.
   async nodedown(browser, problems) {
     const page = await openConsole(browser, null, problems);

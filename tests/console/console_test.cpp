@@ -8,6 +8,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -15,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "fake_server.hpp"  // tests/llm: a model provider's side
 #include "polaris/polaris.hpp"
 #include "process/child_process.hpp"
 #include "support/calculator.hpp"
@@ -216,6 +218,59 @@ TEST_F(ConsoleBrowserTest, PhoneWidth) { run_browser("phone"); }
 
 TEST_F(ConsoleBrowserTest, KeyboardOnly) { run_browser("keyboard"); }
 
+// An LLM agent (`polaris agent serve`, its model a scripted Anthropic server) that calls the
+// calculator: the page shows the agent's nested call from its progress events, then its answer.
+TEST_F(ConsoleBrowserTest, LlmAgentShowsItsNestedCalls) {
+  test::FakeServer model;
+  model.on("POST", "/v1/messages", [](const test::Received& request) {
+    const Json body = request.json();
+    std::size_t turn = 0;
+    for (const auto& message : body["messages"]) turn += message["role"] == "assistant" ? 1 : 0;
+    Json content;
+    std::string stop = "end_turn";
+    if (turn == 0) {
+      content = Json::array({{{"type", "tool_use"},
+                              {"id", "use-1"},
+                              {"name", "calculator"},
+                              {"input", {{"operation", "add"}, {"a", 1}, {"b", 2}}}}});
+      stop = "tool_use";
+    } else {
+      const std::string result =
+          body["messages"].back()["content"][0]["content"].get<std::string>();
+      content = Json::array({{{"type", "text"}, {"text", "the calculator says " + result}}});
+    }
+    return test::Reply{.body = Json{{"id", "msg"},
+                                    {"type", "message"},
+                                    {"role", "assistant"},
+                                    {"content", content},
+                                    {"stop_reason", stop},
+                                    {"usage", {{"input_tokens", 10}, {"output_tokens", 3}}}}
+                                   .dump()};
+  });
+  std::mutex mutex;
+  std::condition_variable ready_cv;
+  bool ready = false;
+  detail::ChildProcess agent(detail::ChildProcessOptions{
+      .argv = {test::polaris_program(), "agent", "serve", "--server",
+               cluster_->node(0).client_url(), "--name", "planner", "--description",
+               "plans with the calculator", "--system", "You are planner.", "--tool", "calculator",
+               "--provider", "anthropic", "--model", "claude-test", "--no-stream"},
+      .extra_env = {"ANTHROPIC_API_KEY=sk-ant-test", "ANTHROPIC_BASE_URL=" + model.url()},
+      .on_line = [&](const std::string& line) {
+        if (line.rfind("serving LLM agent ", 0) != 0) return;
+        std::lock_guard lock(mutex);
+        ready = true;
+        ready_cv.notify_all();
+      }});
+  {
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(ready_cv.wait_for(lock, std::chrono::seconds(20), [&] { return ready; }))
+        << agent.describe_exit();
+  }
+  run_browser("agent");
+  agent.stop();
+}
+
 TEST_F(ConsoleBrowserTest, KilledNodeTurnsDown) {
   std::atomic<bool> kill_now{false};
   std::thread killer;
@@ -229,6 +284,91 @@ TEST_F(ConsoleBrowserTest, KilledNodeTurnsDown) {
 }
 
 // ---- Plain HTTP: the API's guards ----
+
+// A console started with a caller's credentials, on a registry with roles: only the caller's
+// tools, and a notice (naming the user) where status and statistics are admin-only.
+class ConsoleCallerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string hash = hash_password("pw");
+    const std::string config = dir_.path() + "/registry.yaml";
+    std::ofstream(config) << "auth:\n  users:\n"
+                          << "    - {name: worker, password_hash: '" << hash
+                          << "', role: agent, tools: [calculator, echo]}\n"
+                          << "    - {name: alice, password_hash: '" << hash
+                          << "', role: caller, tools: [calculator]}\n";
+    registry_ =
+        std::make_unique<test::RegistryProcess>(std::vector<std::string>{"--config", config});
+    agent_ = std::make_unique<Connection>(
+        ConnectOptions{.servers = {registry_->client_url()}, .user = "worker", .password = "pw"});
+    auto tools = agent_tools(std::make_shared<Gate>());
+    std::erase_if(
+        tools, [](const Tool& tool) { return tool.name != "calculator" && tool.name != "echo"; });
+    agent_->register_tools(std::move(tools));
+    console_ = std::make_unique<detail::ChildProcess>(detail::ChildProcessOptions{
+        .argv = {test::polaris_program(), "console", "--http", "127.0.0.1:0", "--server",
+                 registry_->client_url(), "--refresh", "300ms"},
+        .extra_env = {"POLARIS_USER=alice", "POLARIS_PASSWORD=pw"},
+        .on_line = [this](const std::string& line) {
+          if (line.rfind("http://", 0) != 0) return;
+          std::lock_guard lock(mutex_);
+          port_ = std::stoi(line.substr(line.rfind(':') + 1));
+          cv_.notify_all();
+        }});
+    std::unique_lock lock(mutex_);
+    ASSERT_TRUE(cv_.wait_for(lock, std::chrono::seconds(20), [&] { return port_ != 0; }))
+        << console_->describe_exit();
+  }
+  void TearDown() override {
+    if (console_) console_->stop();
+    if (agent_) agent_->close();
+  }
+
+  // The API's answer once the refresher has been through a round.
+  Json loaded(const std::string& path) {
+    Json body;
+    EXPECT_TRUE(test::wait_until(
+        [&] {
+          httplib::Client client("127.0.0.1", port_);
+          auto response = client.Get(path);
+          if (!response || response->status != 200) return false;
+          body = Json::parse(response->body);
+          return body.value("loaded", false);
+        },
+        std::chrono::seconds(30)))
+        << path;
+    return body;
+  }
+
+  detail::TempDir dir_{"console-caller-"};
+  std::unique_ptr<test::RegistryProcess> registry_;
+  std::unique_ptr<Connection> agent_;
+  std::unique_ptr<detail::ChildProcess> console_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  int port_ = 0;
+};
+
+TEST_F(ConsoleCallerTest, ShowsOnlyTheCallersToolsAndSaysStatusAndStatsAreAdminOnly) {
+  const Json tools = loaded("/api/tools");
+  ASSERT_EQ(tools.at("tools").size(), 1U) << tools.dump();
+  EXPECT_EQ(tools.at("tools").at(0).at("name"), "calculator");
+  const Json status = loaded("/api/status");
+  EXPECT_TRUE(status.at("nodes").empty()) << status.dump();
+  const std::string notice = status.at("notice");
+  EXPECT_NE(notice.find("admin-only"), std::string::npos) << notice;
+  EXPECT_NE(notice.find("'alice'"), std::string::npos) << notice;
+  const Json stats = loaded("/api/stats");
+  EXPECT_NE(stats.at("notice").get<std::string>().find("admin-only"), std::string::npos)
+      << stats.dump();
+  // What the caller may call, it calls.
+  httplib::Client client("127.0.0.1", port_);
+  auto result = client.Post(
+      "/api/call", R"({"tool": "calculator", "arguments": {"operation": "add", "a": 1, "b": 2}})",
+      "application/json");
+  ASSERT_TRUE(result);
+  EXPECT_NE(result->body.find("\"result\":{\"result\":3.0}"), std::string::npos) << result->body;
+}
 
 TEST_F(ConsoleHttpTest, WrongTokenGets401AndRightTokenGetsTheStatus) {
   auto missing = get("/api/status", {});
