@@ -22,6 +22,7 @@
 #include "support/calculator.hpp"
 #include "support/cluster.hpp"
 #include "support/process_fixtures.hpp"
+#include "support/run_program.hpp"
 #include "support/wait.hpp"
 
 namespace polaris {
@@ -434,6 +435,49 @@ TEST_F(ConsoleHttpTest, CallOverHttpStreamsTheResultAndRefusesBadBodies) {
   ASSERT_TRUE(unknown);
   EXPECT_NE(unknown->body.find("event: error"), std::string::npos);
   EXPECT_NE(unknown->body.find("no_such_tool"), std::string::npos) << unknown->body;
+}
+
+TEST_F(ConsoleHttpTest, ReadOnlyRefusesCalls) {
+  std::mutex mutex;
+  std::condition_variable cv;
+  int port = 0;
+  detail::ChildProcess read_only(detail::ChildProcessOptions{
+      .argv = {test::polaris_program(), "console", "--http", "127.0.0.1:0", "--read-only",
+               "--server", cluster_->node(0).client_url()},
+      .on_line = [&](const std::string& line) {
+        if (line.rfind("http://", 0) != 0) return;
+        std::lock_guard lock(mutex);
+        port = std::stoi(line.substr(line.rfind(':') + 1));
+        cv.notify_all();
+      }});
+  {
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(20), [&] { return port != 0; }))
+        << read_only.describe_exit();
+  }
+  httplib::Client client("127.0.0.1", port);
+  auto info = client.Get("/api/info");
+  ASSERT_TRUE(info);
+  EXPECT_EQ(Json::parse(info->body).at("read_only"), true);
+  EXPECT_EQ(Json::parse(info->body).at("auth"), false);  // no token given: none asked
+  auto refused = client.Post("/api/call", R"({"tool": "release_slow_steps"})", "application/json");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 403);
+  EXPECT_NE(refused->body.find("read-only"), std::string::npos) << refused->body;
+  std::lock_guard lock(gate_->mutex);
+  EXPECT_FALSE(gate_->open);  // the tool never ran
+}
+
+TEST_F(ConsoleHttpTest, BadFlagsAreUsageErrors) {
+  for (const auto& http : {"nonsense", "127.0.0.1:99999", "127.0.0.1:80x", ":8080"}) {
+    const auto result =
+        test::run_polaris({"console", "--http", http, "--server", cluster_->node(0).client_url()});
+    EXPECT_EQ(result.exit_code, 2) << http << ": " << result.err;
+    EXPECT_NE(result.err.find("--http"), std::string::npos) << result.err;
+  }
+  const auto unreachable =
+      test::run_polaris({"console", "--http", "127.0.0.1:0", "--server", "nats://127.0.0.1:1"});
+  EXPECT_EQ(unreachable.exit_code, 3) << unreachable.err;
 }
 
 }  // namespace
