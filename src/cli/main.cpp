@@ -86,9 +86,9 @@ int run(int argc, char** argv) {
   polaris::cli::add_mcp_command(app, exit_code);
   polaris::cli::add_status_command(app, exit_code);
   polaris::cli::add_stats_command(app, exit_code);
+  polaris::cli::add_console_command(app, exit_code);
   polaris::cli::add_passwd_command(app, exit_code);
   polaris::cli::add_completion_command(app, exit_code);
-  polaris::cli::add_console_command(app, exit_code);
   std::vector<std::string> help_words;
   CLI::App* help_command = app.add_subcommand("help", "Print the help of polaris or of a command");
   help_command->add_option("command", help_words, "A command, e.g. registry or mcp import");
