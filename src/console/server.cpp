@@ -350,10 +350,19 @@ class Server::Impl {
     }
     auto stream = std::make_shared<CallStream>();
     std::weak_ptr<CallStream> weak = stream;
-    stream->set_reply(
-        backend_.call(body["tool"].get<std::string>(), arguments, [weak](const Json& message) {
-          if (auto alive = weak.lock()) alive->push(message);
-        }));
+    std::future<Json> reply;
+    try {
+      reply =
+          backend_.call(body["tool"].get<std::string>(), arguments, [weak](const Json& message) {
+            if (auto alive = weak.lock()) alive->push(message);
+          });
+    } catch (const Error&) {
+      // Refused before it was sent (e.g. a name that cannot be a tool's): the stream's error.
+      std::promise<Json> refused;
+      refused.set_exception(std::current_exception());
+      reply = refused.get_future();
+    }
+    stream->set_reply(std::move(reply));
     auto reader = std::make_unique<StreamReader>();
     reader->stream = std::move(stream);
     reader->server = this;

@@ -435,6 +435,11 @@ TEST_F(ConsoleHttpTest, CallOverHttpStreamsTheResultAndRefusesBadBodies) {
   ASSERT_TRUE(unknown);
   EXPECT_NE(unknown->body.find("event: error"), std::string::npos);
   EXPECT_NE(unknown->body.find("no_such_tool"), std::string::npos) << unknown->body;
+  auto bad_name = client.Post("/api/call", auth, R"({"tool": "two words"})", "application/json");
+  ASSERT_TRUE(bad_name);
+  EXPECT_EQ(bad_name->status, 200);
+  EXPECT_NE(bad_name->body.find("\"code\":\"invalid_argument\""), std::string::npos)
+      << bad_name->body;
 }
 
 TEST_F(ConsoleHttpTest, ReadOnlyRefusesCalls) {
