@@ -175,6 +175,9 @@ const scenarios = {
     await page.waitForSelector('#form-error:not([hidden])', { timeout });
     const message = await text(page, '#form-error');
     if (!message.includes('a must be a number')) fail(`the validation error shows "${message}"`);
+    if (!(await page.evaluate(() => document.activeElement?.name === 'a'))) {
+      fail('the field to fix does not have the focus');
+    }
     // The call was not made: the previous outcome is still there.
     if (!(await page.$('#call-error'))) fail('a call was made with invalid arguments');
     await shot(page, 'validation-error');

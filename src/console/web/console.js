@@ -525,6 +525,9 @@
         if (!(error instanceof Invalid)) throw error;
         formError.hidden = false;
         formError.textContent = error.message;
+        // Keyboard and screen-reader users land on the first field to fix.
+        const first = formNode.querySelector('[aria-invalid="true"]');
+        if (first) first.focus();
         return;
       }
       callTool(tool.name, args);
