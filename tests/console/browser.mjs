@@ -3,6 +3,7 @@
 // cluster, the agents and `polaris console`, and passes: CONSOLE_URL, CONSOLE_TOKEN, CHROMIUM,
 // ARTIFACTS (where screenshots go), NODE_NAMES (comma-separated). Prints "ok" and exits 0, or
 // prints what failed and exits 1. Every scenario also fails on any console error of the page.
+// CONSOLE_DEBUG=1 in the test's environment also prints the page's requests and console lines.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
