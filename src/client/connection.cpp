@@ -11,6 +11,7 @@
 #include "common/log.hpp"
 #include "common/untrusted_json.hpp"
 #include "polaris/error.hpp"
+#include "protocol/messages.hpp"
 #include "protocol/wire.hpp"
 #include "transport/message.hpp"
 #include "transport/nats_error.hpp"
@@ -66,8 +67,8 @@ Json reply_to_value(const std::string& name, const std::string& body) {
     throw Error(Errc::protocol,
                 "tool " + name + " answered with something that is not a JSON object");
   }
-  if (auto error = reply.find(wire::kErrorKey); error != reply.end()) {
-    throw Error(Errc::tool_failed, error->is_string() ? error->get<std::string>() : error->dump());
+  if (auto error = wire::ErrorReply::from_json(reply)) {
+    throw Error(Errc::tool_failed, std::move(error->message));
   }
   return reply;
 }
@@ -114,18 +115,14 @@ Connection::Impl::Impl(ConnectOptions options)
     gone_subscription_ = detail::Subscription(
         connection_.get(), std::string(wire::kAgentGoneSubject), "",
         [this](detail::NatsMsgPtr msg) {
-          const Json body = polaris::detail::parse_untrusted_json(detail::message_body(msg.get()));
-          if (!body.is_object() || !body.contains("agent") || !body["agent"].is_string()) return;
+          const auto gone =
+              wire::AgentGone::from_json(wire::parse_body(detail::message_body(msg.get())));
           // An agent that left on purpose drains the calls it took and answers them; the ones
           // it did not take it answers "no such tool". Only a crash leaves calls unanswered.
-          if (body.value("departed", Json(false)) == true) return;
+          if (!gone || gone->departed) return;
           std::map<std::string, bool> tools;  // name -> idempotent
-          for (const auto& tool : body.value("tools", Json::array())) {
-            if (tool.is_object() && tool.value("name", Json()).is_string()) {
-              tools[tool["name"].get<std::string>()] = tool.value("idempotent", false);
-            }
-          }
-          if (detail::RequestMux* mux = mux_ready_.load()) mux->agent_gone(body["agent"], tools);
+          for (const auto& tool : gone->tools) tools[tool.name] = tool.idempotent;
+          if (detail::RequestMux* mux = mux_ready_.load()) mux->agent_gone(gone->agent, tools);
         });
     back_subscription_ =
         detail::Subscription(connection_.get(), std::string(wire::kAgentBackSubject), "",
@@ -185,7 +182,7 @@ void Connection::Impl::on_reconnected() {
     // Calls sent before the drop and not acknowledged: the agents that have them (their
     // acknowledgements died with our node) name them, and the mux retries those on them. They
     // answer only below our inbox (wire::kCallerAskSubject).
-    const std::string body = Json{{"caller", mux->inbox()}}.dump();
+    const std::string body = wire::CallerAsk{mux->inbox()}.to_json().dump();
     const std::string reply = mux->inbox() + "." + std::string(wire::kCallerAskReplyToken);
     (void)natsConnection_PublishRequest(connection_.get(), wire::kCallerAskSubject.data(),
                                         reply.c_str(), body.data(), static_cast<int>(body.size()));
@@ -290,17 +287,12 @@ std::string Connection::Impl::write_subject(std::string_view verb, std::string_v
 }
 
 void Connection::Impl::registry_status_request(std::string_view subject, const Json& body) {
-  const Json reply = registry_request(subject, body.dump());
-  const auto success = reply.find("success");
-  if (!reply.is_object() || success == reply.end() || !success->is_boolean()) {
+  const auto status = wire::StatusReply::from_json(registry_request(subject, body.dump()));
+  if (!status) {
     throw Error(Errc::protocol,
                 "the registry's reply on " + std::string(subject) + " has no boolean \"success\"");
   }
-  if (!success->get<bool>()) {
-    const auto msg = reply.find("msg");
-    throw Error(Errc::registration_failed,
-                msg != reply.end() && msg->is_string() ? msg->get<std::string>() : "refused");
-  }
+  if (!status->success) throw Error(Errc::registration_failed, status->msg);
 }
 
 void Connection::Impl::remote_call(const std::string& name, const Json& arguments,

@@ -3,7 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "client/connection_impl.hpp"
-#include "common/untrusted_json.hpp"
+#include "protocol/messages.hpp"
 #include "protocol/wire.hpp"
 
 namespace polaris {
@@ -54,25 +54,23 @@ std::vector<ToolDeclaration> Connection::Impl::list_paged() {
   std::vector<ToolDeclaration> tools;
   std::string after;
   for (bool first = true;; first = false) {
-    Json request{{"limit", kPageLimit}};
-    if (!first) request["after"] = after;
-    const Json reply = registry_request(wire::kPagedListSubject, request.dump());
-    if (!reply.is_object() || !reply.contains("tools") || !reply["tools"].is_array()) {
-      if (reply.is_object() && reply.contains("msg") && reply["msg"].is_string()) {
-        throw Error(Errc::protocol, "list: " + reply["msg"].get<std::string>());
+    wire::ListPageRequest request{.limit = kPageLimit};
+    if (!first) request.after = after;
+    const Json reply = registry_request(wire::kPagedListSubject, request.to_json().dump());
+    const auto page = wire::ListPage::from_json(reply);
+    if (!page) {
+      if (const auto msg = wire::string_field(reply, "msg")) {
+        throw Error(Errc::protocol, "list: " + *msg);
       }
       throw Error(Errc::protocol, "the registry's list page has no \"tools\" array");
     }
-    append_declarations(reply["tools"], tools, log_);
-    const auto next = reply.find("next");
-    if (next == reply.end() || !next->is_string() || next->get_ref<const std::string&>().empty()) {
-      return tools;
-    }
+    append_declarations(page->tools, tools, log_);
+    if (page->next.empty()) return tools;
     // Names are sorted: a page that does not move forward would loop for ever.
-    if (!first && next->get<std::string>() <= after) {
+    if (!first && page->next <= after) {
       throw Error(Errc::protocol, "the registry's list pages do not advance");
     }
-    after = next->get<std::string>();
+    after = page->next;
   }
 }
 
@@ -81,8 +79,8 @@ std::vector<ToolDeclaration> Connection::Impl::list_reference() {
   std::vector<ToolDeclaration> tools;
   if (reply.is_null()) return tools;  // a Go registry encodes an empty catalogue as null
   if (!reply.is_array()) {
-    if (reply.is_object() && reply.contains("msg") && reply["msg"].is_string()) {
-      throw Error(Errc::protocol, "list: " + reply["msg"].get<std::string>());
+    if (const auto msg = wire::string_field(reply, "msg")) {
+      throw Error(Errc::protocol, "list: " + *msg);
     }
     throw Error(Errc::protocol, "the registry's tool list is not a JSON array");
   }
@@ -104,18 +102,17 @@ void Connection::Impl::remember_timeouts(const std::vector<ToolDeclaration>& too
 void Connection::Impl::look_up_timeout(const std::string& name, std::function<void()> then) {
   // A page of one tool that starts right before `name`: the paged list every polaris registry
   // answers, so no new subject (docs/PROTOCOL.md, "Declared timeouts").
-  const Json request{{"after", lookup_after(name)}, {"limit", 1}};
+  const wire::ListPageRequest request{.limit = 1, .after = lookup_after(name)};
   mux_->request(
-      std::string(wire::kPagedListSubject), request.dump(),
+      std::string(wire::kPagedListSubject), request.to_json().dump(),
       std::min(options_.request_timeout, kLookupTimeout),
       [this, name, then = std::move(then)](detail::ReplyOutcome outcome) {
         std::optional<std::chrono::milliseconds> declared;
         if (const auto* text = std::get_if<std::string>(&outcome)) {
-          const Json page = polaris::detail::parse_untrusted_json(*text);
-          const Json tools = page.is_object() ? page.value("tools", Json()) : Json();
-          if (tools.is_array() && !tools.empty()) {
+          const auto page = wire::ListPage::from_json(wire::parse_body(*text));
+          if (page && !page->tools.empty()) {
             try {
-              const auto tool = ToolDeclaration::from_json(tools.front());
+              const auto tool = ToolDeclaration::from_json(page->tools.front());
               if (tool.name == name) {
                 declared = tool.polaris ? tool.polaris->timeout : std::chrono::milliseconds(0);
               }

@@ -6,7 +6,7 @@
 
 #include "client/connection_impl.hpp"
 #include "client/payload_split.hpp"
-#include "common/untrusted_json.hpp"
+#include "protocol/messages.hpp"
 #include "protocol/wire.hpp"
 #include "transport/message.hpp"
 
@@ -50,8 +50,9 @@ void Connection::Impl::send_keepalive() {
   }
   if (declarations.empty()) return;
   // Each part is an independent keepalive; none may exceed the max payload.
+  const auto [open, close] = wire::KeepaliveRequest::envelope();
   const auto split =
-      detail::split_bodies(declarations, "[", "]", static_cast<std::size_t>(max_payload()));
+      detail::split_bodies(declarations, open, close, static_cast<std::size_t>(max_payload()));
   if (!split.too_large.empty()) {
     log_->warn("keepalive: {} declaration(s) exceed the max payload and cannot be sent",
                split.too_large.size());
@@ -66,10 +67,10 @@ void Connection::Impl::send_keepalive() {
             log->warn("keepalive of {} tool(s) failed: {}", count, error->what());
             return;
           }
-          const Json reply = polaris::detail::parse_untrusted_json(std::get<std::string>(outcome));
-          if (reply.is_object() && reply.value("success", true) == false) {
-            log->warn("keepalive of {} tool(s): {}", count,
-                      reply.value("msg", std::string("refused")));
+          const auto status =
+              wire::StatusReply::from_json(wire::parse_body(std::get<std::string>(outcome)));
+          if (status && !status->success) {
+            log->warn("keepalive of {} tool(s): {}", count, status->msg);
           }
         });
   }
@@ -86,7 +87,7 @@ void Connection::Impl::send_heartbeat() {
       natsConnection_Status(connection_.get()) != NATS_CONN_STATUS_CONNECTED) {
     return;
   }
-  const std::string body = Json{{"agent", agent_id_}, {"tools", count}}.dump();
+  const std::string body = wire::Heartbeat{agent_id_, count}.to_json().dump();
   const std::string subject = write_subject(wire::kUserHeartbeatVerb, wire::kAgentHeartbeatSubject);
   const natsStatus status = natsConnection_Publish(connection_.get(), subject.c_str(), body.data(),
                                                    static_cast<int>(body.size()));
@@ -103,9 +104,10 @@ void Connection::Impl::announce_back(const std::vector<std::string>& reply_subje
   const std::string subject(to);
   for (std::size_t first = 0; first < reply_subjects.size(); first += kPerMessage) {
     const auto last = std::min(reply_subjects.size(), first + kPerMessage);
-    Json part = Json::array();
-    for (std::size_t i = first; i < last; ++i) part.push_back(reply_subjects[i]);
-    const std::string body = Json{{"agent", agent_id_}, {"reply_subjects", part}}.dump();
+    const wire::AgentBack back{agent_id_,
+                               {reply_subjects.begin() + static_cast<std::ptrdiff_t>(first),
+                                reply_subjects.begin() + static_cast<std::ptrdiff_t>(last)}};
+    const std::string body = back.to_json().dump();
     const natsStatus status = natsConnection_Publish(connection_.get(), subject.c_str(),
                                                      body.data(), static_cast<int>(body.size()));
     if (status != NATS_OK) {
@@ -119,19 +121,16 @@ void Connection::Impl::announce_back(const std::vector<std::string>& reply_subje
 }
 
 void Connection::Impl::on_agent_back(detail::NatsMsgPtr msg) {
-  const Json body = polaris::detail::parse_untrusted_json(detail::message_body(msg.get()));
-  if (!body.is_object() || !body.value("agent", Json()).is_string()) return;
-  std::vector<std::string> subjects;
-  for (const auto& subject : body.value("reply_subjects", Json::array())) {
-    if (subject.is_string()) subjects.push_back(subject.get<std::string>());
-  }
-  if (detail::RequestMux* mux = mux_ready_.load()) mux->agent_back(body["agent"], subjects);
+  const auto back = wire::AgentBack::from_json(wire::parse_body(detail::message_body(msg.get())));
+  if (!back) return;
+  if (detail::RequestMux* mux = mux_ready_.load())
+    mux->agent_back(back->agent, back->reply_subjects);
 }
 
 void Connection::Impl::on_caller_ask(detail::NatsMsgPtr msg) {
-  const Json body = polaris::detail::parse_untrusted_json(detail::message_body(msg.get()));
-  if (!body.is_object() || !body.value("caller", Json()).is_string()) return;
-  const std::string inbox = body["caller"].get<std::string>();
+  const auto ask = wire::CallerAsk::from_json(wire::parse_body(detail::message_body(msg.get())));
+  if (!ask) return;
+  const std::string& inbox = ask->caller;
   if (inbox.find('.') == std::string::npos || inbox.find_first_of("*> ") != std::string::npos) {
     return;  // not an inbox: a prefix like "" or "_INBOX" would name every caller's
   }

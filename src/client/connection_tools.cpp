@@ -8,8 +8,8 @@
 
 #include "client/connection_impl.hpp"
 #include "client/payload_split.hpp"
-#include "common/untrusted_json.hpp"
 #include "polaris/error.hpp"
+#include "protocol/messages.hpp"
 #include "protocol/wire.hpp"
 #include "transport/message.hpp"
 
@@ -43,15 +43,14 @@ void check_not_inside_handler(const std::string& name, const detail::ServedTool&
   }
 }
 
-// {"success": bool, "msg": string} as an Outcome.
-std::variant<std::monostate, std::string> status_of(const Json& reply, const std::string& what) {
-  const auto success = reply.find("success");
-  if (!reply.is_object() || success == reply.end() || !success->is_boolean()) {
-    throw Error(Errc::protocol, "the registry's reply to " + what + " has no boolean \"success\"");
-  }
-  if (success->get<bool>()) return std::monostate{};
-  const auto msg = reply.find("msg");
-  return msg != reply.end() && msg->is_string() ? msg->get<std::string>() : "refused";
+// A registry's {"success", "msg"} as the outcome of one registration (Connection::Impl::Outcome).
+std::variant<std::monostate, std::string, Error> outcome_of(const wire::StatusReply& status) {
+  if (status.success) return std::monostate{};
+  return status.msg;
+}
+
+Error no_success(const std::string& what) {
+  return Error(Errc::protocol, "the registry's reply to " + what + " has no boolean \"success\"");
 }
 
 }  // namespace
@@ -268,8 +267,9 @@ std::vector<Connection::Impl::Outcome> Connection::Impl::register_batch(
   std::vector<std::string> texts;
   texts.reserve(tools.size());
   for (const auto& tool : tools) texts.push_back(tool->declaration.dump());
+  const auto [open, close] = wire::BatchRegisterRequest::envelope();
   const auto split =
-      detail::split_bodies(texts, R"({"tools":[)", "]}", static_cast<std::size_t>(max_payload()));
+      detail::split_bodies(texts, open, close, static_cast<std::size_t>(max_payload()));
   std::vector<Outcome> outcomes(tools.size());
   for (const auto index : split.too_large) {
     outcomes[index] =
@@ -288,29 +288,13 @@ std::vector<Connection::Impl::Outcome> Connection::Impl::register_batch(
       for (const auto index : members) outcomes[index] = error;
       continue;
     }
-    const auto overall = status_of(reply, subject);
-    const auto results = reply.find("results");
+    const auto batch = wire::BatchRegisterReply::from_json(reply);
+    if (!batch) throw no_success(subject);
     std::map<std::string, Outcome, std::less<>> by_name;
-    if (results != reply.end() && results->is_array()) {
-      for (const auto& result : *results) {
-        if (!result.is_object() || !result.contains("name") || !result["name"].is_string()) {
-          continue;
-        }
-        const auto status = status_of(result, "register");
-        by_name[result["name"].get<std::string>()] = std::holds_alternative<std::monostate>(status)
-                                                         ? Outcome{}
-                                                         : Outcome{std::get<std::string>(status)};
-      }
-    }
+    for (const auto& result : batch->results) by_name[result.name] = outcome_of(result.status);
     for (const auto index : members) {
       const auto found = by_name.find(tools[index]->tool.name);
-      if (found != by_name.end()) {
-        outcomes[index] = found->second;
-      } else if (std::holds_alternative<std::monostate>(overall)) {
-        outcomes[index] = std::monostate{};
-      } else {
-        outcomes[index] = std::get<std::string>(overall);
-      }
+      outcomes[index] = found != by_name.end() ? found->second : outcome_of(batch->overall);
     }
   }
   return outcomes;
@@ -339,11 +323,9 @@ std::vector<Connection::Impl::Outcome> Connection::Impl::register_one_by_one(
   for (std::size_t i = 0; i < tools.size(); ++i) {
     try {
       const std::string text = replies[i]->get_future().get();
-      const Json reply = polaris::detail::parse_untrusted_json(text);
-      const auto status = status_of(reply, std::string(wire::kRegisterSubject));
-      outcomes[i] = std::holds_alternative<std::monostate>(status)
-                        ? Outcome{}
-                        : Outcome{std::get<std::string>(status)};
+      const auto status = wire::StatusReply::from_json(wire::parse_body(text));
+      if (!status) throw no_success(std::string(wire::kRegisterSubject));
+      outcomes[i] = outcome_of(*status);
     } catch (const Error& error) {
       outcomes[i] = error.code() == Errc::no_such_tool
                         ? Error(Errc::no_registry,
@@ -394,7 +376,7 @@ void Connection::Impl::unregister_remotely(const std::string& name) {
   try {
     // The agent id lets a polaris registry remove only this agent's ownership (replicas).
     registry_status_request(write_subject(wire::kUserUnregisterVerb, wire::kUnregisterSubject),
-                            Json{{"name", name}, {"polaris", {{"agent", agent_id_}}}});
+                            wire::UnregisterRequest{name, agent_id_}.to_json());
     log_->info("unregistered tool {}", name);
   } catch (const Error& error) {
     log_->warn("unregister {}: {}", name, error.what());
@@ -449,7 +431,7 @@ void Connection::Impl::unregister_all() {
       // One request for every tool (a polaris registry): closing a 10,000-tool agent would
       // otherwise take 10,000 round trips.
       registry_status_request(write_subject(wire::kUserLeaveVerb, wire::kAgentLeaveSubject),
-                              Json{{"agent", agent_id_}});
+                              wire::LeaveRequest{agent_id_}.to_json());
       log_->info("withdrew {} tool(s) from the catalogue", leaving.size());
       withdrawn = true;
     } catch (const Error& error) {
@@ -505,14 +487,13 @@ void Connection::Impl::on_agent_message(detail::NatsMsgPtr msg) {
   } else if (rest == "resync") {
     request_resync();
   } else if (rest == "revoked") {
-    const Json body = polaris::detail::parse_untrusted_json(detail::message_body(msg.get()));
-    if (!body.is_object() || !body.contains("name") || !body["name"].is_string()) {
+    const auto revocation =
+        wire::Revocation::from_json(wire::parse_body(detail::message_body(msg.get())));
+    if (!revocation) {
       log_->warn("ignoring a malformed revocation on {}", subject);
       return;
     }
-    const Json msg_field = body.value("msg", Json());
-    revoke(body["name"].get<std::string>(),
-           msg_field.is_string() ? msg_field.get<std::string>() : std::string("revoked"));
+    revoke(revocation->name, revocation->msg);
   }
 }
 

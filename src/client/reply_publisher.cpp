@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "polaris/json.hpp"
+#include "protocol/messages.hpp"
 #include "protocol/wire.hpp"
 #include "transport/nats_handles.hpp"
 
@@ -39,14 +40,11 @@ const char* service_error_code(std::string_view message, std::string_view status
 
 std::optional<ReplyPublisher::ServiceError> ReplyPublisher::service_error(const std::string& body,
                                                                           std::string_view status) {
-  // Error replies are built by wire::error_reply: {"_error":"..."}; only those are parsed.
-  static constexpr std::string_view kPrefix = R"({"_error":)";
-  if (!std::string_view(body).starts_with(kPrefix)) return std::nullopt;
-  const Json reply = Json::parse(body, nullptr, false);
-  if (!reply.is_object() || !reply.contains(wire::kErrorKey)) return std::nullopt;
-  const Json& message = reply[wire::kErrorKey];
-  const std::string text = message.is_string() ? message.get<std::string>() : message.dump();
-  return ServiceError{header_value(text), service_error_code(text, status)};
+  // Error replies are built by wire::ErrorReply; only bodies that start like one are parsed.
+  if (!std::string_view(body).starts_with(wire::ErrorReply::text_prefix())) return std::nullopt;
+  const auto error = wire::ErrorReply::from_json(Json::parse(body, nullptr, false));
+  if (!error) return std::nullopt;
+  return ServiceError{header_value(error->message), service_error_code(error->message, status)};
 }
 
 void ReplyPublisher::publish(const std::string& subject, const std::string& body,

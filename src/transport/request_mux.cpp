@@ -1,5 +1,4 @@
 #include "transport/request_mux.hpp"
-#include "common/untrusted_json.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -7,6 +6,7 @@
 #include <vector>
 
 #include "polaris/json.hpp"
+#include "protocol/messages.hpp"
 #include "protocol/wire.hpp"
 #include "transport/message.hpp"
 #include "transport/nats_error.hpp"
@@ -437,11 +437,8 @@ void RequestMux::on_reply(NatsMsgPtr msg) {
   if (!pending) return;  // a late reply (timed out) or a second reply from another node
   std::string body(message_body(msg.get()));
   if (status == wire::kBusyStatus) {
-    const Json reply = polaris::detail::parse_untrusted_json(body);
-    const bool has_message =
-        reply.is_object() && reply.contains("_error") && reply["_error"].is_string();
-    pending->done(Error(Errc::busy, has_message ? reply["_error"].get<std::string>()
-                                                : "busy: " + pending->subject));
+    const auto error = wire::ErrorReply::from_json(wire::parse_body(body));
+    pending->done(Error(Errc::busy, error ? error->message : "busy: " + pending->subject));
     return;
   }
   pending->done(std::move(body));
