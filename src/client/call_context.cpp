@@ -2,7 +2,7 @@
 
 #include "polaris/json.hpp"
 #include "protocol/wire.hpp"
-#include "transport/nats_handles.hpp"
+#include "transport/publish.hpp"
 
 namespace polaris {
 
@@ -43,16 +43,8 @@ void notify(const Request::Context* context, Json message) {
     body = message.dump(-1, ' ', false, Json::error_handler_t::replace);
   }
   // Marked, because the progress subject may be the call's reply subject (docs/PROTOCOL.md).
-  natsMsg* raw = nullptr;
-  if (natsMsg_Create(&raw, context->progress_subject.c_str(), nullptr, body.data(),
-                     static_cast<int>(body.size())) != NATS_OK) {
-    return;
-  }
-  const detail::NatsMsgPtr msg(raw);
-  const std::string status(wire::kProgressStatus);
-  if (natsMsgHeader_Set(raw, wire::kStatusHeader, status.c_str()) == NATS_OK) {
-    (void)natsConnection_PublishMsg(context->connection, raw);
-  }
+  (void)detail::publish(context->connection, context->progress_subject, {}, body,
+                        {{wire::kStatusHeader, std::string(wire::kProgressStatus)}});
 }
 
 bool wants_notifications(const Request::Context* context) {

@@ -9,6 +9,7 @@
 #include "client/tool_runner.hpp"
 #include "protocol/wire.hpp"
 #include "transport/message.hpp"
+#include "transport/publish.hpp"
 
 namespace polaris::detail {
 
@@ -116,33 +117,9 @@ void CallServer::serve_unknown(std::string_view name, NatsMsgPtr msg) {
 }
 
 void forward_call(natsConnection* connection, natsMsg* msg, const Logger& log) {
-  natsMsg* raw = nullptr;
-  const std::string_view body = message_body(msg);
-  const char* reply = natsMsg_GetReply(msg);
-  natsStatus status = natsMsg_Create(&raw, natsMsg_GetSubject(msg), reply, body.data(),
-                                     static_cast<int>(body.size()));
-  NatsMsgPtr copy(raw);
-  const char** keys = nullptr;
-  int count = 0;
-  if (status == NATS_OK && natsMsgHeader_Keys(msg, &keys, &count) == NATS_OK) {
-    for (int i = 0; i < count && status == NATS_OK; ++i) {
-      const char** values = nullptr;
-      int value_count = 0;
-      if (natsMsgHeader_Values(msg, keys[i], &values, &value_count) != NATS_OK) continue;
-      for (int v = 0; v < value_count && status == NATS_OK; ++v) {
-        status = natsMsgHeader_Add(raw, keys[i], values[v]);
-      }
-      // nats.c allocated the array with malloc.
-      // NOLINTNEXTLINE(cppcoreguidelines-no-malloc,cppcoreguidelines-owning-memory)
-      std::free(static_cast<void*>(values));
-    }
-    // NOLINTNEXTLINE(cppcoreguidelines-no-malloc,cppcoreguidelines-owning-memory)
-    std::free(static_cast<void*>(keys));
-  }
-  if (status == NATS_OK) status = natsConnection_PublishMsg(connection, raw);
+  const natsStatus status = republish(connection, msg);
   if (status != NATS_OK) {
-    log->warn("cannot hand on a call of {}: {}", natsMsg_GetSubject(msg),
-              natsStatus_GetText(status));
+    log->warn("cannot hand on a call of {}: {}", message_subject(msg), status_text(status));
   }
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "client/connection_impl.hpp"
+#include "transport/message.hpp"
 #include "transport/nats_error.hpp"
 
 namespace polaris::detail {
@@ -25,8 +26,7 @@ void on_closed_event(natsConnection* /*connection*/, void* closure) {
 void on_error_event(natsConnection* connection, natsSubscription* subscription, natsStatus status,
                     void* closure) {
   const std::string reason = async_error_text(connection, status);
-  const std::string subject =
-      subscription != nullptr ? std::string(natsSubscription_GetSubject(subscription)) : "";
+  const std::string subject = subscription_subject(subscription);
   static_cast<Connection::Impl*>(closure)->on_async_error(status, subject, reason);
 }
 

@@ -5,7 +5,7 @@
 #include "polaris/json.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/wire.hpp"
-#include "transport/nats_handles.hpp"
+#include "transport/publish.hpp"
 
 namespace polaris::detail {
 namespace {
@@ -50,27 +50,16 @@ std::optional<ReplyPublisher::ServiceError> ReplyPublisher::service_error(const 
 void ReplyPublisher::publish(const std::string& subject, const std::string& body,
                              std::string_view status, const char* extra_name,
                              const char* extra_value) {
-  natsMsg* raw = nullptr;
-  natsStatus code =
-      natsMsg_Create(&raw, subject.c_str(), nullptr, body.data(), static_cast<int>(body.size()));
-  NatsMsgPtr message(raw);
-  if (code == NATS_OK) code = natsMsgHeader_Set(raw, wire::kAgentHeader, agent_id_.c_str());
-  if (code == NATS_OK && !status.empty()) {
-    code = natsMsgHeader_Set(raw, wire::kStatusHeader, std::string(status).c_str());
+  Headers headers{{wire::kAgentHeader, agent_id_}};
+  if (!status.empty()) headers.emplace_back(wire::kStatusHeader, status);
+  if (const auto error = service_error(body, status)) {
+    headers.emplace_back(wire::kServiceErrorHeader, error->description);
+    headers.emplace_back(wire::kServiceErrorCodeHeader, error->code);
   }
-  if (code == NATS_OK) {
-    if (const auto error = service_error(body, status)) {
-      code = natsMsgHeader_Set(raw, wire::kServiceErrorHeader, error->description.c_str());
-      if (code == NATS_OK)
-        code = natsMsgHeader_Set(raw, wire::kServiceErrorCodeHeader, error->code);
-    }
-  }
-  if (code == NATS_OK && extra_name != nullptr) {
-    code = natsMsgHeader_Set(raw, extra_name, extra_value);
-  }
-  if (code == NATS_OK) code = natsConnection_PublishMsg(connection_, raw);
+  if (extra_name != nullptr) headers.emplace_back(extra_name, extra_value);
+  const natsStatus code = detail::publish(connection_, subject, {}, body, headers);
   if (code != NATS_OK) {
-    log_->warn("cannot send a reply on {}: {}", subject, natsStatus_GetText(code));
+    log_->warn("cannot send a reply on {}: {}", subject, status_text(code));
   }
 }
 

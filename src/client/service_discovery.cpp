@@ -12,6 +12,8 @@
 #include "common/rfc3339.hpp"
 #include "polaris/error.hpp"
 #include "polaris/version.hpp"
+#include "transport/message.hpp"
+#include "transport/publish.hpp"
 
 namespace polaris::detail {
 namespace {
@@ -185,9 +187,9 @@ Json ServiceDiscovery::stats() const {
 }
 
 void ServiceDiscovery::on_request(const NatsMsgPtr& msg) {
-  const char* reply_subject = natsMsg_GetReply(msg.get());
-  if (reply_subject == nullptr || *reply_subject == '\0') return;
-  const std::string_view verb = verb_of(natsMsg_GetSubject(msg.get()));
+  const std::string reply_subject = message_reply(msg.get());
+  if (reply_subject.empty()) return;
+  const std::string_view verb = verb_of(message_subject(msg.get()));
   std::string body;
   try {
     if (verb == "PING") {
@@ -203,10 +205,9 @@ void ServiceDiscovery::on_request(const NatsMsgPtr& msg) {
     log_->warn("service discovery: cannot answer {}: {}", verb, error.what());
     return;
   }
-  const natsStatus status = natsConnection_Publish(connection_, reply_subject, body.data(),
-                                                   static_cast<int>(body.size()));
+  const natsStatus status = detail::publish(connection_, reply_subject, {}, body);
   if (status != NATS_OK) {
-    log_->debug("service discovery: cannot answer {}: {}", verb, natsStatus_GetText(status));
+    log_->debug("service discovery: cannot answer {}: {}", verb, status_text(status));
   }
 }
 

@@ -12,6 +12,7 @@
 #include "protocol/wire.hpp"
 #include "schema/validate.hpp"
 #include "transport/message.hpp"
+#include "transport/publish.hpp"
 
 namespace polaris::detail {
 namespace {
@@ -114,7 +115,7 @@ std::string call_reply(natsConnection* connection, natsMsg* msg, const Tool& too
   } catch (const std::exception& error) {  // dump() throws on invalid UTF-8 in strings
     reply_body = fail(tool, std::string("cannot encode the reply: ") + error.what(), log).dump();
   }
-  const std::int64_t max_payload = natsConnection_GetMaxPayload(connection);
+  const std::int64_t max_payload = detail::max_payload(connection);
   if (static_cast<std::int64_t>(reply_body.size()) > max_payload) {
     reply_body =
         fail(tool,

@@ -21,6 +21,18 @@ inline std::string_view message_body(natsMsg* msg) {
   return {data != nullptr ? data : "", static_cast<std::size_t>(natsMsg_GetDataLength(msg))};
 }
 
+/// The message's subject.
+inline std::string_view message_subject(natsMsg* msg) { return natsMsg_GetSubject(msg); }
+
+/// Whether the message is the server's "no responders" status: nobody listens on the subject
+/// the request went to.
+inline bool is_no_responders(natsMsg* msg) { return natsMsg_IsNoResponders(msg); }
+
+/// The subject of a subscription (e.g. the one an asynchronous error names); empty for none.
+inline std::string subscription_subject(natsSubscription* subscription) {
+  return subscription != nullptr ? std::string(natsSubscription_GetSubject(subscription)) : "";
+}
+
 /// The message's reply subject; empty when it has none.
 inline std::string message_reply(natsMsg* msg) {
   const char* reply = natsMsg_GetReply(msg);

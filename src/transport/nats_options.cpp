@@ -27,6 +27,44 @@ std::string join(const std::vector<std::string>& items) {
   return text;
 }
 
+void apply_tls(natsOptions* o, const TlsOptions& tls) {
+  check_nats(natsOptions_SetSecure(o, true), "cannot enable TLS");
+  if (!tls.ca_file.empty()) {
+    check_nats(natsOptions_LoadCATrustedCertificates(o, tls.ca_file.c_str()),
+               "cannot load the CA file " + tls.ca_file);
+  }
+  if (!tls.cert_file.empty()) {
+    check_nats(natsOptions_LoadCertificatesChain(o, tls.cert_file.c_str(), tls.key_file.c_str()),
+               "cannot load the client certificate " + tls.cert_file);
+  }
+  if (!tls.expected_hostname.empty()) {
+    check_nats(natsOptions_SetExpectedHostname(o, tls.expected_hostname.c_str()),
+               "invalid expected host name");
+  }
+  if (tls.skip_verify) {
+    check_nats(natsOptions_SkipServerVerification(o, true), "cannot skip TLS verification");
+  }
+}
+
+void apply_handlers(natsOptions* o, const NatsEventHandlers& handlers) {
+  if (handlers.disconnected != nullptr) {
+    check_nats(natsOptions_SetDisconnectedCB(o, handlers.disconnected, handlers.closure),
+               "cannot set the disconnect handler");
+  }
+  if (handlers.reconnected != nullptr) {
+    check_nats(natsOptions_SetReconnectedCB(o, handlers.reconnected, handlers.closure),
+               "cannot set the reconnect handler");
+  }
+  if (handlers.closed != nullptr) {
+    check_nats(natsOptions_SetClosedCB(o, handlers.closed, handlers.closure),
+               "cannot set the close handler");
+  }
+  if (handlers.error != nullptr) {
+    check_nats(natsOptions_SetErrorHandler(o, handlers.error, handlers.closure),
+               "cannot set the error handler");
+  }
+}
+
 }  // namespace
 
 std::string inbox_prefix_of(const ConnectOptions& options) {
@@ -83,25 +121,7 @@ NatsOptionsPtr make_nats_options(const ConnectOptions& options, const NatsEventH
   if (!options.token.empty()) {
     check_nats(natsOptions_SetToken(o, options.token.c_str()), "invalid token");
   }
-  if (options.tls) {
-    const TlsOptions& tls = *options.tls;
-    check_nats(natsOptions_SetSecure(o, true), "cannot enable TLS");
-    if (!tls.ca_file.empty()) {
-      check_nats(natsOptions_LoadCATrustedCertificates(o, tls.ca_file.c_str()),
-                 "cannot load the CA file " + tls.ca_file);
-    }
-    if (!tls.cert_file.empty()) {
-      check_nats(natsOptions_LoadCertificatesChain(o, tls.cert_file.c_str(), tls.key_file.c_str()),
-                 "cannot load the client certificate " + tls.cert_file);
-    }
-    if (!tls.expected_hostname.empty()) {
-      check_nats(natsOptions_SetExpectedHostname(o, tls.expected_hostname.c_str()),
-                 "invalid expected host name");
-    }
-    if (tls.skip_verify) {
-      check_nats(natsOptions_SkipServerVerification(o, true), "cannot skip TLS verification");
-    }
-  }
+  if (options.tls) apply_tls(o, *options.tls);
   check_nats(natsOptions_SetTimeout(o, options.connect_timeout.count()), "invalid connect timeout");
   check_nats(natsOptions_SetAllowReconnect(o, options.reconnect), "invalid reconnect option");
   check_nats(natsOptions_SetMaxReconnect(o, options.max_reconnects), "invalid max reconnects");
@@ -121,22 +141,7 @@ NatsOptionsPtr make_nats_options(const ConnectOptions& options, const NatsEventH
     check_nats(natsOptions_UseGlobalMessageDelivery(o, true),
                "cannot use the shared message delivery pool");
   }
-  if (handlers.disconnected != nullptr) {
-    check_nats(natsOptions_SetDisconnectedCB(o, handlers.disconnected, handlers.closure),
-               "cannot set the disconnect handler");
-  }
-  if (handlers.reconnected != nullptr) {
-    check_nats(natsOptions_SetReconnectedCB(o, handlers.reconnected, handlers.closure),
-               "cannot set the reconnect handler");
-  }
-  if (handlers.closed != nullptr) {
-    check_nats(natsOptions_SetClosedCB(o, handlers.closed, handlers.closure),
-               "cannot set the close handler");
-  }
-  if (handlers.error != nullptr) {
-    check_nats(natsOptions_SetErrorHandler(o, handlers.error, handlers.closure),
-               "cannot set the error handler");
-  }
+  apply_handlers(o, handlers);
   return nats_options;
 }
 

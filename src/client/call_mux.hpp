@@ -1,10 +1,9 @@
-// Internal: asynchronous request/reply over one wildcard inbox subscription.
+// Internal: the client's call policy (docs/PROTOCOL.md, "Calls: ids, acknowledgements, retries"):
+// asynchronous request/reply over one wildcard inbox subscription, with call ids, acknowledgements,
+// retries across reconnects, gone and returning agents, idempotency and Polaris-Status.
 #pragma once
 
-#include <nats/nats.h>
-
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -14,13 +13,15 @@
 #include <set>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <variant>
 #include <vector>
 
+#include "client/timer.hpp"
 #include "polaris/error.hpp"
+#include "transport/nats_handles.hpp"
+#include "transport/publish.hpp"
 #include "transport/subscription.hpp"
 
 namespace polaris::detail {
@@ -30,8 +31,6 @@ using ReplyOutcome = std::variant<std::string, Error>;
 using ReplyCallback = std::function<void(ReplyOutcome)>;
 /// Receives the messages published on a request's progress subject.
 using ProgressCallback = std::function<void(std::string_view body)>;
-/// Headers sent with a request: (name, value) pairs.
-using Headers = std::vector<std::pair<std::string, std::string>>;
 
 /// How one request is sent beyond its subject, body and timeout.
 struct RequestOptions {
@@ -60,13 +59,14 @@ struct RequestOptions {
 ///
 /// Each callback is invoked exactly once: on the reply's delivery thread, on the timer thread, on
 /// the thread that calls fail_all(), or on the caller's thread when the publish itself fails.
-/// Thread safety: all methods may be called from any thread.
-class RequestMux {
+/// Deadlines and retries due run on the mux's own Timer (one job armed for the earliest).
+/// Thread safety: all methods may be called from any thread; one mutex guards the pending calls.
+class CallMux {
  public:
-  RequestMux(natsConnection* connection, std::string inbox_prefix);
-  ~RequestMux();
-  RequestMux(const RequestMux&) = delete;
-  RequestMux& operator=(const RequestMux&) = delete;
+  CallMux(natsConnection* connection, std::string inbox_prefix);
+  ~CallMux();
+  CallMux(const CallMux&) = delete;
+  CallMux& operator=(const CallMux&) = delete;
 
   /// Sends `body` to `subject`; `done` receives the reply or the error.
   /// A reply carrying the header Polaris-Status: busy ends the request with Errc::busy.
@@ -135,7 +135,18 @@ class RequestMux {
   static constexpr int kMaxAskedAgain = 16;
 
   void on_reply(NatsMsgPtr msg);
-  void run_timer();
+  /// Polaris-Status: progress: hands the body to the call's progress callback.
+  void on_progress(std::uint64_t id, natsMsg* msg);
+  /// The server's no-responders status for the call's last attempt.
+  void on_no_responders(std::uint64_t id);
+  /// Polaris-Status: accepted: remembers which agent took the call.
+  void on_accepted(std::uint64_t id, natsMsg* msg);
+  /// The reply itself (a busy refusal included): ends the call.
+  void on_final_reply(std::uint64_t id, natsMsg* msg, const std::string& status);
+  /// Runs on the timer: ends the calls past their deadline, sends the retries due.
+  void tick(std::uint64_t generation);
+  /// Makes sure the timer runs tick() at `when` or earlier. Under mutex_.
+  void arm_locked(std::chrono::steady_clock::time_point when);
   std::optional<Pending> take(std::uint64_t id);
   std::optional<Pending> take_locked(std::uint64_t id);
   /// Publishes one attempt with reply subject "<inbox>.<id>".
@@ -147,13 +158,10 @@ class RequestMux {
   /// request is kept for the reconnect.
   void publish_failed(std::uint64_t id, natsStatus status, const std::string& subject);
   void fail_publish(std::uint64_t id, natsStatus status, const std::string& subject);
-  /// A publish that failed because the connection is going or gone.
-  static bool lost_with_connection(natsStatus status);
 
   natsConnection* connection_;
   std::string inbox_;
   std::mutex mutex_;
-  std::condition_variable timer_cv_;
   std::unordered_map<std::uint64_t, Pending> pending_;
   std::multimap<std::chrono::steady_clock::time_point, std::uint64_t> deadlines_;
   std::multimap<std::chrono::steady_clock::time_point, std::uint64_t> resends_;  // retries due
@@ -167,8 +175,13 @@ class RequestMux {
   bool closed_ = false;
   /// Between on_disconnected() and on_reconnected(): kept requests are not published.
   bool connected_ = true;
+  /// The tick armed on timer_: when it runs, and its generation (an earlier arming replaces it;
+  /// a replaced tick that runs anyway does nothing).
+  std::chrono::steady_clock::time_point armed_at_{};
+  std::uint64_t armed_generation_ = 0;
+  bool armed_ = false;
   Subscription subscription_;
-  std::thread timer_;
+  Timer timer_;  // last: stopped (joined) before the rest goes
 };
 
 }  // namespace polaris::detail

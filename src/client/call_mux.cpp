@@ -1,4 +1,4 @@
-#include "transport/request_mux.hpp"
+#include "client/call_mux.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -13,36 +13,34 @@
 
 namespace polaris::detail {
 
-RequestMux::RequestMux(natsConnection* connection, std::string inbox_prefix)
+CallMux::CallMux(natsConnection* connection, std::string inbox_prefix)
     : connection_(connection), inbox_(std::move(inbox_prefix)) {
   subscription_ = Subscription(connection_, inbox_ + ".*", "",
                                [this](NatsMsgPtr msg) { on_reply(std::move(msg)); });
-  timer_ = std::thread([this] { run_timer(); });
 }
 
-RequestMux::~RequestMux() { close(); }
+CallMux::~CallMux() { close(); }
 
-void RequestMux::close() {
+void CallMux::close() {
   {
     std::lock_guard lock(mutex_);
     if (closed_) return;
     closed_ = true;
   }
-  timer_cv_.notify_all();
-  if (timer_.joinable()) timer_.join();
+  timer_.stop();
   subscription_.unsubscribe();
   fail_all(Errc::not_connected, "the connection is closed");
 }
 
-void RequestMux::request(const std::string& subject, std::string_view body,
-                         std::chrono::milliseconds timeout, ReplyCallback done,
-                         RequestOptions options) {
+void CallMux::request(const std::string& subject, std::string_view body,
+                      std::chrono::milliseconds timeout, ReplyCallback done,
+                      RequestOptions options) {
   std::uint64_t id = 0;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   const bool with_progress = static_cast<bool>(options.progress);
   const Headers headers = options.headers;
   // Read before our lock: nats.c takes its own.
-  const bool nats_connected = natsConnection_Status(connection_) == NATS_CONN_STATUS_CONNECTED;
+  const bool nats_connected = is_connected(connection_);
   bool send_now = true;
   {
     std::lock_guard lock(mutex_);
@@ -51,7 +49,6 @@ void RequestMux::request(const std::string& subject, std::string_view body,
       return;
     }
     id = next_id_++;
-    const bool earliest = deadlines_.empty() || deadline < deadlines_.begin()->first;
     Pending pending{.subject = subject,
                     .done = std::move(done),
                     .deadline = deadline,
@@ -70,27 +67,14 @@ void RequestMux::request(const std::string& subject, std::string_view body,
     }
     pending_.emplace(id, std::move(pending));
     deadlines_.emplace(deadline, id);
-    if (earliest) timer_cv_.notify_one();
+    arm_locked(deadline);
   }
   if (!send_now) return;
   const natsStatus status = publish(id, subject, body, headers, with_progress);
   if (status != NATS_OK) publish_failed(id, status, subject);
 }
 
-bool RequestMux::lost_with_connection(natsStatus status) {
-  switch (status) {
-    case NATS_CONNECTION_DISCONNECTED:
-    case NATS_STALE_CONNECTION:
-    case NATS_IO_ERROR:
-    case NATS_SSL_ERROR:
-    case NATS_INSUFFICIENT_BUFFER:
-      return true;
-    default:
-      return false;
-  }
-}
-
-void RequestMux::publish_failed(std::uint64_t id, natsStatus status, const std::string& subject) {
+void CallMux::publish_failed(std::uint64_t id, natsStatus status, const std::string& subject) {
   if (lost_with_connection(status)) {
     std::lock_guard lock(mutex_);
     auto it = pending_.find(id);
@@ -111,30 +95,18 @@ void RequestMux::publish_failed(std::uint64_t id, natsStatus status, const std::
   fail_publish(id, status, subject);
 }
 
-natsStatus RequestMux::publish(std::uint64_t id, const std::string& subject, std::string_view body,
-                               const Headers& headers, bool with_progress) {
+natsStatus CallMux::publish(std::uint64_t id, const std::string& subject, std::string_view body,
+                            const Headers& headers, bool with_progress) {
   const std::string reply = inbox_ + "." + std::to_string(id);
-  if (headers.empty() && !with_progress) {
-    return natsConnection_PublishRequest(connection_, subject.c_str(), reply.c_str(), body.data(),
-                                         static_cast<int>(body.size()));
-  }
-  natsMsg* raw = nullptr;
-  natsStatus status = natsMsg_Create(&raw, subject.c_str(), reply.c_str(), body.data(),
-                                     static_cast<int>(body.size()));
-  NatsMsgPtr msg(raw);
-  for (const auto& [name, value] : headers) {
-    if (status == NATS_OK) status = natsMsgHeader_Set(raw, name.c_str(), value.c_str());
-  }
-  if (status == NATS_OK && with_progress) {
-    // Progress comes on the reply subject itself: under NATS permissions an agent may publish
-    // only there (allow_responses), so a separate progress subject would be refused.
-    status = natsMsgHeader_Set(raw, wire::kProgressHeader, reply.c_str());
-  }
-  if (status == NATS_OK) status = natsConnection_PublishMsg(connection_, raw);
-  return status;
+  if (!with_progress) return detail::publish(connection_, subject, reply, body, headers);
+  // Progress comes on the reply subject itself: under NATS permissions an agent may publish
+  // only there (allow_responses), so a separate progress subject would be refused.
+  Headers with_header = headers;
+  with_header.emplace_back(wire::kProgressHeader, reply);
+  return detail::publish(connection_, subject, reply, body, with_header);
 }
 
-void RequestMux::fail_publish(std::uint64_t id, natsStatus status, const std::string& subject) {
+void CallMux::fail_publish(std::uint64_t id, natsStatus status, const std::string& subject) {
   if (auto pending = take(id)) {
     try {
       throw_nats_error(status, "cannot send the request to " + subject);
@@ -144,7 +116,7 @@ void RequestMux::fail_publish(std::uint64_t id, natsStatus status, const std::st
   }
 }
 
-void RequestMux::resend(std::uint64_t id) {
+void CallMux::resend(std::uint64_t id) {
   std::string target;
   std::string body;
   Headers headers;
@@ -179,7 +151,7 @@ void RequestMux::resend(std::uint64_t id) {
   if (status != NATS_OK) publish_failed(id, status, target);
 }
 
-void RequestMux::on_disconnected() {
+void CallMux::on_disconnected() {
   std::vector<Pending> failed;
   {
     std::lock_guard lock(mutex_);
@@ -202,14 +174,13 @@ void RequestMux::on_disconnected() {
   }
 }
 
-std::size_t RequestMux::on_reconnected() {
+std::size_t CallMux::on_reconnected() {
   std::vector<std::uint64_t> kept;
   std::size_t unacknowledged = 0;
   {
     std::lock_guard lock(mutex_);
     connected_ = true;
     const auto later = std::chrono::steady_clock::now() + kUnacknowledgedResendDelay;
-    bool scheduled = false;
     for (auto& [id, pending] : pending_) {
       if (!pending.waiting_for_connection) continue;
       pending.waiting_for_connection = false;
@@ -219,19 +190,18 @@ std::size_t RequestMux::on_reconnected() {
         // name the call in polaris.agent.back (then the retry goes to it) before any replica
         // may take the call again.
         resends_.emplace(later, id);
-        scheduled = true;
+        arm_locked(later);
         ++unacknowledged;
       } else {
         kept.push_back(id);
       }
     }
-    if (scheduled) timer_cv_.notify_one();
   }
   for (const auto id : kept) resend(id);
   return unacknowledged;
 }
 
-void RequestMux::agent_gone(const std::string& agent_id, const std::map<std::string, bool>& tools) {
+void CallMux::agent_gone(const std::string& agent_id, const std::map<std::string, bool>& tools) {
   std::vector<std::uint64_t> again;
   std::vector<Pending> failed;
   {
@@ -267,8 +237,9 @@ void RequestMux::agent_gone(const std::string& agent_id, const std::map<std::str
         } else {
           unknown_unless_acknowledged_.insert(id);
         }
-        resends_.emplace(pending.deadline - pending.timeout + kUnacknowledgedGrace, id);
-        timer_cv_.notify_one();
+        const auto when = pending.deadline - pending.timeout + kUnacknowledgedGrace;
+        resends_.emplace(when, id);
+        arm_locked(when);
         continue;
       }
       if (pending.agent != agent_id && !maybe_taken) continue;
@@ -291,8 +262,8 @@ void RequestMux::agent_gone(const std::string& agent_id, const std::map<std::str
   }
 }
 
-void RequestMux::agent_back(const std::string& agent_id,
-                            const std::vector<std::string>& reply_subjects) {
+void CallMux::agent_back(const std::string& agent_id,
+                         const std::vector<std::string>& reply_subjects) {
   std::vector<std::uint64_t> again;
   {
     std::lock_guard lock(mutex_);
@@ -319,7 +290,7 @@ void RequestMux::agent_back(const std::string& agent_id,
   for (const auto id : again) resend(id);
 }
 
-std::size_t RequestMux::publish_denied(const std::string& subject, const std::string& reason) {
+std::size_t CallMux::publish_denied(const std::string& subject, const std::string& reason) {
   std::vector<Pending> failed;
   {
     std::lock_guard lock(mutex_);
@@ -342,12 +313,12 @@ std::size_t RequestMux::publish_denied(const std::string& subject, const std::st
   return failed.size();
 }
 
-std::optional<RequestMux::Pending> RequestMux::take(std::uint64_t id) {
+std::optional<CallMux::Pending> CallMux::take(std::uint64_t id) {
   std::lock_guard lock(mutex_);
   return take_locked(id);
 }
 
-std::optional<RequestMux::Pending> RequestMux::take_locked(std::uint64_t id) {
+std::optional<CallMux::Pending> CallMux::take_locked(std::uint64_t id) {
   auto it = pending_.find(id);
   if (it == pending_.end()) return std::nullopt;
   Pending pending = std::move(it->second);
@@ -362,80 +333,87 @@ std::optional<RequestMux::Pending> RequestMux::take_locked(std::uint64_t id) {
   return pending;
 }
 
-void RequestMux::on_reply(NatsMsgPtr msg) {
-  const std::string_view subject = natsMsg_GetSubject(msg.get());
+void CallMux::on_reply(NatsMsgPtr msg) {
+  const std::string_view subject = message_subject(msg.get());
   const std::string_view token = subject.substr(subject.rfind('.') + 1);
   std::uint64_t id = 0;
   if (std::from_chars(token.data(), token.data() + token.size(), id).ec != std::errc{}) return;
   const std::string status = message_header(msg.get(), wire::kStatusHeader);
   if (status == wire::kProgressStatus) {
-    ProgressCallback progress;
-    {
-      std::lock_guard lock(mutex_);
-      auto it = pending_.find(id);
-      if (it == pending_.end()) return;  // the call already ended
-      progress = it->second.options.progress;
-    }
-    const char* data = natsMsg_GetData(msg.get());
-    if (progress) {
-      progress(std::string_view(data != nullptr ? data : "",
-                                static_cast<std::size_t>(natsMsg_GetDataLength(msg.get()))));
-    }
-    return;
+    on_progress(id, msg.get());
+  } else if (is_no_responders(msg.get())) {
+    on_no_responders(id);
+  } else if (status == wire::kAcceptedStatus) {
+    on_accepted(id, msg.get());
+  } else {
+    on_final_reply(id, msg.get(), status);
   }
-  if (natsMsg_IsNoResponders(msg.get())) {
-    enum class Next { no_such_tool, again_later, retry_elsewhere, outcome_unknown };
-    Next next = Next::no_such_tool;
-    {
-      std::lock_guard lock(mutex_);
-      auto it = pending_.find(id);
-      if (it == pending_.end()) return;
-      Pending& pending = it->second;
-      const auto now = std::chrono::steady_clock::now();
-      if (pending.options.retry && pending.attempt >= 2) {
-        // A retry right after a reconnect may arrive before the agent, which may have lost its
-        // node too, has subscribed again: give it a moment before concluding anything.
-        if (!pending.unanswered_since) pending.unanswered_since = now;
-        if (now - *pending.unanswered_since < kRetryGrace && now + kRetryPause < pending.deadline) {
-          next = Next::again_later;
-          const bool earliest = resends_.empty() || now + kRetryPause < resends_.begin()->first;
-          resends_.emplace(now + kRetryPause, id);
-          if (earliest) timer_cv_.notify_one();
-        } else if (pending.sent_direct) {
-          // The agent that took the call no longer listens on its direct subject: it is gone.
-          next = pending.idempotent ? Next::retry_elsewhere : Next::outcome_unknown;
-          pending.agent.clear();
-          pending.unanswered_since.reset();
-        }
-      }
-    }
-    if (next == Next::again_later) return;
-    if (next == Next::retry_elsewhere) {
-      resend(id);
-    } else if (auto pending = take(id)) {
-      if (next == Next::outcome_unknown) {
-        pending->done(Error(
-            Errc::outcome_unknown,
-            "outcome unknown: the agent that took the call is gone (" + pending->subject + ")"));
-      } else {
-        pending->done(Error(Errc::no_such_tool, "nobody serves " + pending->subject));
-      }
-    }
-    return;
+}
+
+void CallMux::on_progress(std::uint64_t id, natsMsg* msg) {
+  ProgressCallback progress;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = pending_.find(id);
+    if (it == pending_.end()) return;  // the call already ended
+    progress = it->second.options.progress;
   }
-  if (status == wire::kAcceptedStatus) {
-    // An acknowledgement: remember who took the call; the reply comes later.
+  if (progress) progress(message_body(msg));
+}
+
+void CallMux::on_no_responders(std::uint64_t id) {
+  enum class Next { no_such_tool, again_later, retry_elsewhere, outcome_unknown };
+  Next next = Next::no_such_tool;
+  {
     std::lock_guard lock(mutex_);
     auto it = pending_.find(id);
     if (it == pending_.end()) return;
-    it->second.agent = message_header(msg.get(), wire::kAgentHeader);
-    it->second.idempotent = message_header(msg.get(), wire::kIdempotentHeader) == "1";
-    it->second.unanswered_since.reset();
-    return;
+    Pending& pending = it->second;
+    const auto now = std::chrono::steady_clock::now();
+    if (pending.options.retry && pending.attempt >= 2) {
+      // A retry right after a reconnect may arrive before the agent, which may have lost its
+      // node too, has subscribed again: give it a moment before concluding anything.
+      if (!pending.unanswered_since) pending.unanswered_since = now;
+      if (now - *pending.unanswered_since < kRetryGrace && now + kRetryPause < pending.deadline) {
+        next = Next::again_later;
+        resends_.emplace(now + kRetryPause, id);
+        arm_locked(now + kRetryPause);
+      } else if (pending.sent_direct) {
+        // The agent that took the call no longer listens on its direct subject: it is gone.
+        next = pending.idempotent ? Next::retry_elsewhere : Next::outcome_unknown;
+        pending.agent.clear();
+        pending.unanswered_since.reset();
+      }
+    }
   }
+  if (next == Next::again_later) return;
+  if (next == Next::retry_elsewhere) {
+    resend(id);
+  } else if (auto pending = take(id)) {
+    if (next == Next::outcome_unknown) {
+      pending->done(Error(
+          Errc::outcome_unknown,
+          "outcome unknown: the agent that took the call is gone (" + pending->subject + ")"));
+    } else {
+      pending->done(Error(Errc::no_such_tool, "nobody serves " + pending->subject));
+    }
+  }
+}
+
+void CallMux::on_accepted(std::uint64_t id, natsMsg* msg) {
+  // An acknowledgement: remember who took the call; the reply comes later.
+  std::lock_guard lock(mutex_);
+  auto it = pending_.find(id);
+  if (it == pending_.end()) return;
+  it->second.agent = message_header(msg, wire::kAgentHeader);
+  it->second.idempotent = message_header(msg, wire::kIdempotentHeader) == "1";
+  it->second.unanswered_since.reset();
+}
+
+void CallMux::on_final_reply(std::uint64_t id, natsMsg* msg, const std::string& status) {
   auto pending = take(id);
   if (!pending) return;  // a late reply (timed out) or a second reply from another node
-  std::string body(message_body(msg.get()));
+  std::string body(message_body(msg));
   if (status == wire::kBusyStatus) {
     const auto error = wire::ErrorReply::from_json(wire::parse_body(body));
     pending->done(Error(Errc::busy, error ? error->message : "busy: " + pending->subject));
@@ -444,29 +422,30 @@ void RequestMux::on_reply(NatsMsgPtr msg) {
   pending->done(std::move(body));
 }
 
-void RequestMux::run_timer() {
-  std::unique_lock lock(mutex_);
-  while (!closed_) {
-    if (deadlines_.empty() && resends_.empty()) {
-      timer_cv_.wait(lock);
-      continue;
-    }
-    auto next = std::chrono::steady_clock::time_point::max();
-    if (!deadlines_.empty()) next = deadlines_.begin()->first;
-    if (!resends_.empty()) next = std::min(next, resends_.begin()->first);
-    if (std::chrono::steady_clock::now() < next) {
-      timer_cv_.wait_until(lock, next);
-      continue;
-    }
-    std::vector<Pending> expired;
-    std::vector<std::uint64_t> due;
+void CallMux::arm_locked(std::chrono::steady_clock::time_point when) {
+  if (closed_ || (armed_ && armed_at_ <= when)) return;
+  // The tick armed before (if any) stays scheduled but does nothing: cancelling it could race
+  // with its start.
+  armed_ = true;
+  armed_at_ = when;
+  const auto generation = ++armed_generation_;
+  timer_.schedule(when, [this, generation] { tick(generation); });
+}
+
+void CallMux::tick(std::uint64_t generation) {
+  std::vector<Pending> expired;
+  std::vector<Pending> unknown;
+  std::vector<std::uint64_t> due;
+  {
+    std::lock_guard lock(mutex_);
+    if (generation != armed_generation_ || closed_) return;  // replaced by an earlier tick
+    armed_ = false;
     const auto now = std::chrono::steady_clock::now();
     while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
       auto node = pending_.extract(deadlines_.begin()->second);
       deadlines_.erase(deadlines_.begin());
       if (!node.empty()) expired.push_back(std::move(node.mapped()));
     }
-    std::vector<Pending> unknown;
     while (!resends_.empty() && resends_.begin()->first <= now) {
       const auto id = resends_.begin()->second;
       resends_.erase(resends_.begin());
@@ -480,22 +459,22 @@ void RequestMux::run_timer() {
         if (auto pending = take_locked(id)) unknown.push_back(std::move(*pending));
       }
     }
-    lock.unlock();
-    for (auto& pending : expired) {
-      pending.done(Error(Errc::timeout, "no reply from " + pending.subject + " within " +
-                                            std::to_string(pending.timeout.count()) + " ms"));
-    }
-    for (auto& pending : unknown) {
-      pending.done(
-          Error(Errc::outcome_unknown,
-                "outcome unknown: the agent that took the call is gone (" + pending.subject + ")"));
-    }
-    for (const auto id : due) resend(id);  // a request that ended meanwhile is skipped
-    lock.lock();
+    if (!deadlines_.empty()) arm_locked(deadlines_.begin()->first);
+    if (!resends_.empty()) arm_locked(resends_.begin()->first);
   }
+  for (auto& pending : expired) {
+    pending.done(Error(Errc::timeout, "no reply from " + pending.subject + " within " +
+                                          std::to_string(pending.timeout.count()) + " ms"));
+  }
+  for (auto& pending : unknown) {
+    pending.done(
+        Error(Errc::outcome_unknown,
+              "outcome unknown: the agent that took the call is gone (" + pending.subject + ")"));
+  }
+  for (const auto id : due) resend(id);  // a request that ended meanwhile is skipped
 }
 
-void RequestMux::fail_all(Errc code, const std::string& message) {
+void CallMux::fail_all(Errc code, const std::string& message) {
   std::unordered_map<std::uint64_t, Pending> failed;
   {
     std::lock_guard lock(mutex_);

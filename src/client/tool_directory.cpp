@@ -1,12 +1,11 @@
-// Connection::Impl: listing the catalogue (paged, or the reference's one array) and
-// remembering the tools' declared timeouts.
+#include "client/tool_directory.hpp"
+
 #include <spdlog/spdlog.h>
 
-#include "client/connection_impl.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/wire.hpp"
 
-namespace polaris {
+namespace polaris::detail {
 namespace {
 
 constexpr int kPageLimit = 1000;
@@ -36,8 +35,7 @@ void append_declarations(const Json& items, std::vector<ToolDeclaration>& tools,
 
 }  // namespace
 
-std::vector<ToolDeclaration> Connection::Impl::list_tools() {
-  if (closed_) throw Error(Errc::not_connected, "the connection is closed");
+std::vector<ToolDeclaration> ToolDirectory::list() {
   std::vector<ToolDeclaration> tools;
   try {
     tools = list_paged();
@@ -50,13 +48,13 @@ std::vector<ToolDeclaration> Connection::Impl::list_tools() {
   return tools;
 }
 
-std::vector<ToolDeclaration> Connection::Impl::list_paged() {
+std::vector<ToolDeclaration> ToolDirectory::list_paged() {
   std::vector<ToolDeclaration> tools;
   std::string after;
   for (bool first = true;; first = false) {
     wire::ListPageRequest request{.limit = kPageLimit};
     if (!first) request.after = after;
-    const Json reply = registry_request(wire::kPagedListSubject, request.to_json().dump());
+    const Json reply = registry_.request(wire::kPagedListSubject, request.to_json().dump());
     const auto page = wire::ListPage::from_json(reply);
     if (!page) {
       if (const auto msg = wire::string_field(reply, "msg")) {
@@ -74,8 +72,8 @@ std::vector<ToolDeclaration> Connection::Impl::list_paged() {
   }
 }
 
-std::vector<ToolDeclaration> Connection::Impl::list_reference() {
-  const Json reply = registry_request(wire::kListSubject, std::string());
+std::vector<ToolDeclaration> ToolDirectory::list_reference() {
+  const Json reply = registry_.request(wire::kListSubject, std::string());
   std::vector<ToolDeclaration> tools;
   if (reply.is_null()) return tools;  // a Go registry encodes an empty catalogue as null
   if (!reply.is_array()) {
@@ -89,50 +87,59 @@ std::vector<ToolDeclaration> Connection::Impl::list_reference() {
   return tools;
 }
 
-void Connection::Impl::remember_timeouts(const std::vector<ToolDeclaration>& tools) {
+void ToolDirectory::remember_timeouts(const std::vector<ToolDeclaration>& tools) {
   std::map<std::string, std::chrono::milliseconds, std::less<>> timeouts;
   for (const auto& tool : tools) {
     timeouts.emplace(tool.name,
                      tool.polaris ? tool.polaris->timeout : std::chrono::milliseconds(0));
   }
-  std::lock_guard lock(timeouts_mutex_);
+  std::lock_guard lock(mutex_);
   declared_timeouts_ = std::move(timeouts);
 }
 
-void Connection::Impl::look_up_timeout(const std::string& name, std::function<void()> then) {
+std::optional<std::chrono::milliseconds> ToolDirectory::declared_timeout(
+    std::string_view name) const {
+  std::lock_guard lock(mutex_);
+  const auto declared = declared_timeouts_.find(name);
+  if (declared == declared_timeouts_.end()) {
+    // A name a polaris registry would refuse is not looked up there.
+    if (lookups_unsupported_ || !is_valid_tool_name(name)) return registry_.request_timeout();
+    return std::nullopt;
+  }
+  return declared->second.count() > 0 ? declared->second : registry_.request_timeout();
+}
+
+void ToolDirectory::look_up_timeout(const std::string& name, std::function<void()> then) {
   // A page of one tool that starts right before `name`: the paged list every polaris registry
   // answers, so no new subject (docs/PROTOCOL.md, "Declared timeouts").
   const wire::ListPageRequest request{.limit = 1, .after = lookup_after(name)};
-  mux_->request(
-      std::string(wire::kPagedListSubject), request.to_json().dump(),
-      std::min(options_.request_timeout, kLookupTimeout),
-      [this, name, then = std::move(then)](detail::ReplyOutcome outcome) {
-        std::optional<std::chrono::milliseconds> declared;
-        if (const auto* text = std::get_if<std::string>(&outcome)) {
-          const auto page = wire::ListPage::from_json(wire::parse_body(*text));
-          if (page && !page->tools.empty()) {
-            try {
-              const auto tool = ToolDeclaration::from_json(page->tools.front());
-              if (tool.name == name) {
-                declared = tool.polaris ? tool.polaris->timeout : std::chrono::milliseconds(0);
-              }
-            } catch (const Error& error) {
-              log_->debug("looking up {}: a malformed declaration: {}", name, error.what());
-            }
-          }
-        } else {
-          const auto& error = std::get<Error>(outcome);
-          log_->debug("looking up the declaration of {}: {}", name, error.what());
-          // Nobody answers the paged list (a reference registry): never ask again.
-          std::lock_guard lock(timeouts_mutex_);
-          if (error.code() == Errc::no_such_tool) timeout_lookups_unsupported_ = true;
-        }
-        if (declared) {
-          std::lock_guard lock(timeouts_mutex_);
-          declared_timeouts_.insert_or_assign(name, *declared);
-        }
-        then();
-      });
+  mux_.request(std::string(wire::kPagedListSubject), request.to_json().dump(),
+               std::min(registry_.request_timeout(), kLookupTimeout),
+               [this, name, then = std::move(then)](ReplyOutcome outcome) {
+                 on_lookup_reply(name, outcome);
+                 then();
+               });
 }
 
-}  // namespace polaris
+void ToolDirectory::on_lookup_reply(const std::string& name, const ReplyOutcome& outcome) {
+  if (const auto* error = std::get_if<Error>(&outcome)) {
+    log_->debug("looking up the declaration of {}: {}", name, error->what());
+    // Nobody answers the paged list (a reference registry): never ask again.
+    std::lock_guard lock(mutex_);
+    if (error->code() == Errc::no_such_tool) lookups_unsupported_ = true;
+    return;
+  }
+  const auto page = wire::ListPage::from_json(wire::parse_body(std::get<std::string>(outcome)));
+  if (!page || page->tools.empty()) return;
+  try {
+    const auto tool = ToolDeclaration::from_json(page->tools.front());
+    if (tool.name != name) return;
+    std::lock_guard lock(mutex_);
+    declared_timeouts_.insert_or_assign(
+        name, tool.polaris ? tool.polaris->timeout : std::chrono::milliseconds(0));
+  } catch (const Error& error) {
+    log_->debug("looking up {}: a malformed declaration: {}", name, error.what());
+  }
+}
+
+}  // namespace polaris::detail
