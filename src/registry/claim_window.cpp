@@ -4,8 +4,6 @@
 
 #include <algorithm>
 
-#include "protocol/wire.hpp"
-
 namespace polaris::detail {
 
 ClaimWindow::ClaimWindow(const Catalogue& catalogue, Timer& timer, Publish publish,
@@ -82,31 +80,28 @@ void ClaimWindow::answer(PendingReply& pending) {
 void ClaimWindow::answer_registration(PendingReply& pending) {
   for (const auto& [slot, claim] : pending.open) {
     const bool stands = catalogue_.holds(claim);
-    pending.results[slot] = {
-        {"name", claim.name},
-        {"success", stands},
-        {"msg", stands ? "OK"
-                       : "register: " + claim.name +
-                             " already registered (another agent registered it first)"}};
+    pending.results[slot] = wire::RegisterResult{
+        claim.name,
+        {stands, stands ? "OK"
+                        : "register: " + claim.name +
+                              " already registered (another agent registered it first)"}};
   }
   if (pending.reply_subject.empty()) return;
   if (!pending.batch) {
-    const Json& result = pending.results.front();
-    publish_(
-        pending.reply_subject,
-        wire::status_reply(result["success"].get<bool>(), result["msg"].get<std::string>()).dump());
+    publish_(pending.reply_subject, pending.results.front()->status.to_json().dump());
     return;
   }
-  bool all = true;
+  wire::BatchRegisterReply reply{{true, "OK"}, {}};
   std::string failures;
-  for (const auto& result : pending.results) {
-    if (result["success"].get<bool>()) continue;
-    all = false;
-    failures += (failures.empty() ? "" : "; ") + result["msg"].get<std::string>();
+  for (auto& result : pending.results) {
+    if (!result->status.success) {
+      reply.overall.success = false;
+      failures += (failures.empty() ? "" : "; ") + result->status.msg;
+    }
+    reply.results.push_back(std::move(*result));
   }
-  Json reply = wire::status_reply(all, all ? "OK" : failures);
-  reply["results"] = pending.results;
-  publish_(pending.reply_subject, reply.dump());
+  if (!reply.overall.success) reply.overall.msg = failures;
+  publish_(pending.reply_subject, reply.to_json().dump());
 }
 
 }  // namespace polaris::detail

@@ -12,9 +12,12 @@
 #include <utility>
 #include <vector>
 
+#include <optional>
 #include "client/timer.hpp"
+
 #include "polaris/json.hpp"
 #include "polaris/logging.hpp"
+#include "protocol/messages.hpp"
 #include "registry/catalogue.hpp"
 #include "registry/write_acks.hpp"
 
@@ -28,7 +31,8 @@ struct PendingReply {
   std::string reply_subject;
   /// Accepted claims still to confirm, each with its index in `results`.
   std::vector<std::pair<std::size_t, Claim>> open;
-  std::vector<Json> results;  ///< per tool, in request order; null until decided
+  /// Per tool, in request order; nullopt until decided.
+  std::vector<std::optional<wire::RegisterResult>> results;
   bool batch = false;         ///< polaris.registry.register (else the reference subject)
   std::uint64_t write = 0;    ///< the replication to wait for (WriteAcks); 0: none
   Clock::time_point give_up;  ///< answer by then even if peers have not confirmed

@@ -5,7 +5,8 @@
 #include <algorithm>
 #include <chrono>
 
-#include "common/untrusted_json.hpp"
+#include "protocol/fields.hpp"
+#include "protocol/messages.hpp"
 #include "protocol/wire.hpp"
 
 namespace polaris::detail {
@@ -17,33 +18,31 @@ void ListHandlers::on_list(const Inbound& message) {
                                 " bytes) exceeds the max payload; polaris clients page through " +
                                 std::string(wire::kPagedListSubject);
     node_.log->error("{}", problem);
-    node_.bus.respond(message, wire::status_reply(false, problem).dump());
+    node_.bus.respond(message, wire::StatusReply{false, problem}.to_json().dump());
     return;
   }
   node_.bus.respond(message, body);
 }
 
+// A ListPageRequest, read leniently: a missing or mistyped field takes its default.
 void ListHandlers::on_page(const Inbound& message) {
-  Json request = parse_untrusted_json(message.body);
-  if (!request.is_object()) request = Json::object();
-  const std::string after = request.value("after", Json("")).is_string()
-                                ? request.value("after", std::string())
-                                : std::string();
+  const Json request = wire::parse_body(message.body);
+  const std::string after = wire::string_or(request, "after", "");
   std::size_t limit = 1000;
-  if (auto it = request.find("limit"); it != request.end() && it->is_number_unsigned()) {
-    limit = std::clamp<std::size_t>(it->get<std::size_t>(), 1, 100000);
+  if (const Json& asked = wire::field(request, "limit"); asked.is_number_unsigned()) {
+    limit = std::clamp<std::size_t>(asked.get<std::size_t>(), 1, 100000);
   }
   node_.bus.respond(message, node_.catalogue.page_json(after, limit, node_.bus.max_reply_bytes(),
                                                        authorizer_.list_filter(message.reply)));
 }
 
 void ListHandlers::on_snapshot(const Inbound& message) {
-  answer_snapshot(message, parse_untrusted_json(message.body));
+  answer_snapshot(message, wire::parse_body(message.body));
 }
 
 void ListHandlers::on_pull(const Inbound& message) {
-  const Json request = parse_untrusted_json(message.body);
-  if (!request.is_object() || request.value("node", Json()) != node_.node_id) return;
+  const Json request = wire::parse_body(message.body);
+  if (wire::string_field(request, "node") != node_.node_id) return;
   answer_snapshot(message, request);
 }
 

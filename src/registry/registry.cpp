@@ -310,6 +310,7 @@ class Registry::Impl {
 
   // Status, peers and metrics.
   void observe() {
+    auto peers = detail::peer_sources(server_.get(), system_.get());
     observer_ = std::make_unique<detail::NodeObserver>(
         bus_->get(), detail::node_facts(options_, server_.get()), options_.metrics,
         [this] {
@@ -325,8 +326,7 @@ class Registry::Impl {
           }
           return {};
         },
-        report_source(), no_report_source(),
-        system_ ? detail::system_account_names(*system_) : detail::ServerNameSource(),
+        std::move(peers.reports), std::move(peers.no_reports), std::move(peers.names),
         system_ ? system_->get() : nullptr, log_);
   }
 
@@ -337,22 +337,6 @@ class Registry::Impl {
     } catch (const Error& error) {
       log_->error("reload refused, the previous configuration stays: {}", error.what());
     }
-  }
-
-  // Where the status's peers come from: the system account, else the monitoring endpoint the
-  // operator asked for, else nowhere.
-  detail::ServerReportSource report_source() const {
-    if (system_) return detail::system_account_reports(*system_);
-    if (server_ && !server_->monitoring_url().empty()) {
-      return detail::http_monitor_reports(server_->monitoring_url());
-    }
-    return {};
-  }
-
-  std::string no_report_source() const {
-    if (!server_) return "attached to external NATS servers: no system account";
-    return "token authentication (nats-server cannot combine it with the system account) and "
-           "no --monitor endpoint";
   }
 
   // nats-server reported that the agent's connection closed and it did not come back.

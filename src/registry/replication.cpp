@@ -5,7 +5,8 @@
 #include <charconv>
 
 #include "client/payload_split.hpp"
-#include "common/untrusted_json.hpp"
+#include "protocol/fields.hpp"
+#include "protocol/messages.hpp"
 #include "protocol/wire.hpp"
 
 namespace polaris::detail {
@@ -53,7 +54,7 @@ void Replication::publish_revocations(const std::vector<Catalogue::Revocation>& 
     node_.log->warn("revoked {} from agent {}: {}", revocation.name, revocation.agent,
                     revocation.message);
     node_.bus.publish(wire::agent_subject(revocation.agent, "revoked"),
-                      Json{{"name", revocation.name}, {"msg", revocation.message}}.dump());
+                      wire::Revocation{revocation.name, revocation.message}.to_json().dump());
   }
 }
 
@@ -61,7 +62,7 @@ void Replication::publish_revocations(const std::vector<Catalogue::Revocation>& 
 // confirmation before it answers its client (read-your-writes): confirm only once the change is
 // applied here.
 void Replication::on_event(const Inbound& message) {
-  Json event = parse_untrusted_json(message.body);
+  Json event = wire::parse_body(message.body);
   if (sync_.hold_until_synced(event)) return;
   apply_event(event);
   if (const std::string reply = message.reply_subject(); !reply.empty()) {
@@ -110,12 +111,12 @@ void Replication::apply_claims(const std::string& op, const Json& event, Clock::
 }
 
 void Replication::on_applied(const Inbound& message) {
-  const Json body = parse_untrusted_json(message.body);
-  if (!body.is_object() || !body.value("node", Json()).is_string()) return;
+  const auto node = wire::string_field(wire::parse_body(message.body), "node");
+  if (!node) return;
   const std::string_view id = last_token(message.subject);
   std::uint64_t write = 0;
   if (std::from_chars(id.data(), id.data() + id.size(), write).ec != std::errc{}) return;
-  window_.confirm(write, body["node"].get<std::string>());
+  window_.confirm(write, *node);
 }
 
 void Replication::sweep(Clock::time_point now) {
@@ -129,11 +130,12 @@ void Replication::sweep(Clock::time_point now) {
     }
     // Callers leave alone the calls of an agent that left on purpose (it drains them), not
     // those of one whose connection dropped (also a departure for the catalogue).
-    node_.bus.publish(std::string(wire::kAgentGoneSubject),
-                      Json{{"agent", gone.agent},
-                           {"tools", gone.tools},
-                           {"departed", gone.departed && left_on_purpose(gone.agent)}}
-                          .dump());
+    wire::AgentGone message{gone.agent, {}, gone.departed && left_on_purpose(gone.agent)};
+    for (const auto& tool : gone.tools) {
+      message.tools.push_back({wire::string_or(tool, "name", ""),
+                               wire::bool_field(tool, "idempotent").value_or(false)});
+    }
+    node_.bus.publish(std::string(wire::kAgentGoneSubject), message.to_json().dump());
   }
   for (const auto& name : result.expired) node_.log->info("removed {}", name);
 }

@@ -4,7 +4,8 @@
 
 #include <algorithm>
 
-#include "common/untrusted_json.hpp"
+#include "protocol/fields.hpp"
+#include "protocol/messages.hpp"
 #include "protocol/wire.hpp"
 #include "security/access_policy.hpp"  // is_agent_of
 
@@ -30,7 +31,7 @@ RequestHandlers::RequestHandlers(const NodeContext& node, const Authorizer& auth
 
 // Parses a request body; answers with a clear failure when it is not JSON.
 std::optional<Json> RequestHandlers::parse(const Inbound& message, std::string_view operation) {
-  Json json = parse_untrusted_json(message.body);
+  Json json = wire::parse_body(message.body);
   if (json.is_discarded()) {
     node_.log->warn("{}: refused a request that is not JSON", operation);
     refuse_with(message, std::string(operation) + ": invalid request: the body is not valid JSON");
@@ -40,7 +41,7 @@ std::optional<Json> RequestHandlers::parse(const Inbound& message, std::string_v
 }
 
 void RequestHandlers::refuse_with(const Inbound& message, const std::string& why) {
-  node_.bus.respond(message, wire::status_reply(false, why).dump());
+  node_.bus.respond(message, wire::StatusReply{false, why}.to_json().dump());
 }
 
 /// Parses and stamps the declarations of a register or keepalive request.
@@ -78,7 +79,7 @@ void RequestHandlers::on_batch_register(const Inbound& message, std::string_view
     return refuse_with(message, "register: the body must be {\"tools\": [...]}");
   }
   std::vector<Claim> claims;
-  std::vector<Json> results;
+  std::vector<std::optional<wire::RegisterResult>> results;
   const Stamp stamp = node_.stamps.next();
   for (const auto& declaration : *tools) {
     ParsedClaim parsed = parse_claim(declaration);
@@ -87,15 +88,14 @@ void RequestHandlers::on_batch_register(const Inbound& message, std::string_view
     if (!refusal) refusal = refuse_agent(user, parsed.claim->agent, "register");
     if (!refusal) refusal = refuse(message, user, declaration, "register");
     if (refusal) {
-      results.push_back({{"name", declaration.is_object() ? declaration.value("name", "") : ""},
-                         {"success", false},
-                         {"msg", *refusal}});
+      results.push_back(
+          wire::RegisterResult{wire::string_or(declaration, "name", ""), {false, *refusal}});
       continue;
     }
     parsed.claim->stamp = stamp;
     parsed.claim->origin = node_.node_id;
     claims.push_back(std::move(*parsed.claim));
-    results.push_back(nullptr);  // decided by register_claims
+    results.emplace_back();  // decided by register_claims
   }
   register_claims(message, std::move(claims), true, std::move(results));
 }
@@ -103,14 +103,14 @@ void RequestHandlers::on_batch_register(const Inbound& message, std::string_view
 // Applies claims here, tells the other nodes, and answers once no concurrent claim on another
 // node can still beat them (the claim window).
 void RequestHandlers::register_claims(const Inbound& message, std::vector<Claim> claims, bool batch,
-                                      std::vector<Json> results) {
+                                      std::vector<std::optional<wire::RegisterResult>> results) {
   const auto now = Clock::now();
   std::vector<Claim> accepted;
   std::vector<std::pair<std::size_t, Claim>> open;
-  if (results.empty()) results.assign(claims.size(), nullptr);
+  if (results.empty()) results.resize(claims.size());
   std::size_t slot = 0;
   for (auto& claim : claims) {
-    while (slot < results.size() && !results[slot].is_null()) ++slot;  // refused while parsing
+    while (slot < results.size() && results[slot]) ++slot;  // refused while parsing
     auto outcome = node_.catalogue.claim(claim, now);
     replication_.publish_revocations(outcome.revoked);
     if (outcome.success) {
@@ -120,7 +120,7 @@ void RequestHandlers::register_claims(const Inbound& message, std::vector<Claim>
       open.emplace_back(slot, std::move(claim));
     } else {
       node_.log->info("{}", outcome.message);
-      results[slot] = {{"name", claim.name}, {"success", false}, {"msg", outcome.message}};
+      results[slot] = wire::RegisterResult{claim.name, {false, outcome.message}};
     }
     ++slot;
   }
@@ -158,7 +158,7 @@ void RequestHandlers::on_unregister(const Inbound& message, std::string_view use
       {.due = now,
        .reply_subject = message.reply_subject(),
        .write = write,
-       .fixed = wire::status_reply(outcome.success, outcome.message).dump()},
+       .fixed = wire::StatusReply{outcome.success, outcome.message}.to_json().dump()},
       now);
 }
 
@@ -194,18 +194,17 @@ void RequestHandlers::on_keepalive(const Inbound& message, std::string_view user
 }
 
 void RequestHandlers::on_agent_heartbeat(const Inbound& message, std::string_view user) {
-  Json beat = parse_untrusted_json(message.body);
-  if (!beat.is_object() || !beat.value("agent", Json()).is_string()) return;
-  const std::string agent = beat["agent"].get<std::string>();
+  const Json beat = wire::parse_body(message.body);
+  auto agent = wire::string_field(beat, "agent");
+  if (!agent) return;
   // Another user's agent must not be kept alive (or asked to resync) by this one.
-  if (refuse_agent(user, agent, "heartbeat")) return;
-  const auto tools = beat.value("tools", Json(0)).is_number_unsigned()
-                         ? beat["tools"].get<std::size_t>()
-                         : std::size_t{0};
-  if (node_.catalogue.heartbeat(agent, tools, Clock::now())) {
-    node_.log->info("agent {} serves {} tools this node does not hold; asking it to resync", agent,
+  if (refuse_agent(user, *agent, "heartbeat")) return;
+  const Json& count = wire::field(beat, "tools");
+  const auto tools = count.is_number_unsigned() ? count.get<std::size_t>() : std::size_t{0};
+  if (node_.catalogue.heartbeat(*agent, tools, Clock::now())) {
+    node_.log->info("agent {} serves {} tools this node does not hold; asking it to resync", *agent,
                     tools);
-    node_.bus.publish(wire::agent_subject(agent, "resync"), "{}");
+    node_.bus.publish(wire::agent_subject(*agent, "resync"), "{}");
   }
 }
 
@@ -214,10 +213,9 @@ void RequestHandlers::on_agent_heartbeat(const Inbound& message, std::string_vie
 void RequestHandlers::on_agent_leave(const Inbound& message, std::string_view user) {
   auto json = parse(message, "leave");
   if (!json) return;
-  if (!json->is_object() || !json->value("agent", Json()).is_string()) {
-    return refuse_with(message, R"(leave: the body must be {"agent": "<id>"})");
-  }
-  const std::string agent = (*json)["agent"].get<std::string>();
+  const auto agent_field = wire::string_field(*json, "agent");
+  if (!agent_field) return refuse_with(message, R"(leave: the body must be {"agent": "<id>"})");
+  const std::string& agent = *agent_field;
   if (auto refusal = refuse_leave(message, user, agent)) return refuse_with(message, *refusal);
   const auto now = Clock::now();
   replication_.mark_leaving(agent);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "polaris/json.hpp"
+#include "protocol/messages.hpp"
 #include "registry/catalogue.hpp"
 #include "registry/claim_window.hpp"
 #include "registry/node_bus.hpp"
@@ -47,7 +48,7 @@ class RequestHandlers {
   void refuse_with(const Inbound& message, const std::string& why);
   std::vector<Claim> stamp_claims(const Json& declarations, std::string& problems);
   void register_claims(const Inbound& message, std::vector<Claim> claims, bool batch,
-                       std::vector<Json> results = {});
+                       std::vector<std::optional<wire::RegisterResult>> results = {});
   [[nodiscard]] std::optional<std::string> refuse(const Inbound& message, std::string_view user,
                                                   const Json& declaration,
                                                   std::string_view operation) const;
