@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets of fuzz/ with clang (build-fuzz/) and runs each for SECONDS
+# Builds the libFuzzer targets of fuzz/ with clang (build-fuzz/, or FUZZ_BUILD_DIR) and runs each for SECONDS
 # (default 60), two at a time. Each run starts from the seeds in fuzz/corpus/<target>/ (read
 # only) and writes what it discovers to a scratch corpus. Fails on any crash, leak, timeout or
 # out-of-memory, and prints the input that reproduces it. See docs/FUZZING.md.
@@ -13,10 +13,16 @@ build=${FUZZ_BUILD_DIR:-build-fuzz}
 # Each target's work: its scratch corpus, crash artifacts and log. Kept after a failure.
 work=${FUZZ_WORK_DIR:-$(mktemp -d /tmp/fuzz-run.XXXXXX)}
 
-echo "== fuzz: build (clang, libFuzzer + AddressSanitizer + UndefinedBehaviorSanitizer)"
-CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DPOLARIS_FUZZ=ON -DPOLARIS_BUILD_TESTS=OFF -DPOLARIS_BUILD_EXAMPLES=OFF \
-  -DPOLARIS_BUILD_BENCH=OFF -DPOLARIS_INSTALL=OFF >/dev/null
+# A build directory already configured with POLARIS_FUZZ (scripts/test.sh's sanitizer build) is
+# reused as it is; otherwise build-fuzz/ is configured optimised, for longer campaigns.
+if grep -qs '^POLARIS_FUZZ:BOOL=ON' "$build/CMakeCache.txt"; then
+  echo "== fuzz: build (reusing $build)"
+else
+  echo "== fuzz: build (clang, libFuzzer + AddressSanitizer + UndefinedBehaviorSanitizer)"
+  CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DPOLARIS_FUZZ=ON -DPOLARIS_BUILD_TESTS=OFF -DPOLARIS_BUILD_EXAMPLES=OFF \
+    -DPOLARIS_BUILD_BENCH=OFF -DPOLARIS_INSTALL=OFF >/dev/null
+fi
 cmake --build "$build" -j "$(nproc)" --target polaris_fuzzers
 
 if [ -n "${FUZZ_TARGETS:-}" ]; then

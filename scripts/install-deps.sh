@@ -13,6 +13,8 @@ packages=(
   groff-base dpkg-dev
   # scripts/fuzz.sh: clang with libFuzzer (libclang_rt.fuzzer comes with libclang-rt-dev).
   clang libclang-rt-dev
+  # The web console's browser tests (tests/console): headless Chromium driven by puppeteer-core.
+  chromium
 )
 # Node.js runs the MCP test peers (npm packages). A machine may already have it from elsewhere,
 # whose packages would conflict with Debian's: install Debian's only when it is missing.

@@ -4,49 +4,15 @@
 #include <memory>
 #include <thread>
 
+#include "cli/cluster_report.hpp"
 #include "cli/common.hpp"
 #include "cli/observe_common.hpp"
 #include "cli/output.hpp"
-#include "client/service_discovery.hpp"  // kServiceName, agent_of
 #include "polaris/error.hpp"
 #include "polaris/json.hpp"
-#include "transport/gather.hpp"
 
 namespace polaris::cli {
 namespace {
-
-// One row per (tool, agent), from the agents' stats_response answers.
-Json rows_of(const std::vector<std::string>& answers, const std::string& only_tool) {
-  Json rows = Json::array();
-  for (const auto& body : answers) {
-    const Json answer = Json::parse(body, nullptr, /*allow_exceptions=*/false);
-    if (!answer.is_object() || answer.value("type", "") != "io.nats.micro.v1.stats_response") {
-      continue;
-    }
-    const auto endpoints = answer.find("endpoints");
-    if (endpoints == answer.end() || !endpoints->is_array()) continue;
-    for (const auto& endpoint : *endpoints) {
-      if (!endpoint.is_object()) continue;
-      const std::string tool = endpoint.value("name", "");
-      if (!only_tool.empty() && tool != only_tool) continue;
-      Json data = endpoint.value("data", Json::object());
-      if (!data.is_object()) data = Json::object();  // e.g. a Go micro service without stats
-      rows.push_back({{"tool", tool},
-                      {"agent", detail::agent_of(answer)},
-                      {"calls", endpoint.value("num_requests", 0)},
-                      {"errors", endpoint.value("num_errors", 0)},
-                      {"busy", data.value("busy", 0)},
-                      {"in_flight", data.value("in_flight", 0)},
-                      {"latency_ms", data.value("latency_ms", Json::object())},
-                      {"last_error", endpoint.value("last_error", "")}});
-    }
-  }
-  std::sort(rows.begin(), rows.end(), [](const Json& a, const Json& b) {
-    return std::make_pair(a["tool"].get<std::string>(), a["agent"].get<std::string>()) <
-           std::make_pair(b["tool"].get<std::string>(), b["agent"].get<std::string>());
-  });
-  return rows;
-}
 
 void print_rows(const Json& rows, Format format) {
   const bool wide = format == Format::wide;
@@ -78,11 +44,7 @@ struct Flags {
 
 // One round: gather, report. Returns false when the tool asked for is not reported.
 bool report_once(natsConnection* connection, const Flags& flags) {
-  const auto quiet = parse_duration(flags.wait);
-  const auto answers = detail::gather(
-      connection, "$SRV.STATS." + std::string(detail::kServiceName), "",
-      {.timeout = std::max(quiet * 10, std::chrono::milliseconds(2000)), .quiet = quiet});
-  const Json rows = rows_of(answers, flags.tool);
+  const Json rows = gather_stats(connection, parse_duration(flags.wait), flags.tool);
   // Once: an error instead of an empty table. Watching: the tool may appear later.
   if (!flags.watching && !flags.tool.empty() && rows.empty()) return false;
   const Format format = flags.output.format();

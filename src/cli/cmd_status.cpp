@@ -3,81 +3,18 @@
 #include <iostream>
 #include <map>
 #include <memory>
-#include <set>
 #include <thread>
 
+#include "cli/cluster_report.hpp"
 #include "cli/common.hpp"
 #include "cli/observe_common.hpp"
 #include "cli/output.hpp"
 #include "polaris/error.hpp"
 #include "polaris/json.hpp"
 #include "registry/status.hpp"  // kStatusSubject
-#include "transport/gather.hpp"
 
 namespace polaris::cli {
 namespace {
-
-// What the answering nodes say of the others. A node is known by its name (stable across its
-// restarts; by server id while a peer has not learnt it). A node named as a peer but not
-// answering is "down" when every node that knows it has lost its route, else "no answer"
-// (routed, but no polaris registry answers there: e.g. a plain nats-server or a hung
-// registry); a node some peer saw shut down on purpose has "left" and is not missing. `known`
-// maps the names of nodes seen in earlier rounds (--watch) to their server ids, so a node that
-// went away is reported even when no peer remembers it.
-struct Absent {
-  Json missing = Json::array();  // [{node, server_id, state, reported_by}]
-  Json left = Json::array();     // [{node, server_id}]
-};
-
-Absent absent_nodes(const Json& nodes, const std::map<std::string, std::string>& known) {
-  std::set<std::string> answering;  // names and server ids
-  for (const auto& node : nodes) {
-    answering.insert(node.value("server_id", ""));
-    answering.insert(node.value("node", ""));
-  }
-  answering.erase("");
-  std::map<std::string, std::string> name_of_id;
-  for (const auto& [name, id] : known) name_of_id[id] = name;
-  std::map<std::string, Json> missing;
-  std::map<std::string, std::string> left;  // name -> server id
-  auto key_of = [&](const std::string& name, const std::string& id) {
-    if (!name.empty()) return name;
-    const auto it = name_of_id.find(id);
-    return it != name_of_id.end() ? it->second : id;
-  };
-  auto entry = [&](const std::string& key, const std::string& id) -> Json& {
-    auto [it, added] = missing.try_emplace(key, Json{{"server_id", id},
-                                                     {"node", key == id ? std::string() : key},
-                                                     {"state", "down"},
-                                                     {"reported_by", Json::array()}});
-    return it->second;
-  };
-  for (const auto& node : nodes) {
-    for (const auto& peer : node.value("peers", Json::array())) {
-      const std::string id = peer.value("id", "");
-      const std::string key = key_of(peer.value("name", ""), id);
-      if (key.empty() || answering.count(key) > 0 || answering.count(id) > 0) continue;
-      if (peer.value("left", false)) {
-        left[key] = id;
-        continue;
-      }
-      Json& record = entry(key, id);
-      record["reported_by"].push_back(node.value("node", ""));
-      if (peer.value("up", false)) record["state"] = "no answer";
-    }
-  }
-  for (const auto& [name, id] : known) {
-    if (answering.count(name) == 0 && left.count(name) == 0) entry(name, id);
-  }
-  Absent absent;
-  for (auto& [key, record] : missing) {
-    if (left.count(key) == 0) absent.missing.push_back(std::move(record));
-  }
-  for (const auto& [key, id] : left) {
-    absent.left.push_back({{"node", key == id ? std::string() : key}, {"server_id", id}});
-  }
-  return absent;
-}
 
 std::string short_id(const std::string& id) { return id.size() > 12 ? id.substr(0, 12) : id; }
 
@@ -150,23 +87,8 @@ struct Flags {
 // One round: ask every node, report. Returns false when no node answered.
 bool report_once(natsConnection* connection, const Flags& flags,
                  std::map<std::string, std::string>& known) {
-  const auto quiet = parse_duration(flags.wait);
-  Json nodes = Json::array();
-  for (const auto& body : detail::gather(
-           connection, std::string(detail::kStatusSubject), "",
-           {.timeout = std::max(quiet * 10, std::chrono::milliseconds(2000)), .quiet = quiet})) {
-    Json node = Json::parse(body, nullptr, /*allow_exceptions=*/false);
-    if (node.is_object()) nodes.push_back(std::move(node));
-  }
-  std::sort(nodes.begin(), nodes.end(),
-            [](const Json& a, const Json& b) { return a.value("node", "") < b.value("node", ""); });
-  Absent absent = absent_nodes(nodes, known);
-  const Json report{
-      {"nodes", nodes}, {"missing", std::move(absent.missing)}, {"left", std::move(absent.left)}};
-  for (const auto& node : nodes) {
-    const std::string name = node.value("node", "");
-    if (!name.empty()) known[name] = node.value("server_id", "");
-  }
+  const Json report = gather_status(connection, parse_duration(flags.wait), known);
+  const Json& nodes = report["nodes"];
   const Format format = flags.output.format();
   if (format == Format::json) {
     std::cout << format_json(report);

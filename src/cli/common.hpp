@@ -57,6 +57,7 @@ void add_status_command(CLI::App& app, int& exit_code);
 void add_stats_command(CLI::App& app, int& exit_code);
 void add_passwd_command(CLI::App& app, int& exit_code);
 void add_completion_command(CLI::App& app, int& exit_code);
+void add_console_command(CLI::App& app, int& exit_code);
 
 /// The provider a --provider flag names. @throws Error(Errc::invalid_argument) naming the choices.
 Provider provider_flag(const std::string& name);

@@ -86,6 +86,7 @@ int run(int argc, char** argv) {
   polaris::cli::add_mcp_command(app, exit_code);
   polaris::cli::add_status_command(app, exit_code);
   polaris::cli::add_stats_command(app, exit_code);
+  polaris::cli::add_console_command(app, exit_code);
   polaris::cli::add_passwd_command(app, exit_code);
   polaris::cli::add_completion_command(app, exit_code);
   std::vector<std::string> help_words;

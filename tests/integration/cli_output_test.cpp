@@ -196,7 +196,7 @@ TEST(CliManPage, EveryCommandWithoutGroffWarnings) {
   const auto page = polaris_cli({"man"});
   ASSERT_EQ(page.exit_code, 0) << page.err;
   for (const char* command : {"registry", "tools", "call", "chat", "mcp import", "mcp serve",
-                              "status", "stats", "completion"}) {
+                              "status", "stats", "console", "completion"}) {
     EXPECT_NE(page.out.find(".SS \"polaris " + std::string(command) + "\""), std::string::npos)
         << command;
   }

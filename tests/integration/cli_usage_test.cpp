@@ -18,8 +18,8 @@ bool contains(const std::string& text, const std::string& part) {
 }
 
 constexpr const char* kCommands =
-    "(commands: registry, tools, call, version, chat, agent, mcp, status, stats, passwd, "
-    "completion, man, help)";
+    "(commands: registry, tools, call, version, chat, agent, mcp, status, stats, console, "
+    "passwd, completion, man, help)";
 
 TEST(CliUsage, HelpCommand) {
   const auto help = polaris_cli({"help"});
