@@ -61,6 +61,8 @@ struct RequestOptions {
 /// the thread that calls fail_all(), or on the caller's thread when the publish itself fails.
 /// Deadlines and retries due run on the mux's own Timer (one job armed for the earliest).
 /// Thread safety: all methods may be called from any thread; one mutex guards the pending calls.
+/// call_mux.cpp: requests, replies and deadlines; call_mux_failover.cpp: disconnects, gone and
+/// returning agents, refused requests.
 class CallMux {
  public:
   CallMux(natsConnection* connection, std::string inbox_prefix);
