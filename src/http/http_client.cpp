@@ -130,15 +130,13 @@ std::string Response::header(const std::string& lower_name) const {
   return it == headers.end() ? std::string() : it->second;
 }
 
-Response perform(const Request& request, const BodyCallback& on_body) {
-  ensure_curl_global();
-  EasyPtr handle(curl_easy_init());
-  if (!handle) throw Error(Errc::internal, "curl_easy_init failed");
-  CURL* h = handle.get();
+namespace {
 
+// The request's headers as a curl list. An empty "Expect:" stops curl from waiting for
+// 100-continue before large bodies (long conversations), which costs a second against servers
+// that do not answer it.
+SlistPtr header_list(const Request& request) {
   SlistPtr headers;
-  // An empty "Expect:" stops curl from waiting for 100-continue before large bodies (long
-  // conversations), which costs a second against servers that do not answer it.
   auto all_headers = request.headers;
   all_headers.emplace_back("Expect", "");
   for (const auto& [name, value] : all_headers) {
@@ -149,11 +147,11 @@ Response perform(const Request& request, const BodyCallback& on_body) {
     (void)headers.release();  // curl_slist_append returns the same list head, now owning more
     headers.reset(next);
   }
+  return headers;
+}
 
-  Response response;
-  Transfer transfer{&request, &response, &on_body, &request.cancelled, h, nullptr};
-  char error_buffer[CURL_ERROR_SIZE] = {};
-
+void set_options(CURL* h, const Request& request, curl_slist* headers, Transfer& transfer,
+                 char* error_buffer) {
   check(curl_easy_setopt(h, CURLOPT_URL, request.url.c_str()), "URL");
   check(curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str()), "CUSTOMREQUEST");
   if (request.method == "POST" || !request.body.empty()) {
@@ -162,7 +160,7 @@ Response perform(const Request& request, const BodyCallback& on_body) {
                            static_cast<curl_off_t>(request.body.size())),
           "POSTFIELDSIZE");
   }
-  check(curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get()), "HTTPHEADER");
+  check(curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers), "HTTPHEADER");
   check(curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &on_write), "WRITEFUNCTION");
   check(curl_easy_setopt(h, CURLOPT_WRITEDATA, &transfer), "WRITEDATA");
   check(curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &on_header), "HEADERFUNCTION");
@@ -177,12 +175,25 @@ Response perform(const Request& request, const BodyCallback& on_body) {
   check(curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L), "NOSIGNAL");
   check(curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, ""), "ACCEPT_ENCODING");
   check(curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https"), "PROTOCOLS_STR");
-
   if (request.cancelled) {
     check(curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, &on_progress), "XFERINFOFUNCTION");
     check(curl_easy_setopt(h, CURLOPT_XFERINFODATA, &transfer), "XFERINFODATA");
     check(curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L), "NOPROGRESS");
   }
+}
+
+}  // namespace
+
+Response perform(const Request& request, const BodyCallback& on_body) {
+  ensure_curl_global();
+  EasyPtr handle(curl_easy_init());
+  if (!handle) throw Error(Errc::internal, "curl_easy_init failed");
+  CURL* h = handle.get();
+  const SlistPtr headers = header_list(request);
+  Response response;
+  Transfer transfer{&request, &response, &on_body, &request.cancelled, h, nullptr};
+  char error_buffer[CURL_ERROR_SIZE] = {};
+  set_options(h, request, headers.get(), transfer, error_buffer);
 
   const CURLcode rc = curl_easy_perform(h);
   if (transfer.error) std::rethrow_exception(transfer.error);

@@ -139,25 +139,37 @@ Catalogue::Outcome Catalogue::apply_claim(const Claim& claim, Clock::time_point 
   auto& owners = it->second.owners;
   auto same = std::find_if(owners.begin(), owners.end(),
                            [&](const Owner& owner) { return owner.claim.agent == claim.agent; });
-  if (same != owners.end()) {
-    // The owner again: a keepalive, a polaris agent re-sending after a resync, or (reference
-    // semantics) a second registration of a known name.
-    if (!from_keepalive && claim.agent.empty() && !options_.allow_overwrite) {
-      return {false, "register: " + name + " already registered", {}};
-    }
-    same->deadline = std::max(same->deadline, deadline);
-    // The earliest stamp of the owner stays, on every node whatever the order (so that digests
-    // agree): a keepalive that re-added the name on one node stamped it anew there.
-    const Claim earliest = claim.earlier_than(same->claim) ? claim : same->claim;
-    if (!from_keepalive && same->claim.declaration != claim.declaration) {
-      same->claim = claim;
-      relist(it->second);
-    }
-    same->claim.stamp = earliest.stamp;
-    same->claim.origin = earliest.origin;
-    return {true, "OK", {}};
-  }
+  if (same != owners.end()) return renew_owner(it->second, *same, claim, deadline, from_keepalive);
+  return contest(it->second, claim, deadline);
+}
 
+// The owner again: a keepalive, a polaris agent re-sending after a resync, or (reference
+// semantics) a second registration of a known name.
+Catalogue::Outcome Catalogue::renew_owner(Entry& entry, Owner& same, const Claim& claim,
+                                          Clock::time_point deadline, bool from_keepalive) {
+  const std::string& name = claim.name;
+  if (!from_keepalive && claim.agent.empty() && !options_.allow_overwrite) {
+    return {false, "register: " + name + " already registered", {}};
+  }
+  same.deadline = std::max(same.deadline, deadline);
+  // The earliest stamp of the owner stays, on every node whatever the order (so that digests
+  // agree): a keepalive that re-added the name on one node stamped it anew there.
+  const Claim earliest = claim.earlier_than(same.claim) ? claim : same.claim;
+  if (!from_keepalive && same.claim.declaration != claim.declaration) {
+    same.claim = claim;
+    relist(entry);
+  }
+  same.claim.stamp = earliest.stamp;
+  same.claim.origin = earliest.origin;
+  return {true, "OK", {}};
+}
+
+// Another agent's claim on a held name: a replica joins, an earlier claim takes over (revoking
+// the owners), a later one is refused.
+Catalogue::Outcome Catalogue::contest(Entry& entry, const Claim& claim,
+                                      Clock::time_point deadline) {
+  const std::string& name = claim.name;
+  auto& owners = entry.owners;
   const Claim& winner = owners.front().claim;
   if (compatible(claim, winner)) {
     auto position = std::find_if(owners.begin(), owners.end(), [&](const Owner& owner) {
@@ -165,7 +177,7 @@ Catalogue::Outcome Catalogue::apply_claim(const Claim& claim, Clock::time_point 
     });
     owners.insert(position, Owner{claim, deadline});
     names_by_agent_[claim.agent].insert(name);
-    relist(it->second);
+    relist(entry);
     return {true, "OK", {}};
   }
   const bool takes_over =
@@ -192,7 +204,7 @@ Catalogue::Outcome Catalogue::apply_claim(const Claim& claim, Clock::time_point 
   }
   owners.assign(1, Owner{claim, deadline});
   if (!claim.agent.empty()) names_by_agent_[claim.agent].insert(name);
-  relist(it->second);
+  relist(entry);
   return outcome;
 }
 

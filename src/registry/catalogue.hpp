@@ -174,6 +174,11 @@ class Catalogue {
 
   Outcome apply_claim(const Claim& claim, Clock::time_point deadline, Clock::time_point now,
                       bool from_keepalive);
+  /// The two cases of apply_claim() for a held name: its owner claims it again; another agent
+  /// claims it. Require mutex_.
+  Outcome renew_owner(Entry& entry, Owner& same, const Claim& claim, Clock::time_point deadline,
+                      bool from_keepalive);
+  Outcome contest(Entry& entry, const Claim& claim, Clock::time_point deadline);
   /// Removes owner `index` of `entry` and the entry itself once it has no owner left (else
   /// relists it). Requires mutex_.
   void remove_owner(std::map<std::string, Entry>::iterator entry, std::size_t index);

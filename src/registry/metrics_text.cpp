@@ -92,8 +92,9 @@ std::array<double, kLeSeconds.size() + 1> cumulative(const Json& data) {
 
 }  // namespace
 
-std::string render_metrics(const Json& status, const std::vector<Json>& agent_stats) {
-  Writer out;
+namespace {
+
+void render_node(Writer& out, const Json& status) {
   out.family("polaris_registry_info", "gauge", "Facts about this registry node (value 1).");
   out.sample("polaris_registry_info",
              fmt::format(R"(node="{}",server_id="{}",version="{}",cluster="{}")",
@@ -113,6 +114,9 @@ std::string render_metrics(const Json& status, const std::vector<Json>& agent_st
              "Peer catalogues merged into this node's because they differed for seconds: "
              "replication events this node or a peer missed.");
   out.sample("polaris_registry_catalogue_merges_total", "", number_at(status, "catalogue_merges"));
+}
+
+void render_peers(Writer& out, const Json& status) {
   std::size_t peers = 0;
   if (const auto list = status.find("peers"); list != status.end() && list->is_array()) {
     for (const auto& peer : *list) {
@@ -125,9 +129,12 @@ std::string render_metrics(const Json& status, const std::vector<Json>& agent_st
   out.sample("polaris_registry_peers", "", static_cast<double>(peers));
   out.family("polaris_registry_peers_up", "gauge", "Cluster peers routed to this node now.");
   out.sample("polaris_registry_peers_up", "", number_at(status, "peers_up"));
+}
 
+/// The endpoints of the agents' $SRV.STATS answers; `agents` counts the polaris agents.
+std::vector<EndpointSample> endpoints_of(const std::vector<Json>& agent_stats,
+                                         std::size_t& agents) {
   std::vector<EndpointSample> endpoints;
-  std::size_t agents = 0;
   for (const auto& answer : agent_stats) {
     if (!answer.is_object() || string_at(answer, "type") != "io.nats.micro.v1.stats_response" ||
         string_at(answer, "name") != kServiceName) {
@@ -144,18 +151,19 @@ std::string render_metrics(const Json& status, const std::vector<Json>& agent_st
            &endpoint});
     }
   }
-  out.family("polaris_agents_reporting", "gauge",
-             "polaris agents that answered $SRV.STATS for this scrape.");
-  out.sample("polaris_agents_reporting", "", static_cast<double>(agents));
+  return endpoints;
+}
 
+const Json& data_of(const Json& endpoint) {
+  static const Json empty = Json::object();  // immutable
+  const auto it = endpoint.find("data");
+  return it != endpoint.end() && it->is_object() ? *it : empty;
+}
+
+void render_tool_counters(Writer& out, const std::vector<EndpointSample>& endpoints) {
   auto per_endpoint = [&](const char* name, const char* type, const char* help, auto value) {
     out.family(name, type, help);
     for (const auto& sample : endpoints) out.sample(name, sample.labels, value(*sample.endpoint));
-  };
-  auto data_of = [](const Json& endpoint) -> const Json& {
-    static const Json empty = Json::object();  // immutable
-    const auto it = endpoint.find("data");
-    return it != endpoint.end() && it->is_object() ? *it : empty;
   };
   per_endpoint("polaris_tool_calls_total", "counter",
                "Calls received by the tool on this agent (including busy refusals).",
@@ -168,7 +176,9 @@ std::string render_metrics(const Json& status, const std::vector<Json>& agent_st
                [&](const Json& e) { return number_at(data_of(e), "busy"); });
   per_endpoint("polaris_tool_in_flight", "gauge", "Calls of the tool running on this agent now.",
                [&](const Json& e) { return number_at(data_of(e), "in_flight"); });
+}
 
+void render_tool_durations(Writer& out, const std::vector<EndpointSample>& endpoints) {
   out.family("polaris_tool_call_duration_seconds", "histogram",
              "Time the tool's handler took, per agent.");
   for (const auto& sample : endpoints) {
@@ -184,6 +194,21 @@ std::string render_metrics(const Json& status, const std::vector<Json>& agent_st
                number_at(*sample.endpoint, "processing_time") / 1e9);
     out.sample("polaris_tool_call_duration_seconds_count", sample.labels, total);
   }
+}
+
+}  // namespace
+
+std::string render_metrics(const Json& status, const std::vector<Json>& agent_stats) {
+  Writer out;
+  render_node(out, status);
+  render_peers(out, status);
+  std::size_t agents = 0;
+  const auto endpoints = endpoints_of(agent_stats, agents);
+  out.family("polaris_agents_reporting", "gauge",
+             "polaris agents that answered $SRV.STATS for this scrape.");
+  out.sample("polaris_agents_reporting", "", static_cast<double>(agents));
+  render_tool_counters(out, endpoints);
+  render_tool_durations(out, endpoints);
   return out.take();
 }
 

@@ -6,23 +6,13 @@
 #include <string>
 #include <vector>
 
+#include "common/nats_config_extras.hpp"
 #include "polaris/json.hpp"
 #include "polaris/logging.hpp"
 #include "polaris/registry.hpp"
 #include "process/child_process.hpp"
 
 namespace polaris::detail {
-
-/// Configuration text added by the security settings (authorization, TLS): blocks for the top
-/// level and for inside the "cluster" block.
-struct NatsConfigExtras {
-  std::string top_level;
-  std::string cluster;
-  /// The users ({"user", "password", "permissions"} objects); null: none. They are rendered
-  /// into the account kApplicationAccount when there is a system account (nats-server sends no
-  /// connect or disconnect events for its global account), else into "authorization".
-  Json users;
-};
 
 /// The account of every client when the registry configures a system account.
 inline constexpr const char* kApplicationAccount = "POLARIS";

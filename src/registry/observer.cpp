@@ -6,6 +6,7 @@
 #include "client/service_discovery.hpp"  // kServiceName
 #include "registry/metrics_text.hpp"
 #include "registry/nats_server.hpp"
+#include "registry/system_client.hpp"
 #include "transport/gather.hpp"
 
 namespace polaris::detail {
@@ -100,6 +101,24 @@ std::string NodeObserver::render_metrics_now() {
     if (!answer.is_discarded()) answers.push_back(std::move(answer));
   }
   return render_metrics(status(), answers);
+}
+
+PeerSources peer_sources(const NatsServer* server, const SystemClient* system) {
+  PeerSources sources;
+  if (system != nullptr) {
+    sources.reports = system_account_reports(*system);
+    sources.names = system_account_names(*system);
+  } else if (server != nullptr && !server->monitoring_url().empty()) {
+    sources.reports = http_monitor_reports(server->monitoring_url());
+  }
+  if (server == nullptr) {
+    sources.no_reports = "attached to external NATS servers: no system account";
+  } else {
+    sources.no_reports =
+        "token authentication (nats-server cannot combine it with the system account) and no "
+        "--monitor endpoint";
+  }
+  return sources;
 }
 
 }  // namespace polaris::detail

@@ -19,6 +19,7 @@
 namespace polaris::detail {
 
 class NatsServer;
+class SystemClient;
 
 /// Answers polaris.registry.status, tracks the cluster peers, and serves Prometheus metrics
 /// when asked to. It only needs the node's NATS connection, a few facts and a way to count
@@ -65,6 +66,16 @@ class NodeObserver {
   Subscription shutdown_subscription_;
   std::unique_ptr<MetricsServer> metrics_;  // last: stopped first
 };
+
+/// Where a node's status finds its peers: the system account (`system`, may be null), else the
+/// monitoring endpoint the operator asked for (`server`, null when attaching), else nowhere (with
+/// the reason in `no_reports`).
+struct PeerSources {
+  ServerReportSource reports;
+  std::string no_reports;
+  ServerNameSource names;
+};
+PeerSources peer_sources(const NatsServer* server, const SystemClient* system);
 
 /// The facts of a node from its options and (unless attaching) its nats-server.
 NodeFacts node_facts(const RegistryOptions& options, const NatsServer* server);

@@ -146,14 +146,10 @@ void PeerSync::introduce() {
   log_->info("introduced to {} peer(s)", replies.size());
 }
 
-void PeerSync::on_hello(natsMsg* msg) {
-  const char* data = natsMsg_GetData(msg);
-  const std::string_view body(data != nullptr ? data : "",
-                              static_cast<std::size_t>(natsMsg_GetDataLength(msg)));
+void PeerSync::on_hello(std::string_view body, const char* reply) {
   const Json hello = polaris::detail::parse_untrusted_json(body);
   if (!hello.is_object() || hello.value("node", Json()) == node_id_) return;
   on_node_heartbeat(body);
-  const char* reply = natsMsg_GetReply(msg);
   if (reply == nullptr || *reply == '\0') return;
   const std::string answer = heartbeat_body();
   natsConnection_Publish(connection_, reply, answer.data(), static_cast<int>(answer.size()));

@@ -78,8 +78,9 @@ class PeerSync {
   /// that from the first request it serves, this node and its peers wait for each other's
   /// confirmations (read-your-writes) without waiting for the next heartbeats.
   void introduce();
-  /// A peer introduces itself: record it and answer with our heartbeat.
-  void on_hello(natsMsg* msg);
+  /// A peer introduces itself (`body`): record it and answer with our heartbeat on `reply` (may
+  /// be null).
+  void on_hello(std::string_view body, const char* reply);
   void on_node_heartbeat(std::string_view body);
   /// How many merges from peers this node made since it started.
   [[nodiscard]] std::size_t merges() const;

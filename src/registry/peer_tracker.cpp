@@ -76,6 +76,33 @@ PeerTracker::~PeerTracker() {
   if (thread_.joinable()) thread_.join();
 }
 
+namespace {
+
+struct Route {
+  std::string id;
+  std::string rtt;
+  std::string address;
+};
+
+/// The routes of a /routez answer that name their remote server.
+std::vector<Route> routes_of(const Json& routez) {
+  std::vector<Route> routes;
+  const auto list = routez.find("routes");
+  if (list == routez.end() || !list->is_array()) return routes;
+  for (const auto& route : *list) {
+    if (!route.is_object()) continue;
+    Route seen{.id = string_at(route, "remote_id"), .rtt = string_at(route, "rtt")};
+    if (seen.id.empty()) continue;
+    const auto port = route.find("port");
+    seen.address = string_at(route, "ip") +
+                   (port != route.end() && port->is_number() ? ":" + port->dump() : "");
+    routes.push_back(std::move(seen));
+  }
+  return routes;
+}
+
+}  // namespace
+
 PeerTracker::View PeerTracker::refresh() {
   if (!source_) return view();
   View fresh;
@@ -95,23 +122,7 @@ PeerTracker::View PeerTracker::refresh() {
   fresh.server_id = string_at(varz, "server_id");
   fresh.server_name = string_at(varz, "server_name");
   fresh.nats_version = string_at(varz, "version");
-  struct Route {
-    std::string id;
-    std::string rtt;
-    std::string address;
-  };
-  std::vector<Route> routes;
-  if (const auto list = routez.find("routes"); list != routez.end() && list->is_array()) {
-    for (const auto& route : *list) {
-      if (!route.is_object()) continue;
-      Route seen{.id = string_at(route, "remote_id"), .rtt = string_at(route, "rtt")};
-      if (seen.id.empty()) continue;
-      const auto port = route.find("port");
-      seen.address = string_at(route, "ip") +
-                     (port != route.end() && port->is_number() ? ":" + port->dump() : "");
-      routes.push_back(std::move(seen));
-    }
-  }
+  const std::vector<Route> routes = routes_of(routez);
   std::vector<std::string> ids;
   for (const auto& route : routes) ids.push_back(route.id);
   const auto names = names_of(ids);  // may ask the servers: before locking

@@ -1,11 +1,12 @@
 // Internal: the authorization and TLS parts of the nats-server configuration a registry writes.
 #pragma once
 
+#include <chrono>
 #include <string>
 
+#include "common/nats_config_extras.hpp"
 #include "polaris/json.hpp"
 #include "polaris/security.hpp"
-#include "registry/nats_server.hpp"
 
 namespace polaris::detail {
 

@@ -146,7 +146,12 @@ Json RegistrySecurity::filter_list(const char* reply, Json tools) const {
   return shown;
 }
 
-std::function<bool(const std::string&)> RegistrySecurity::list_filter(const char* reply) const {
+bool RegistrySecurity::reloadable() const {
+  std::lock_guard lock(mutex_);
+  return !config_.source_file.empty();
+}
+
+Authorizer::Visible RegistrySecurity::list_filter(const char* reply) const {
   auto policy = this->policy();
   if (!policy) return {};
   auto user = policy->user_of_reply(reply_of(reply));
