@@ -263,16 +263,9 @@ void add_console_command(CLI::App& app, int& exit_code) {
     try {
       backend_options.call_timeout = parse_duration(flags->call_timeout);
       backend_options.refresh = parse_duration(flags->refresh);
-      const auto colon = flags->http.rfind(':');
-      if (colon == std::string::npos || colon == 0) {
-        throw CLI::ValidationError("--http", "must be HOST:PORT");
-      }
-      host = flags->http.substr(0, colon);
-      std::size_t used = 0;
-      port = std::stoi(flags->http.substr(colon + 1), &used);
-      if (used != flags->http.size() - colon - 1 || port < 0 || port > 65535) {
-        throw CLI::ValidationError("--http", "bad port in '" + flags->http + "'");
-      }
+      const auto address = parse_host_port("--http", flags->http);
+      host = address.host;
+      port = address.port;
     } catch (const CLI::ValidationError& error) {
       print_error(error.what());
       exit_code = kUsage;

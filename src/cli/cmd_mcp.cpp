@@ -199,11 +199,9 @@ void add_serve(CLI::App& mcp, int& exit_code) {
       if (!flags->call_timeout.empty()) options.call_timeout = parse_duration(flags->call_timeout);
       if (!flags->poll.empty()) options.catalogue_poll = parse_duration(flags->poll);
       if (!flags->http.empty()) {
-        const auto colon = flags->http.rfind(':');
-        if (colon == std::string::npos) throw CLI::ValidationError("--http", "must be HOST:PORT");
-        host = flags->http.substr(0, colon);
-        port = std::stoi(flags->http.substr(colon + 1));
-        if (port < 0 || port > 65535) throw CLI::ValidationError("--http", "bad port");
+        const auto address = parse_host_port("--http", flags->http);
+        host = address.host;
+        port = address.port;
       }
     } catch (const CLI::ValidationError& error) {
       print_error(error.what());

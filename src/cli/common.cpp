@@ -57,6 +57,23 @@ std::optional<Connection> connect_client(const std::vector<std::string>& servers
   }
 }
 
+HostPort parse_host_port(const std::string& flag, const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0)
+    throw CLI::ValidationError(flag, "must be HOST:PORT");
+  HostPort address{.host = text.substr(0, colon)};
+  std::size_t used = 0;
+  try {
+    address.port = std::stoi(text.substr(colon + 1), &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size() - colon - 1 || address.port < 0 || address.port > 65535) {
+    throw CLI::ValidationError(flag, "bad port in '" + text + "'");
+  }
+  return address;
+}
+
 std::chrono::milliseconds parse_duration(const std::string& text) {
   std::size_t used = 0;
   double value = 0;

@@ -37,6 +37,14 @@ std::optional<Connection> connect_client(const std::vector<std::string>& servers
 /// @throws CLI::ValidationError on anything else.
 std::chrono::milliseconds parse_duration(const std::string& text);
 
+/// A listening address given as HOST:PORT (e.g. --http 127.0.0.1:8080; port 0 picks a free one).
+struct HostPort {
+  std::string host{};
+  int port = 0;
+};
+/// Parses HOST:PORT. @throws CLI::ValidationError naming `flag` on anything else.
+HostPort parse_host_port(const std::string& flag, const std::string& text);
+
 /// Prints "error: <message>" on stderr.
 void print_error(const std::string& message);
 
