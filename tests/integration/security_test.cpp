@@ -554,11 +554,14 @@ TEST_F(RolesTest, ACallerAsksForItsOwnCallsOnly) {
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();
   std::atomic<bool> started{false};
-  agent_.register_tool(Tool{.name = "steps", .handler = [&](const Request&) -> Result {
-                              started = true;
-                              released.wait();
-                              return {{"done", true}};
-                            }});
+  // The handler holds its own copy of the shared state: it may still be inside wait() when the
+  // test's locals are gone (the agent, a fixture member, waits for its calls after them).
+  agent_.register_tool(
+      Tool{.name = "steps", .handler = [&started, released](const Request&) -> Result {
+             started = true;
+             released.wait();
+             return {{"done", true}};
+           }});
   // Released however the test ends: the agent waits for its calls when it closes.
   const std::shared_ptr<void> releaser(nullptr, [&](void*) { release.set_value(); });
   RawClient alice(as("alice", url()));
