@@ -270,10 +270,6 @@ void add_console_command(CLI::App& app, int& exit_code) {
       print_error(error.what());
       exit_code = kUsage;
       return;
-    } catch (const std::exception&) {
-      print_error("--http must be HOST:PORT");
-      exit_code = kUsage;
-      return;
     }
     auto connection = connect_client(flags->servers, exit_code);
     if (!connection) return;
