@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "polaris/polaris.hpp"
+#include "raw_nats.hpp"
 #include "transport/nats_error.hpp"
 #include "transport/nats_handles.hpp"
 #include "transport/subscription.hpp"
@@ -34,12 +35,8 @@ struct Config {
   int payload = 128;
 };
 
-double percentile(std::vector<double> values, double fraction) {
-  std::sort(values.begin(), values.end());
-  return values[static_cast<std::size_t>(fraction * static_cast<double>(values.size() - 1))];
-}
-
-double median(std::vector<double> values) { return percentile(std::move(values), 0.5); }
+using polaris::bench::median;
+using polaris::bench::percentile;
 
 // Latency: one caller, one call at a time. Throughput: `threads` callers at once.
 template <typename Call>
@@ -90,18 +87,8 @@ int main(int argc, char** argv) {
 
     // Raw baseline: an echo responder and a requester, both plain nats.c with the same
     // low-latency setting polaris uses.
-    auto raw_connect = [&] {
-      natsOptions* options = nullptr;
-      polaris::detail::check_nats(natsOptions_Create(&options), "options");
-      polaris::detail::NatsOptionsPtr owned(options);
-      natsOptions_SetURL(options, url.c_str());
-      natsOptions_SetSendAsap(options, true);
-      natsConnection* connection = nullptr;
-      polaris::detail::check_nats(natsConnection_Connect(&connection, options), "raw connect");
-      return polaris::detail::NatsConnectionPtr(connection);
-    };
-    auto responder = raw_connect();
-    auto requester = raw_connect();
+    auto responder = polaris::bench::raw_connect(url);
+    auto requester = polaris::bench::raw_connect(url);
     polaris::detail::Subscription echo(
         responder.get(), "bench.echo", "", [&](polaris::detail::NatsMsgPtr msg) {
           natsConnection_Publish(responder.get(), natsMsg_GetReply(msg.get()),

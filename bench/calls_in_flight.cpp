@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "polaris/polaris.hpp"
+#include "raw_nats.hpp"
 #include "support/agent_process.hpp"
 #include "transport/nats_error.hpp"
 #include "transport/nats_handles.hpp"
@@ -55,13 +56,9 @@ struct Run {
   std::size_t failures = 0;
 };
 
-double percentile(std::vector<double>& values, double fraction) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  return values[static_cast<std::size_t>(fraction * static_cast<double>(values.size() - 1))];
-}
-
-double median(std::vector<double> values) { return percentile(values, 0.5); }
+using polaris::bench::median;
+using polaris::bench::percentile;
+using polaris::bench::raw_connect;
 
 /// Each of `callers` threads keeps `depth` calls in flight (a sliding window: it waits for its
 /// oldest call, then starts the next), `calls / callers` calls each. `send(caller)` starts one
@@ -107,17 +104,6 @@ Run run_window(int callers, int depth, int calls, Send&& send) {
   run.p99_us = percentile(all, 0.99);
   run.failures = failures;
   return run;
-}
-
-polaris::detail::NatsConnectionPtr raw_connect(const std::string& url) {
-  natsOptions* options = nullptr;
-  polaris::detail::check_nats(natsOptions_Create(&options), "options");
-  polaris::detail::NatsOptionsPtr owned(options);
-  natsOptions_SetURL(options, url.c_str());
-  natsOptions_SetSendAsap(options, true);
-  natsConnection* connection = nullptr;
-  polaris::detail::check_nats(natsConnection_Connect(&connection, options), "raw connect");
-  return polaris::detail::NatsConnectionPtr(connection);
 }
 
 /// The raw baseline's caller: asynchronous requests on one connection, their replies on one
